@@ -1,0 +1,120 @@
+"""Configuration: one settings class, read once at the boundary and passed in.
+
+Every field can be set by an environment variable with the ``DIALOGO_`` prefix
+(``DIALOGO_DATABASE_URL``) or in a ``.env`` file in the working directory.
+"""
+
+from __future__ import annotations
+
+import enum
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRET = "change-me-in-production"  # noqa: S105 - the value we refuse
+
+
+class Environment(str, enum.Enum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class ConfigError(ValueError):
+    """The configuration cannot be used; the message says which setting and why."""
+
+
+def default_data_dir() -> Path:
+    return Path.cwd() / "data"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="DIALOGO_",
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+    )
+
+    env: Environment = Environment.development
+    data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; defaults to a SQLite file in data_dir.",
+    )
+    secret_key: SecretStr = SecretStr(PLACEHOLDER_SECRET)
+
+    host: str = "127.0.0.1"
+    port: int = 8000
+    base_url: str | None = None
+
+    default_language: str = "en"
+    languages: tuple[str, ...] = ("en", "it")
+
+    session_ttl_hours: int = 24 * 14
+    cookie_secure: bool = False
+
+    login_max_failures: int = 5
+    login_window_minutes: int = 15
+
+    auto_migrate: bool = True
+
+    worker_lease_seconds: int = 60
+    worker_poll_seconds: float = 1.0
+    worker_heartbeat_seconds: float = 10.0
+    worker_max_attempts: int = 5
+    worker_backoff_base_seconds: float = 5.0
+    worker_backoff_max_seconds: float = 3600.0
+    worker_in_process: bool = True
+
+    first_user_email: str | None = None
+    first_user_password: SecretStr | None = None
+
+    log_level: str = "INFO"
+
+    def check(self) -> Settings:
+        """Refuse settings that are unsafe or inconsistent; raise ``ConfigError``."""
+        if self.env is not Environment.development:
+            secret = self.secret_key.get_secret_value()
+            if secret == PLACEHOLDER_SECRET or len(secret) < 32:
+                raise ConfigError(
+                    "DIALOGO_SECRET_KEY must be set to a random value of at least 32 characters "
+                    f"when DIALOGO_ENV is {self.env.value!r} (the placeholder is accepted only in "
+                    "development). Generate one with: python -c "
+                    '"import secrets; print(secrets.token_urlsafe(48))"'
+                )
+        if self.default_language not in self.languages:
+            raise ConfigError(
+                f"DIALOGO_DEFAULT_LANGUAGE {self.default_language!r} is not one of "
+                f"{', '.join(self.languages)}"
+            )
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'dialogo.sqlite3').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+    @property
+    def public_url(self) -> str:
+        return self.base_url or f"http://{self.host}:{self.port}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings once (environment, ``.env``, then explicit overrides) and check them."""
+    try:
+        settings = Settings(**overrides)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"DIALOGO_{'_'.join(str(p) for p in err['loc']).upper()}: {err['msg']}"
+            for err in exc.errors()
+        )
+        raise ConfigError(f"invalid configuration: {problems}") from exc
+    return settings.check()

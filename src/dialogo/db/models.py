@@ -1,0 +1,7 @@
+"""Every domain's tables, imported so that ``Base.metadata`` is complete (Alembic, tests)."""
+
+from dialogo.accounts import models as accounts_models
+from dialogo.core.db import Base
+from dialogo.jobs import models as jobs_models
+
+__all__ = ["Base", "accounts_models", "jobs_models"]

@@ -1,0 +1,390 @@
+"""The job queue: enqueue, claim with a lease, complete or retry, heartbeats, health.
+
+Claiming is one ``UPDATE … WHERE id IN (SELECT … LIMIT n) RETURNING`` statement. On
+PostgreSQL the inner select takes ``FOR UPDATE SKIP LOCKED`` so concurrent workers never wait
+for each other nor take the same job; on SQLite the single statement is its own write
+transaction, which serialises claimers. A claim is identified by (job id, attempt number):
+completion and retries are guarded by it, so a worker whose lease expired and was taken over
+cannot complete or fail the job any more, and its unit of work is rolled back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import random
+import socket
+import traceback
+from typing import Any
+
+from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from dialogo.core.clock import ensure_aware, utcnow
+from dialogo.jobs.models import Job, JobStatus, WorkerHeartbeat
+from dialogo.jobs.registry import TaskRegistry
+
+RUNNING = JobStatus.running.value
+QUEUED = JobStatus.queued.value
+
+
+class RetryLater(Exception):  # noqa: N818 - it is a signal, not an error
+    """Raised by a handler to be run again after ``delay`` (a transient condition)."""
+
+    def __init__(self, message: str, *, delay: float | None = None) -> None:
+        super().__init__(message)
+        self.delay = delay
+
+
+class PermanentFailure(Exception):  # noqa: N818
+    """Raised by a handler when retrying cannot help (bad payload, missing row)."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Claim:
+    job_id: int
+    task: str
+    payload: dict[str, Any]
+    attempt: int
+    max_attempts: int
+    workspace_id: int | None
+    worker_id: str
+
+
+def enqueue(
+    session: Session,
+    task: str,
+    payload: dict[str, Any] | None = None,
+    *,
+    run_at: dt.datetime | None = None,
+    workspace_id: int | None = None,
+    unique_key: str | None = None,
+    priority: int = 0,
+    max_attempts: int = 5,
+) -> Job:
+    """Add a job; with ``unique_key``, enqueueing the same key again returns the first job."""
+    if unique_key is not None:
+        existing = session.scalar(select(Job).where(Job.unique_key == unique_key))
+        if existing is not None:
+            return existing
+    job = Job(
+        task=task,
+        payload=payload or {},
+        run_at=run_at or utcnow(),
+        workspace_id=workspace_id,
+        unique_key=unique_key,
+        priority=priority,
+        max_attempts=max_attempts,
+    )
+    if unique_key is None:
+        session.add(job)
+        session.flush()
+        return job
+    try:
+        with session.begin_nested():
+            session.add(job)
+    except IntegrityError:
+        # Another process enqueued the same key between our check and our insert.
+        existing = session.scalar(select(Job).where(Job.unique_key == unique_key))
+        if existing is None:  # pragma: no cover - the constraint says it exists
+            raise
+        return existing
+    return job
+
+
+def claim(
+    session: Session,
+    worker_id: str,
+    *,
+    lease: dt.timedelta,
+    limit: int = 1,
+    tasks: list[str] | None = None,
+    now: dt.datetime | None = None,
+) -> list[Claim]:
+    """Claim up to ``limit`` due jobs (queued, or running with an expired lease)."""
+    now = now or utcnow()
+    due = or_(
+        and_(Job.status == QUEUED, Job.run_at <= now),
+        and_(Job.status == RUNNING, Job.lease_until < now, Job.attempts < Job.max_attempts),
+    )
+    inner = select(Job.id).where(due)
+    if tasks is not None:
+        inner = inner.where(Job.task.in_(tasks))
+    inner = inner.order_by(Job.priority.desc(), Job.run_at, Job.id).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        inner = inner.with_for_update(skip_locked=True)
+    stmt = (
+        update(Job)
+        .where(Job.id.in_(inner.scalar_subquery()))
+        .values(
+            status=RUNNING,
+            locked_by=worker_id,
+            lease_until=now + lease,
+            attempts=Job.attempts + 1,
+            started_at=now,
+        )
+        .returning(Job.id, Job.task, Job.payload, Job.attempts, Job.max_attempts, Job.workspace_id)
+        .execution_options(synchronize_session=False)
+    )
+    rows = session.execute(stmt).all()
+    return [
+        Claim(
+            job_id=row.id,
+            task=row.task,
+            payload=row.payload or {},
+            attempt=row.attempts,
+            max_attempts=row.max_attempts,
+            workspace_id=row.workspace_id,
+            worker_id=worker_id,
+        )
+        for row in sorted(rows, key=lambda r: r.id)
+    ]
+
+
+def _owned(claim: Claim) -> Any:
+    return and_(
+        Job.id == claim.job_id,
+        Job.status == RUNNING,
+        Job.locked_by == claim.worker_id,
+        Job.attempts == claim.attempt,
+    )
+
+
+def complete(
+    session: Session,
+    claim: Claim,
+    result: dict[str, Any] | None = None,
+    *,
+    now: dt.datetime | None = None,
+) -> bool:
+    """Mark the job done if this claim still owns it; ``False`` means the lease was lost."""
+    stmt = (
+        update(Job)
+        .where(_owned(claim))
+        .values(
+            status=JobStatus.done.value,
+            result=result,
+            finished_at=now or utcnow(),
+            lease_until=None,
+            last_error=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return session.execute(stmt).rowcount == 1  # type: ignore[attr-defined, no-any-return]
+
+
+def backoff_delay(
+    attempt: int, *, base: float, cap: float, rng: random.Random | None = None
+) -> float:
+    """Exponential backoff with ±20 % jitter: base, 2·base, 4·base … capped."""
+    delay = min(cap, base * (2 ** max(0, attempt - 1)))
+    return delay * (0.8 + 0.4 * (rng or random).random())  # noqa: S311 - jitter, not crypto
+
+
+def fail(
+    session: Session,
+    claim: Claim,
+    error: BaseException,
+    *,
+    backoff_base: float,
+    backoff_cap: float,
+    now: dt.datetime | None = None,
+) -> str | None:
+    """Record a failure: re-queue with backoff, or fail for good. Returns the new status,
+    or ``None`` if this claim no longer owns the job."""
+    now = now or utcnow()
+    permanent = isinstance(error, PermanentFailure)
+    text = "".join(traceback.format_exception_only(type(error), error)).strip()[:4000]
+    if permanent or claim.attempt >= claim.max_attempts:
+        values: dict[str, Any] = {
+            "status": JobStatus.failed.value,
+            "finished_at": now,
+            "lease_until": None,
+            "last_error": text,
+        }
+    else:
+        delay = (
+            error.delay
+            if isinstance(error, RetryLater) and error.delay is not None
+            else backoff_delay(claim.attempt, base=backoff_base, cap=backoff_cap)
+        )
+        values = {
+            "status": QUEUED,
+            "run_at": now + dt.timedelta(seconds=delay),
+            "lease_until": None,
+            "locked_by": None,
+            "last_error": text,
+        }
+    stmt = update(Job).where(_owned(claim)).values(**values)
+    rowcount = session.execute(stmt.execution_options(synchronize_session=False)).rowcount  # type: ignore[attr-defined]
+    return str(values["status"]) if rowcount == 1 else None
+
+
+def renew_lease(
+    session: Session, claim: Claim, *, lease: dt.timedelta, now: dt.datetime | None = None
+) -> bool:
+    stmt = (
+        update(Job)
+        .where(_owned(claim))
+        .values(lease_until=(now or utcnow()) + lease)
+        .execution_options(synchronize_session=False)
+    )
+    return session.execute(stmt).rowcount == 1  # type: ignore[attr-defined, no-any-return]
+
+
+def reap_exhausted(session: Session, *, now: dt.datetime | None = None) -> int:
+    """Fail jobs whose lease expired on their last allowed attempt (a poison job that kills
+    its workers must not be retried forever)."""
+    now = now or utcnow()
+    stmt = (
+        update(Job)
+        .where(
+            Job.status == RUNNING,
+            Job.lease_until < now,
+            Job.attempts >= Job.max_attempts,
+        )
+        .values(
+            status=JobStatus.failed.value,
+            finished_at=now,
+            lease_until=None,
+            last_error="the worker stopped (lease expired) on the last allowed attempt",
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return int(session.execute(stmt).rowcount)  # type: ignore[attr-defined]
+
+
+def ensure_periodic(
+    session: Session, registry: TaskRegistry, *, now: dt.datetime | None = None
+) -> None:
+    """Keep one occurrence of every periodic task queued for the current period; the unique
+    key makes this safe to call from every worker on every loop."""
+    now = now or utcnow()
+    epoch = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+    for spec in registry.periodic():
+        assert spec.every is not None
+        period = int((now - epoch) / spec.every)
+        enqueue(
+            session,
+            spec.name,
+            unique_key=f"periodic:{spec.name}:{period}",
+            run_at=epoch + spec.every * period,
+        )
+
+
+# --- workers ---------------------------------------------------------------------------------
+
+
+def new_worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{random.getrandbits(32):08x}"  # noqa: S311
+
+
+def heartbeat(
+    session: Session,
+    worker_id: str,
+    *,
+    current_job_id: int | None = None,
+    done: int = 0,
+    failed: int = 0,
+    stopped: bool = False,
+    now: dt.datetime | None = None,
+) -> None:
+    now = now or utcnow()
+    row = session.get(WorkerHeartbeat, worker_id)
+    if row is None:
+        host, pid, _ = (worker_id.split(":") + ["", "0", ""])[:3]
+        row = WorkerHeartbeat(
+            worker_id=worker_id,
+            hostname=host or socket.gethostname(),
+            pid=int(pid) if pid.isdigit() else os.getpid(),
+            started_at=now,
+        )
+        session.add(row)
+    row.last_seen_at = now
+    row.current_job_id = current_job_id
+    row.jobs_done = (row.jobs_done or 0) + done
+    row.jobs_failed = (row.jobs_failed or 0) + failed
+    if stopped:
+        row.stopped_at = now
+    session.flush()
+
+
+@dataclasses.dataclass(frozen=True)
+class WorkerState:
+    worker_id: str
+    hostname: str
+    pid: int
+    started_at: dt.datetime
+    last_seen_at: dt.datetime
+    alive: bool
+    current_job_id: int | None
+    jobs_done: int
+    jobs_failed: int
+
+
+@dataclasses.dataclass(frozen=True)
+class QueueHealth:
+    counts: dict[str, int]
+    due: int
+    lag_seconds: float
+    workers: list[WorkerState]
+
+    @property
+    def alive_workers(self) -> int:
+        return sum(1 for w in self.workers if w.alive)
+
+
+def queue_health(
+    session: Session,
+    *,
+    stale_after: dt.timedelta,
+    now: dt.datetime | None = None,
+    recent_workers: dt.timedelta = dt.timedelta(days=1),
+) -> QueueHealth:
+    now = now or utcnow()
+    counts = {status.value: 0 for status in JobStatus}
+    for status, n in session.execute(select(Job.status, func.count()).group_by(Job.status)):
+        counts[status] = int(n)
+    due_filter = and_(Job.status == QUEUED, Job.run_at <= now)
+    due, oldest = session.execute(
+        select(func.count(), func.min(Job.run_at)).where(due_filter)
+    ).one()
+    lag = (now - ensure_aware(oldest)).total_seconds() if oldest is not None else 0.0
+    workers = []
+    rows = session.scalars(
+        select(WorkerHeartbeat)
+        .where(WorkerHeartbeat.last_seen_at > now - recent_workers)
+        .order_by(
+            case((WorkerHeartbeat.stopped_at.is_(None), 0), else_=1),
+            WorkerHeartbeat.last_seen_at.desc(),
+        )
+    )
+    for w in rows:
+        last = ensure_aware(w.last_seen_at)
+        workers.append(
+            WorkerState(
+                worker_id=w.worker_id,
+                hostname=w.hostname,
+                pid=w.pid,
+                started_at=ensure_aware(w.started_at),
+                last_seen_at=last,
+                alive=w.stopped_at is None and now - last <= stale_after,
+                current_job_id=w.current_job_id,
+                jobs_done=w.jobs_done,
+                jobs_failed=w.jobs_failed,
+            )
+        )
+    return QueueHealth(counts=counts, due=int(due), lag_seconds=max(0.0, lag), workers=workers)
+
+
+def list_jobs(session: Session, *, status: str | None = None, limit: int = 50) -> list[Job]:
+    query = select(Job)
+    if status is not None:
+        query = query.where(Job.status == status)
+    return list(session.scalars(query.order_by(Job.id.desc()).limit(min(limit, 500))))
+
+
+def utc_epoch_seconds(value: dt.datetime) -> float:
+    return ensure_aware(value).timestamp()

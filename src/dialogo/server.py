@@ -1,0 +1,94 @@
+"""The ASGI application: API, web pages, health and metrics, and (optionally) a worker."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
+from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+
+from dialogo import __version__
+from dialogo.api import problems
+from dialogo.api.metrics import Metrics, MetricsMiddleware
+from dialogo.api.routers import accounts as accounts_api
+from dialogo.api.routers import system as system_api
+from dialogo.core.context import AppContext
+from dialogo.db import migrate
+from dialogo.jobs.registry import registry
+from dialogo.web import routes as web_routes
+from dialogo.worker.runner import Worker, run_in_thread
+
+log = logging.getLogger("dialogo.server")
+STATIC = Path(__file__).parent / "web" / "static"
+
+
+def _operation_id(route: APIRoute) -> str:
+    return route.name
+
+
+def create_app(ctx: AppContext, *, run_worker: bool = False) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        worker: Worker | None = None
+        if run_worker:
+            registry.load()
+            worker = Worker(ctx.settings, ctx.session_factory, registry, clock=ctx.clock)
+            run_in_thread(worker)
+        try:
+            yield
+        finally:
+            if worker is not None:
+                worker.stop()
+
+    app = FastAPI(
+        title="Dialogo",
+        version=__version__,
+        description=(
+            "Self-hosted social media marketing workbench. Authenticate with a bearer API token "
+            "(`Authorization: Bearer dlg_…`) or the web session cookie plus `X-CSRF-Token`."
+        ),
+        lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.ctx = ctx
+    metrics = Metrics(ctx)
+    app.add_middleware(MetricsMiddleware, metrics=metrics)
+    problems.install(app)
+
+    @app.get("/health", tags=["system"], operation_id="health", include_in_schema=True)
+    def health() -> Response:
+        """Liveness and readiness: the database answers and its schema is current."""
+        body: dict[str, Any] = {"status": "ok", "version": __version__}
+        try:
+            with ctx.engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            body["database"] = "ok" if migrate.is_up_to_date(ctx.engine) else "migrations pending"
+        except Exception as exc:  # the probe reports, it does not raise
+            log.warning("health check failed: %s", exc)
+            body.update(status="unavailable", database="unreachable")
+            return JSONResponse(body, status_code=503)
+        if body["database"] != "ok":
+            body["status"] = "degraded"
+            return JSONResponse(body, status_code=503)
+        return JSONResponse(body)
+
+    @app.get("/metrics", include_in_schema=False)
+    def prometheus() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    app.include_router(accounts_api.router)
+    app.include_router(system_api.router)
+    app.include_router(web_routes.router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    return app

@@ -1,0 +1,137 @@
+"""Test fixtures: one migrated database per run, a rolled-back transaction per test.
+
+The suite runs on SQLite by default; with ``DIALOGO_TEST_DATABASE_URL`` pointing at a
+PostgreSQL database it runs the same tests there (``scripts/test`` does both).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Connection, Engine, create_engine, make_url, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from dialogo.accounts.audit import install
+from dialogo.core.clock import SystemClock
+from dialogo.core.config import Environment, Settings, load_settings
+from dialogo.core.context import AppContext
+from dialogo.core.db import make_engine
+from dialogo.db import migrate
+
+TEST_SECRET = "test-secret-" + "x" * 40
+PG_URL = os.environ.get("DIALOGO_TEST_DATABASE_URL")
+
+install()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    skip_pg = pytest.mark.skip(reason="needs DIALOGO_TEST_DATABASE_URL (PostgreSQL)")
+    for item in items:
+        if "postgres" in item.keywords and not PG_URL:
+            item.add_marker(skip_pg)
+
+
+@pytest.fixture(scope="session")
+def backend() -> str:
+    return "postgresql" if PG_URL else "sqlite"
+
+
+def make_settings(data_dir: Path, database_url: str | None, **overrides: object) -> Settings:
+    return load_settings(
+        env=Environment.test,
+        data_dir=data_dir,
+        database_url=database_url,
+        secret_key=TEST_SECRET,
+        **overrides,
+    )
+
+
+@pytest.fixture(scope="session")
+def session_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("dialogo")
+
+
+@pytest.fixture(scope="session")
+def settings(session_dir: Path) -> Settings:
+    return make_settings(session_dir, PG_URL)
+
+
+def _reset_postgres(engine: Engine) -> None:
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+
+
+@pytest.fixture(scope="session")
+def engine(settings: Settings) -> Iterator[Engine]:
+    engine = make_engine(settings)
+    if engine.dialect.name == "postgresql":
+        _reset_postgres(engine)
+    migrate.upgrade(engine)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def connection(engine: Engine) -> Iterator[Connection]:
+    connection = engine.connect()
+    transaction = connection.begin()
+    try:
+        yield connection
+    finally:
+        transaction.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def session_factory(connection: Connection) -> sessionmaker[Session]:
+    """Sessions on the test's connection: their commits become savepoints, rolled back later."""
+    return sessionmaker(
+        bind=connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+    )
+
+
+@pytest.fixture
+def db(session_factory: sessionmaker[Session]) -> Iterator[Session]:
+    session = session_factory()
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+@pytest.fixture
+def ctx(settings: Settings, engine: Engine, session_factory: sessionmaker[Session]) -> AppContext:
+    return AppContext(settings, engine, session_factory, SystemClock())
+
+
+@pytest.fixture
+def fresh_database(tmp_path: Path) -> Iterator[str]:
+    """A separate, migrated, committed-to database for tests that run several processes."""
+    if PG_URL:
+        name = f"dialogo_t_{uuid.uuid4().hex[:12]}"
+        admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}"'))
+        url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    else:
+        url = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+    engine = make_engine(make_settings(tmp_path, url))
+    migrate.upgrade(engine)
+    engine.dispose()
+    try:
+        yield url
+    finally:
+        if PG_URL:
+            with admin.connect() as c:
+                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+
+
+def unique_email(prefix: str = "user") -> str:
+    return f"{prefix}-{secrets.token_hex(4)}@example.com"
