@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     first_user_email: str | None = None
     first_user_password: SecretStr | None = None
 
+    providers_allow: tuple[str, ...] = ()  # empty: every installed provider
+    providers_deny: tuple[str, ...] = ()
+
     log_level: str = "INFO"
 
     def check(self) -> Settings:

@@ -1,0 +1,285 @@
+"""The one interface every network implements (see ARCHITECTURE.md §3).
+
+A provider is a thin, stateless adapter around one network's API for one connected account:
+it declares its capabilities, validates drafts with the network's exact rules, publishes and
+replies, fetches inbound messages from a cursor and metrics for published items, and — for
+networks that process media slowly — reports ``pending`` results to be checked and finalised
+later. It raises the shared errors in :mod:`dialogo.providers.errors` and never sleeps or
+retries: retries, backoff and reconciliation belong to the dispatcher.
+
+Providers are declared as entry points in the ``dialogo.providers`` group (see
+:mod:`dialogo.providers.registry`), so a third party can add a network without forking.
+"""
+
+from __future__ import annotations
+
+import abc
+import dataclasses
+import datetime as dt
+import enum
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+import httpx
+
+
+class AuthKind(enum.StrEnum):
+    oauth2 = "oauth2"
+    oauth2_pkce = "oauth2_pkce"
+    app_password = "app_password"  # noqa: S105 - a kind of credential, not a secret
+    bot_token = "bot_token"  # noqa: S105
+    access_token = "access_token"  # noqa: S105
+    none = "none"
+
+
+class TextCounting(enum.StrEnum):
+    """How a network counts the length of a text."""
+
+    characters = "characters"  # Unicode code points
+    graphemes = "graphemes"  # user-perceived characters (Bluesky)
+    utf16 = "utf16"  # UTF-16 code units (Meta's APIs)
+    weighted = "weighted"  # X: weighted ranges, URLs at a fixed length
+
+
+class MessageKind(enum.StrEnum):
+    mention = "mention"
+    comment = "comment"
+    reply = "reply"
+    direct = "direct"
+    post = "post"  # a public post found by listening
+
+
+@dataclasses.dataclass(frozen=True)
+class MediaRules:
+    max_items: int = 4
+    image_types: frozenset[str] = frozenset({"image/jpeg", "image/png", "image/gif", "image/webp"})
+    video_types: frozenset[str] = frozenset({"video/mp4"})
+    max_image_bytes: int = 5 * 1024 * 1024
+    max_video_bytes: int = 512 * 1024 * 1024
+    alt_text_max: int | None = 1000
+    mix_images_and_video: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Capabilities:
+    """What a network can do and its rules, declared once per provider class."""
+
+    network: str
+    display_name: str
+    auth: AuthKind
+    text_limit: int
+    text_counting: TextCounting = TextCounting.characters
+    url_length: int | None = None  # a URL counts as this many characters, whatever its length
+    max_hashtags: int | None = None
+    media: MediaRules = MediaRules()
+    threads: bool = False
+    replies: bool = True
+    direct_messages: bool = False
+    metrics: bool = False
+    search: bool = False
+    slow_media: bool = False  # publish may return ``pending``: check_status → finalise
+    publishes: bool = True  # False for listening-only sources (RSS)
+
+
+@dataclasses.dataclass(frozen=True)
+class Credentials:
+    """Secrets for one connected account; stored encrypted by the channels domain."""
+
+    access_token: str | None = None
+    refresh_token: str | None = None
+    expires_at: dt.datetime | None = None
+    account_id: str | None = None
+    extra: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    def merged(self, newer: Credentials) -> Credentials:
+        """Take a refresh's answer without ever replacing a stored refresh token by nothing
+        (several networks omit it when it did not change)."""
+        return Credentials(
+            access_token=newer.access_token or self.access_token,
+            refresh_token=newer.refresh_token or self.refresh_token,
+            expires_at=newer.expires_at or self.expires_at,
+            account_id=newer.account_id or self.account_id,
+            extra={**self.extra, **newer.extra},
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class Account:
+    remote_id: str
+    handle: str
+    display_name: str = ""
+    url: str | None = None
+    followers: int | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Media:
+    content: bytes
+    mime_type: str
+    alt_text: str = ""
+    filename: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class RemoteRef:
+    """A post or message on the network (what a reply answers, what a thread continues)."""
+
+    remote_id: str
+    conversation_id: str | None = None
+    extra: dict[str, str] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class Draft:
+    """One channel's variant of a post: text, media, an optional reply target, and for
+    networks with threads the posts that follow it."""
+
+    text: str
+    media: Sequence[Media] = ()
+    reply_to: RemoteRef | None = None
+    thread: Sequence[Draft] = ()
+    idempotency_key: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class ValidationIssue:
+    code: str
+    message: str
+    field: str = "text"
+
+
+@dataclasses.dataclass(frozen=True)
+class PublishResult:
+    """``pending`` results carry what ``check_status`` needs; others carry the remote post."""
+
+    remote_id: str | None
+    url: str | None = None
+    pending: bool = False
+    state: dict[str, str] = dataclasses.field(default_factory=dict)
+    thread_ids: Sequence[str] = ()
+
+
+@dataclasses.dataclass(frozen=True)
+class Author:
+    remote_id: str
+    handle: str
+    display_name: str = ""
+    followers: int | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class InboundMessage:
+    """A comment, mention, reply or direct message, normalised once at the edge."""
+
+    remote_id: str
+    kind: MessageKind
+    author: Author
+    text: str
+    created_at: dt.datetime
+    conversation_id: str | None = None
+    in_reply_to: str | None = None
+    url: str | None = None
+    language: str | None = None
+    raw: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class MessagePage:
+    messages: Sequence[InboundMessage]
+    cursor: str | None  # pass back as ``since`` next time; ``None`` = nothing new to page
+
+
+@dataclasses.dataclass(frozen=True)
+class PostMetrics:
+    remote_id: str
+    observed_at: dt.datetime
+    impressions: int | None = None
+    reach: int | None = None
+    likes: int | None = None
+    replies: int | None = None
+    reposts: int | None = None
+    quotes: int | None = None
+    clicks: int | None = None
+    video_views: int | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class AuthorizationRequest:
+    url: str
+    state: str
+    code_verifier: str | None = None
+
+
+class Provider(abc.ABC):
+    """Base class of every network adapter. One instance serves one account.
+
+    ``http`` is an ``httpx.Client`` supplied by the caller (tests pass one built on
+    ``httpx.MockTransport``); providers with an official client library wrap it in their own
+    thin client module.
+    """
+
+    capabilities: ClassVar[Capabilities]
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        *,
+        http: httpx.Client | None = None,
+        config: dict[str, str] | None = None,
+    ) -> None:
+        self.credentials = credentials
+        self.http = http or httpx.Client(timeout=httpx.Timeout(20.0, connect=10.0))
+        self.config = config or {}
+
+    # -- auth ------------------------------------------------------------------------------------
+
+    def authorization_url(self, *, redirect_uri: str, state: str) -> AuthorizationRequest:
+        """The page where a person grants access (OAuth networks)."""
+        raise NotImplementedError(f"{self.capabilities.network} does not use OAuth")
+
+    def exchange_code(
+        self, *, code: str, redirect_uri: str, code_verifier: str | None
+    ) -> Credentials:
+        raise NotImplementedError(f"{self.capabilities.network} does not use OAuth")
+
+    def refresh(self) -> Credentials:
+        """New credentials; callers store ``self.credentials.merged(result)``."""
+        raise NotImplementedError(f"{self.capabilities.network} tokens do not refresh")
+
+    @abc.abstractmethod
+    def verify(self) -> Account:
+        """Check the credentials and say whose account they open (at connect time)."""
+
+    # -- content ---------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def validate(self, draft: Draft) -> list[ValidationIssue]:
+        """Everything the network would reject, exactly by its rules; empty when fine."""
+
+    @abc.abstractmethod
+    def publish(self, draft: Draft) -> PublishResult: ...
+
+    def reply(self, target: RemoteRef, draft: Draft) -> PublishResult:
+        return self.publish(dataclasses.replace(draft, reply_to=target))
+
+    def recent_posts(self, *, limit: int = 20) -> list[PublishResult]:
+        """The account's latest posts, to reconcile a publish whose outcome is unknown."""
+        raise NotImplementedError(f"{self.capabilities.network} cannot list recent posts")
+
+    def check_status(self, pending: PublishResult) -> PublishResult:
+        """For slow media: whether the network finished processing (still ``pending`` if not)."""
+        return pending
+
+    def finalise(self, ready: PublishResult) -> PublishResult:
+        return ready
+
+    # -- inbound and metrics ---------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def fetch_messages(self, since: str | None) -> MessagePage: ...
+
+    def fetch_metrics(self, remote_ids: Sequence[str]) -> list[PostMetrics]:
+        raise NotImplementedError(f"{self.capabilities.network} exposes no metrics")
+
+    def close(self) -> None:
+        self.http.close()
