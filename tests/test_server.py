@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
+from dialogo.api.deps import Db
 from dialogo.core.clock import SystemClock
 from dialogo.core.context import AppContext
 from dialogo.core.db import make_engine, make_session_factory
@@ -44,3 +46,28 @@ def test_metrics_count_requests_and_expose_the_queue(ctx: AppContext, db) -> Non
     queued = [line for line in text.splitlines() if line.startswith('dialogo_jobs{status="queued"}')]
     assert queued and float(queued[0].split()[-1]) >= 1
     assert "dialogo_workers_alive" in text
+
+
+def test_a_failed_commit_is_an_error_never_a_success(ctx: AppContext) -> None:
+    """The unit of work commits before the response leaves: a client never sees 2xx for a
+    write that was not saved."""
+    class FailingCommit(Session):
+        def commit(self) -> None:
+            raise RuntimeError("disk full")
+
+    failing = AppContext(
+        ctx.settings,
+        ctx.engine,
+        ctx.session_factory.__class__(bind=ctx.engine, class_=FailingCommit),
+        ctx.clock,
+    )
+    app = create_app(failing)
+
+    @app.post("/api/v1/_test_write")
+    def write(session: Db) -> dict[str, bool]:
+        return {"ok": True}
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        r = client.post("/api/v1/_test_write")
+    assert r.status_code == 500
+    assert "disk full" not in r.text

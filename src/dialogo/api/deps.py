@@ -42,7 +42,9 @@ def get_db(ctx: Ctx) -> Iterator[Session]:
         session.close()
 
 
-Db = Annotated[Session, Depends(get_db)]
+# scope="function": the commit runs before the response is sent, so a failed commit is a 500,
+# never a success the client believes while nothing was saved.
+Db = Annotated[Session, Depends(get_db, scope="function")]
 
 
 def client_ip(request: Request) -> str | None:
