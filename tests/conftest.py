@@ -10,6 +10,7 @@ import os
 import secrets
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import pytest
@@ -56,22 +57,40 @@ def session_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("dialogo")
 
 
+@contextmanager
+def _scratch_postgres_database() -> Iterator[str]:
+    """A database of its own on the server of DIALOGO_TEST_DATABASE_URL, dropped afterwards,
+    so that several test runs can share one server."""
+    assert PG_URL
+    name = f"dialogo_t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
 @pytest.fixture(scope="session")
-def settings(session_dir: Path) -> Settings:
-    return make_settings(session_dir, PG_URL)
+def database_url() -> Iterator[str | None]:
+    if not PG_URL:
+        yield None
+        return
+    with _scratch_postgres_database() as url:
+        yield url
 
 
-def _reset_postgres(engine: Engine) -> None:
-    with engine.begin() as connection:
-        connection.execute(text("DROP SCHEMA public CASCADE"))
-        connection.execute(text("CREATE SCHEMA public"))
+@pytest.fixture(scope="session")
+def settings(session_dir: Path, database_url: str | None) -> Settings:
+    return make_settings(session_dir, database_url)
 
 
 @pytest.fixture(scope="session")
 def engine(settings: Settings) -> Iterator[Engine]:
     engine = make_engine(settings)
-    if engine.dialect.name == "postgresql":
-        _reset_postgres(engine)
     migrate.upgrade(engine)
     yield engine
     engine.dispose()
@@ -113,24 +132,15 @@ def ctx(settings: Settings, engine: Engine, session_factory: sessionmaker[Sessio
 @pytest.fixture
 def fresh_database(tmp_path: Path) -> Iterator[str]:
     """A separate, migrated, committed-to database for tests that run several processes."""
-    if PG_URL:
-        name = f"dialogo_t_{uuid.uuid4().hex[:12]}"
-        admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-        with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{name}"'))
-        url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
-    else:
-        url = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
-    engine = make_engine(make_settings(tmp_path, url))
-    migrate.upgrade(engine)
-    engine.dispose()
-    try:
-        yield url
-    finally:
+    with ExitStack() as stack:
         if PG_URL:
-            with admin.connect() as c:
-                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
+            url = stack.enter_context(_scratch_postgres_database())
+        else:
+            url = f"sqlite:///{tmp_path / 'fresh.sqlite3'}"
+        engine = make_engine(make_settings(tmp_path, url))
+        migrate.upgrade(engine)
+        engine.dispose()
+        yield url
 
 
 def unique_email(prefix: str = "user") -> str:

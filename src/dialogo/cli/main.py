@@ -35,6 +35,8 @@ workspace_app = typer.Typer(help="Workspaces (one per brand).", no_args_is_help=
 app.add_typer(db_app, name="db")
 app.add_typer(user_app, name="user")
 app.add_typer(workspace_app, name="workspace")
+channels_app = typer.Typer(help="Connected network accounts.", no_args_is_help=True)
+app.add_typer(channels_app, name="channels")
 
 F = TypeVar("F", bound=Callable[..., Any])
 CLI_ACTOR = Actor(label="cli")
@@ -143,7 +145,8 @@ def serve(
     bind_host = host or settings.host
     bind_port = port or settings.port
     typer.echo(
-        f"Dialogo {__version__} on http://{bind_host}:{bind_port}  (database: {ctx.engine.url.render_as_string()})"
+        f"Dialogo {__version__} on http://{bind_host}:{bind_port} "
+        f"(database: {ctx.engine.url.render_as_string()})"
     )
     application = create_app(ctx, run_worker=worker and settings.worker_in_process)
     uvicorn.run(
@@ -265,6 +268,31 @@ def workspace_create(
             WorkspaceCreate(name=name, timezone=timezone, language=language, slug=slug),
         )
         typer.echo(f"created workspace {workspace.id} {workspace.slug} owned by {user.email}")
+
+
+# --- channels --------------------------------------------------------------------------------
+
+
+@channels_app.command("generate-key")
+def channels_generate_key() -> None:
+    """Print a new credentials key (put it first in DIALOGO_CREDENTIALS_KEYS, then rotate)."""
+    from dialogo.channels.crypto import generate_key
+
+    typer.echo(generate_key())
+
+
+@channels_app.command("rotate-key")
+@friendly
+def channels_rotate_key() -> None:
+    """Re-encrypt every channel's credentials with the first key of DIALOGO_CREDENTIALS_KEYS."""
+    from dialogo.channels.crypto import CredentialCipher
+    from dialogo.channels.service import rotate_credentials_key
+
+    ctx = _context()
+    with transaction(ctx.session_factory) as session:
+        set_actor(session, CLI_ACTOR)
+        count = rotate_credentials_key(session, CredentialCipher.from_settings(ctx.settings))
+    typer.echo(f"re-encrypted the credentials of {count} channels with the first key")
 
 
 def main() -> None:

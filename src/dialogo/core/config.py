@@ -72,6 +72,10 @@ class Settings(BaseSettings):
     first_user_email: str | None = None
     first_user_password: SecretStr | None = None
 
+    # Fernet keys for network credentials: the first encrypts, all decrypt (rotation).
+    credentials_keys: tuple[str, ...] = ()
+    channel_refresh_margin_minutes: int = 15
+
     providers_allow: tuple[str, ...] = ()  # empty: every installed provider
     providers_deny: tuple[str, ...] = ()
 

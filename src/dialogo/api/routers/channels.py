@@ -1,0 +1,160 @@
+"""Channels API: the networks available, connected accounts and their health, notifications."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Response, status
+from pydantic import BaseModel, ConfigDict
+
+from dialogo.accounts.permissions import Permission
+from dialogo.api.deps import Ctx, CurrentPrincipal, Db
+from dialogo.api.routers.accounts import needs
+from dialogo.channels import service as channels
+from dialogo.channels.crypto import CredentialCipher
+from dialogo.channels.schemas import ChannelConnect, ChannelOut, ProviderOut
+from dialogo.notifications import service as notifications
+
+router = APIRouter(prefix="/api/v1")
+
+
+def get_cipher(ctx: Ctx) -> CredentialCipher:
+    return CredentialCipher.from_settings(ctx.settings)
+
+
+Cipher = Annotated[CredentialCipher, Depends(get_cipher)]
+
+
+class NotificationOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    workspace_id: int
+    kind: str
+    severity: str
+    title: str
+    body: str
+    link: str | None
+    created_at: dt.datetime
+    resolved_at: dt.datetime | None
+
+
+@router.get(
+    "/providers", tags=["channels"], operation_id="list_providers", response_model=list[ProviderOut]
+)
+def list_providers(ctx: Ctx, principal: CurrentPrincipal) -> list[ProviderOut]:
+    """The networks this installation can connect, with their rules."""
+    return channels.describe_providers(ctx.providers)
+
+
+@router.get(
+    "/workspaces/{workspace_id}/channels",
+    tags=["channels"],
+    operation_id="list_channels",
+    response_model=list[ChannelOut],
+    openapi_extra=needs(Permission.channels_read),
+)
+def list_channels(workspace_id: int, principal: CurrentPrincipal, session: Db) -> Any:
+    return channels.list_channels(session, principal, workspace_id)
+
+
+@router.post(
+    "/workspaces/{workspace_id}/channels",
+    tags=["channels"],
+    operation_id="connect_channel",
+    response_model=ChannelOut,
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra=needs(Permission.channels_manage),
+)
+def connect_channel(
+    workspace_id: int,
+    body: ChannelConnect,
+    ctx: Ctx,
+    cipher: Cipher,
+    principal: CurrentPrincipal,
+    session: Db,
+) -> Any:
+    """Check the credentials with the network and connect the account (or re-authorise it)."""
+    return channels.connect_channel(
+        session, principal, workspace_id, body, registry=ctx.providers, cipher=cipher
+    )
+
+
+@router.get(
+    "/workspaces/{workspace_id}/channels/{channel_id}",
+    tags=["channels"],
+    operation_id="get_channel",
+    response_model=ChannelOut,
+    openapi_extra=needs(Permission.channels_read),
+)
+def get_channel(
+    workspace_id: int, channel_id: int, principal: CurrentPrincipal, session: Db
+) -> Any:
+    return channels.get_channel(session, principal, workspace_id, channel_id)
+
+
+@router.post(
+    "/workspaces/{workspace_id}/channels/{channel_id}/check",
+    tags=["channels"],
+    operation_id="check_channel",
+    response_model=ChannelOut,
+    openapi_extra=needs(Permission.channels_manage),
+)
+def check_channel(
+    workspace_id: int,
+    channel_id: int,
+    ctx: Ctx,
+    cipher: Cipher,
+    principal: CurrentPrincipal,
+    session: Db,
+) -> Any:
+    """Ask the network now whether the connection works; the answer updates its health."""
+    return channels.check_channel(
+        session, principal, workspace_id, channel_id, registry=ctx.providers, cipher=cipher
+    )
+
+
+@router.delete(
+    "/workspaces/{workspace_id}/channels/{channel_id}",
+    tags=["channels"],
+    operation_id="disconnect_channel",
+    status_code=status.HTTP_204_NO_CONTENT,
+    openapi_extra=needs(Permission.channels_manage),
+)
+def disconnect_channel(
+    workspace_id: int, channel_id: int, principal: CurrentPrincipal, session: Db
+) -> Response:
+    channels.disconnect_channel(session, principal, workspace_id, channel_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get(
+    "/workspaces/{workspace_id}/notifications",
+    tags=["notifications"],
+    operation_id="list_notifications",
+    response_model=list[NotificationOut],
+    openapi_extra=needs(Permission.workspace_read),
+)
+def list_notifications(
+    workspace_id: int,
+    principal: CurrentPrincipal,
+    session: Db,
+    include_resolved: Annotated[bool, Query()] = False,
+) -> Any:
+    return notifications.list_notifications(
+        session, principal, workspace_id, include_resolved=include_resolved
+    )
+
+
+@router.post(
+    "/workspaces/{workspace_id}/notifications/{notification_id}/resolve",
+    tags=["notifications"],
+    operation_id="resolve_notification",
+    response_model=NotificationOut,
+    openapi_extra=needs(Permission.workspace_read),
+)
+def resolve_notification(
+    workspace_id: int, notification_id: int, principal: CurrentPrincipal, session: Db
+) -> Any:
+    return notifications.resolve(session, principal, workspace_id, notification_id)

@@ -1,0 +1,47 @@
+"""Connected network accounts ("channels") with encrypted credentials and health."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from typing import Any
+
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from dialogo.accounts.models import Audited
+from dialogo.core.clock import utcnow
+from dialogo.core.db import Base, BigId
+
+
+class ChannelStatus(enum.StrEnum):
+    ok = "ok"
+    reauth_required = "reauth_required"
+    disconnected = "disconnected"
+
+
+class Channel(Audited, Base):
+    __tablename__ = "channels"
+    __table_args__ = (UniqueConstraint("workspace_id", "network", "account_remote_id"),)
+    __audit_exclude__ = frozenset({"credentials", "last_checked_at"})
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    network: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(200))
+    account_remote_id: Mapped[str] = mapped_column(String(255))
+    account_handle: Mapped[str] = mapped_column(String(255))
+    account_url: Mapped[str | None] = mapped_column(String(500), default=None)
+    # Non-secret settings (a room id, a homeserver URL, a page id).
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    credentials: Mapped[str] = mapped_column(Text)  # Fernet token, never logged
+    token_expires_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    status: Mapped[str] = mapped_column(String(24), default=ChannelStatus.ok.value)
+    status_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    connected_by: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_checked_at: Mapped[dt.datetime | None] = mapped_column(default=None)

@@ -1,0 +1,64 @@
+"""Channel input and output models. Credentials go in; they never come out."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from dialogo.channels.models import ChannelStatus
+
+
+class ChannelCredentialsIn(BaseModel):
+    """What a network needs to connect: an app password (Bluesky), a bot token (Telegram),
+    an access token (Matrix, Mastodon), or an OAuth result."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    access_token: str | None = Field(default=None, max_length=8192)
+    refresh_token: str | None = Field(default=None, max_length=8192)
+    account_id: str | None = Field(
+        default=None, max_length=255, description="handle or user id, where the network needs it"
+    )
+    extra: dict[str, str] = Field(default_factory=dict)
+
+
+class ChannelConnect(BaseModel):
+    network: str = Field(min_length=1, max_length=40)
+    name: str | None = Field(default=None, max_length=200)
+    credentials: ChannelCredentialsIn
+    config: dict[str, str] = Field(default_factory=dict)
+
+
+class ChannelOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    workspace_id: int
+    network: str
+    name: str
+    account_remote_id: str
+    account_handle: str
+    account_url: str | None
+    config: dict[str, Any]
+    status: ChannelStatus
+    status_reason: str | None
+    token_expires_at: dt.datetime | None
+    created_at: dt.datetime
+    last_checked_at: dt.datetime | None
+
+
+class ProviderOut(BaseModel):
+    network: str
+    display_name: str
+    auth: str
+    text_limit: int
+    text_counting: str
+    max_media: int
+    threads: bool
+    replies: bool
+    direct_messages: bool
+    metrics: bool
+    search: bool
+    publishes: bool

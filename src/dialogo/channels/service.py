@@ -1,0 +1,309 @@
+"""Channels: connect a network account, keep its credentials encrypted and fresh, and track
+its health so that a broken connection is flagged, notified, and never silently loses work."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dialogo.accounts.permissions import Permission
+from dialogo.accounts.service import Principal, authorize
+from dialogo.channels.crypto import CredentialCipher
+from dialogo.channels.models import Channel, ChannelStatus
+from dialogo.channels.schemas import ChannelConnect, ProviderOut
+from dialogo.core.clock import ensure_aware, utcnow
+from dialogo.core.errors import DomainError, InvalidInput, NotFound
+from dialogo.notifications import service as notifications
+from dialogo.providers.base import Credentials, Provider
+from dialogo.providers.errors import (
+    Disconnected,
+    InsufficientScopes,
+    ProviderError,
+    ReauthRequired,
+)
+from dialogo.providers.registry import ProviderRegistry
+
+
+class NetworkUnavailable(DomainError):
+    code = "network_unavailable"
+    status = 502
+
+
+def describe_providers(registry: ProviderRegistry) -> list[ProviderOut]:
+    out = []
+    for name in registry.names():
+        caps = registry.get(name).capabilities
+        out.append(
+            ProviderOut(
+                network=caps.network,
+                display_name=caps.display_name,
+                auth=caps.auth.value,
+                text_limit=caps.text_limit,
+                text_counting=caps.text_counting.value,
+                max_media=caps.media.max_items,
+                threads=caps.threads,
+                replies=caps.replies,
+                direct_messages=caps.direct_messages,
+                metrics=caps.metrics,
+                search=caps.search,
+                publishes=caps.publishes,
+            )
+        )
+    return out
+
+
+def _provider_class(registry: ProviderRegistry, network: str) -> type[Provider]:
+    try:
+        return registry.get(network)
+    except KeyError:
+        known = ", ".join(registry.names()) or "none installed"
+        raise InvalidInput(
+            f"unknown network {network!r} (available: {known})", code="unknown_network"
+        ) from None
+
+
+def _attention_key(channel_id: int) -> str:
+    return f"channel:{channel_id}"
+
+
+def connect_channel(
+    session: Session,
+    principal: Principal,
+    workspace_id: int,
+    data: ChannelConnect,
+    *,
+    registry: ProviderRegistry,
+    cipher: CredentialCipher,
+    http: httpx.Client | None = None,
+) -> Channel:
+    """Verify the credentials with the network, then store them encrypted. Connecting the
+    same account again updates its credentials (re-authorisation) and clears its flag."""
+    authorize(session, principal, workspace_id, Permission.channels_manage)
+    provider_cls = _provider_class(registry, data.network)
+    display = provider_cls.capabilities.display_name
+    creds_in = data.credentials
+    credentials = Credentials(
+        access_token=creds_in.access_token,
+        refresh_token=creds_in.refresh_token,
+        account_id=creds_in.account_id,
+        extra=dict(creds_in.extra),
+    )
+    provider = provider_cls(credentials, http=http, config=dict(data.config))
+    try:
+        account = provider.verify()
+    except (ReauthRequired, InsufficientScopes, Disconnected) as exc:
+        raise InvalidInput(
+            f"{display} refused these credentials: {exc.message}", code="credentials_rejected"
+        ) from None
+    except ProviderError as exc:
+        raise NetworkUnavailable(
+            f"could not reach {display} to check the credentials: {exc.message}; try again"
+        ) from None
+    finally:
+        if http is None:
+            provider.close()
+    stored = provider.credentials
+    channel = session.scalar(
+        select(Channel).where(
+            Channel.workspace_id == workspace_id,
+            Channel.network == data.network,
+            Channel.account_remote_id == account.remote_id,
+        )
+    )
+    if channel is None:
+        channel = Channel(
+            workspace_id=workspace_id,
+            network=data.network,
+            account_remote_id=account.remote_id,
+            connected_by=principal.user_id,
+        )
+        session.add(channel)
+    else:
+        stored = _decrypt(cipher, channel).merged(stored)
+    channel.name = data.name or account.display_name or account.handle
+    channel.account_handle = account.handle
+    channel.account_url = account.url
+    channel.config = dict(data.config)
+    channel.credentials = cipher.encrypt(stored)
+    channel.token_expires_at = stored.expires_at
+    channel.status = ChannelStatus.ok.value
+    channel.status_reason = None
+    channel.last_checked_at = utcnow()
+    session.flush()
+    notifications.resolve_by_key(session, workspace_id, _attention_key(channel.id))
+    return channel
+
+
+def list_channels(session: Session, principal: Principal, workspace_id: int) -> list[Channel]:
+    authorize(session, principal, workspace_id, Permission.channels_read)
+    return list(
+        session.scalars(
+            select(Channel).where(Channel.workspace_id == workspace_id).order_by(Channel.id)
+        )
+    )
+
+
+def get_channel(
+    session: Session,
+    principal: Principal,
+    workspace_id: int,
+    channel_id: int,
+    permission: Permission = Permission.channels_read,
+) -> Channel:
+    authorize(session, principal, workspace_id, permission)
+    channel = session.get(Channel, channel_id)
+    if channel is None or channel.workspace_id != workspace_id:
+        raise NotFound("channel not found")
+    return channel
+
+
+def disconnect_channel(
+    session: Session, principal: Principal, workspace_id: int, channel_id: int
+) -> None:
+    channel = get_channel(session, principal, workspace_id, channel_id, Permission.channels_manage)
+    notifications.resolve_by_key(session, workspace_id, _attention_key(channel.id))
+    session.delete(channel)
+    session.flush()
+
+
+def _decrypt(cipher: CredentialCipher, channel: Channel) -> Credentials:
+    return cipher.decrypt(channel.credentials)
+
+
+@contextmanager
+def open_provider(
+    session: Session,
+    channel: Channel,
+    *,
+    registry: ProviderRegistry,
+    cipher: CredentialCipher,
+    http: httpx.Client | None = None,
+) -> Iterator[Provider]:
+    """A provider for this channel. Credentials the provider renewed while working are saved;
+    the errors that say the connection is broken flag the channel and notify the team, and
+    are re-raised for the caller (the dispatcher keeps the work waiting)."""
+    provider_cls = _provider_class(registry, channel.network)
+    before = _decrypt(cipher, channel)
+    provider = provider_cls(before, http=http, config=dict(channel.config or {}))
+    try:
+        yield provider
+    except (ReauthRequired, InsufficientScopes, Disconnected) as exc:
+        flag_channel(session, channel, exc)
+        raise
+    finally:
+        if provider.credentials != before:
+            store_credentials(session, channel, cipher, before.merged(provider.credentials))
+        if http is None:
+            provider.close()
+
+
+def store_credentials(
+    session: Session, channel: Channel, cipher: CredentialCipher, credentials: Credentials
+) -> None:
+    channel.credentials = cipher.encrypt(credentials)
+    channel.token_expires_at = credentials.expires_at
+    session.flush()
+
+
+def flag_channel(session: Session, channel: Channel, error: ProviderError) -> None:
+    """Record that the channel needs a person (re-authorise or reconnect) and tell the team."""
+    status = (
+        ChannelStatus.disconnected
+        if isinstance(error, Disconnected)
+        else ChannelStatus.reauth_required
+    )
+    channel.status = status.value
+    channel.status_reason = error.message
+    channel.last_checked_at = utcnow()
+    session.flush()
+    what = (
+        "was disconnected by the network"
+        if status is ChannelStatus.disconnected
+        else "needs to be authorised again"
+    )
+    notifications.notify(  # deduplicated while the previous one is unresolved
+        session,
+        channel.workspace_id,
+        kind="channel_attention",
+        title=f"{channel.name} ({channel.network}) {what}",
+        body=error.message,
+        link=f"/w/{channel.workspace_id}/channels",
+        dedupe_key=_attention_key(channel.id),
+    )
+
+
+def check_channel(
+    session: Session,
+    principal: Principal,
+    workspace_id: int,
+    channel_id: int,
+    *,
+    registry: ProviderRegistry,
+    cipher: CredentialCipher,
+    http: httpx.Client | None = None,
+) -> Channel:
+    """Ask the network now whether the credentials still work, and record the answer."""
+    channel = get_channel(session, principal, workspace_id, channel_id, Permission.channels_manage)
+    try:
+        with open_provider(session, channel, registry=registry, cipher=cipher, http=http) as p:
+            p.verify()
+    except (ReauthRequired, InsufficientScopes, Disconnected):
+        return channel  # flagged by open_provider
+    except ProviderError as exc:
+        raise NetworkUnavailable(f"could not reach {channel.network}: {exc.message}") from None
+    channel.status = ChannelStatus.ok.value
+    channel.status_reason = None
+    channel.last_checked_at = utcnow()
+    session.flush()
+    notifications.resolve_by_key(session, workspace_id, _attention_key(channel.id))
+    return channel
+
+
+def channels_to_refresh(
+    session: Session, *, margin: dt.timedelta, now: dt.datetime | None = None
+) -> list[Channel]:
+    now = now or utcnow()
+    return list(
+        session.scalars(
+            select(Channel).where(
+                Channel.status == ChannelStatus.ok.value,
+                Channel.token_expires_at.is_not(None),
+                Channel.token_expires_at <= now + margin,
+            )
+        )
+    )
+
+
+def refresh_channel(
+    session: Session,
+    channel: Channel,
+    *,
+    registry: ProviderRegistry,
+    cipher: CredentialCipher,
+    http: httpx.Client | None = None,
+) -> bool:
+    """Refresh the token ahead of expiry. ``False`` when the network asked for a person
+    (the channel is flagged); transient failures propagate so the job is retried."""
+    try:
+        with open_provider(session, channel, registry=registry, cipher=cipher, http=http) as p:
+            renewed = p.refresh()
+            p.credentials = p.credentials.merged(renewed)
+    except (ReauthRequired, InsufficientScopes, Disconnected):
+        return False
+    expires = channel.token_expires_at
+    return expires is None or ensure_aware(expires) > utcnow()
+
+
+def rotate_credentials_key(session: Session, cipher: CredentialCipher) -> int:
+    """Re-encrypt every channel's credentials with the first configured key."""
+    count = 0
+    for channel in session.scalars(select(Channel)):
+        channel.credentials = cipher.rotate(channel.credentials)
+        count += 1
+    session.flush()
+    return count

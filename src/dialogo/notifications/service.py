@@ -1,0 +1,91 @@
+"""Notify a workspace's team; list and resolve notifications."""
+
+from __future__ import annotations
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from dialogo.accounts.permissions import Permission
+from dialogo.accounts.service import Principal, authorize
+from dialogo.core.clock import utcnow
+from dialogo.core.errors import NotFound
+from dialogo.notifications.models import Notification
+
+
+def notify(
+    session: Session,
+    workspace_id: int,
+    *,
+    kind: str,
+    title: str,
+    body: str = "",
+    link: str | None = None,
+    severity: str = "warning",
+    dedupe_key: str | None = None,
+) -> Notification:
+    """Add a notification, unless an unresolved one with the same ``dedupe_key`` exists."""
+    if dedupe_key is not None:
+        existing = session.scalar(
+            select(Notification).where(
+                Notification.workspace_id == workspace_id,
+                Notification.dedupe_key == dedupe_key,
+                Notification.resolved_at.is_(None),
+            )
+        )
+        if existing is not None:
+            return existing
+    notification = Notification(
+        workspace_id=workspace_id,
+        kind=kind,
+        title=title,
+        body=body,
+        link=link,
+        severity=severity,
+        dedupe_key=dedupe_key,
+    )
+    session.add(notification)
+    session.flush()
+    return notification
+
+
+def resolve_by_key(session: Session, workspace_id: int, dedupe_key: str) -> int:
+    """Mark open notifications with this key resolved (the problem went away)."""
+    result = session.execute(
+        update(Notification)
+        .where(
+            Notification.workspace_id == workspace_id,
+            Notification.dedupe_key == dedupe_key,
+            Notification.resolved_at.is_(None),
+        )
+        .values(resolved_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def list_notifications(
+    session: Session,
+    principal: Principal,
+    workspace_id: int,
+    *,
+    include_resolved: bool = False,
+    limit: int = 50,
+) -> list[Notification]:
+    authorize(session, principal, workspace_id, Permission.workspace_read)
+    query = select(Notification).where(Notification.workspace_id == workspace_id)
+    if not include_resolved:
+        query = query.where(Notification.resolved_at.is_(None))
+    return list(session.scalars(query.order_by(Notification.id.desc()).limit(min(limit, 200))))
+
+
+def resolve(
+    session: Session, principal: Principal, workspace_id: int, notification_id: int
+) -> Notification:
+    authorize(session, principal, workspace_id, Permission.workspace_read)
+    notification = session.get(Notification, notification_id)
+    if notification is None or notification.workspace_id != workspace_id:
+        raise NotFound("notification not found")
+    if notification.resolved_at is None:
+        notification.resolved_at = utcnow()
+        session.flush()
+    return notification

@@ -1,0 +1,224 @@
+"""An in-process fake network for tests and benchmarks: it records every call, can be told to
+fail in scripted ways (401, 429, 5xx, lost answers), and checks credentials like a real one.
+
+``FakeNetwork.provider_class()`` gives a ``Provider`` subclass bound to one fake network, to
+put in a ``ProviderRegistry``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import itertools
+import secrets
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+from dialogo.providers.base import (
+    Account,
+    AuthKind,
+    Author,
+    Capabilities,
+    Credentials,
+    Draft,
+    InboundMessage,
+    MessageKind,
+    MessagePage,
+    PostMetrics,
+    Provider,
+    PublishResult,
+    ValidationIssue,
+)
+from dialogo.providers.errors import ReauthRequired
+
+
+@dataclasses.dataclass
+class FakeAccount:
+    remote_id: str
+    handle: str
+    access_token: str
+    refresh_token: str | None
+    expires_at: dt.datetime | None
+
+
+@dataclasses.dataclass
+class FakePost:
+    remote_id: str
+    account_id: str
+    text: str
+    reply_to: str | None
+    idempotency_key: str | None
+    created_at: dt.datetime
+
+
+class FakeNetwork:
+    def __init__(
+        self,
+        name: str = "fake",
+        *,
+        text_limit: int = 280,
+        return_refresh_token: bool = True,
+        token_lifetime: dt.timedelta | None = dt.timedelta(hours=2),
+    ) -> None:
+        self.name = name
+        self.text_limit = text_limit
+        self.return_refresh_token = return_refresh_token
+        self.token_lifetime = token_lifetime
+        self.accounts: dict[str, FakeAccount] = {}
+        self.posts: list[FakePost] = []
+        self.inbox: list[InboundMessage] = []
+        self.calls: list[tuple[str, str | None]] = []
+        self.failures: list[Exception] = []
+        self._ids = itertools.count(1)
+        self._lock = threading.Lock()
+
+    # -- scripting ---------------------------------------------------------------------------
+
+    def add_account(self, handle: str, *, expires_at: dt.datetime | None = None) -> FakeAccount:
+        account = FakeAccount(
+            remote_id=f"{self.name}-{next(self._ids)}",
+            handle=handle,
+            access_token=secrets.token_hex(8),
+            refresh_token=secrets.token_hex(8),
+            expires_at=expires_at,
+        )
+        self.accounts[account.remote_id] = account
+        return account
+
+    def revoke(self, remote_id: str) -> None:
+        account = self.accounts[remote_id]
+        account.access_token = "revoked-" + secrets.token_hex(4)
+        account.refresh_token = None
+
+    def fail_next(self, *errors: Exception) -> None:
+        self.failures.extend(errors)
+
+    def deliver(
+        self, to_account: str, text: str, *, kind: MessageKind = MessageKind.mention
+    ) -> None:
+        self.inbox.append(
+            InboundMessage(
+                remote_id=f"m{next(self._ids)}",
+                kind=kind,
+                author=Author(remote_id="someone", handle="someone"),
+                text=text,
+                created_at=dt.datetime.now(dt.UTC),
+                conversation_id=to_account,
+            )
+        )
+
+    # -- what providers call -----------------------------------------------------------------
+
+    def _call(self, operation: str, credentials: Credentials) -> FakeAccount:
+        with self._lock:
+            self.calls.append((operation, credentials.account_id))
+            if self.failures:
+                raise self.failures.pop(0)
+            for account in self.accounts.values():
+                if account.access_token == credentials.access_token:
+                    return account
+        raise ReauthRequired(f"{self.name}: invalid or revoked access token")
+
+    def _refresh(self, credentials: Credentials) -> Credentials:
+        with self._lock:
+            self.calls.append(("refresh", credentials.account_id))
+            if self.failures:
+                raise self.failures.pop(0)
+            for account in self.accounts.values():
+                if account.refresh_token and account.refresh_token == credentials.refresh_token:
+                    account.access_token = secrets.token_hex(8)
+                    if self.return_refresh_token:
+                        account.refresh_token = secrets.token_hex(8)
+                    account.expires_at = (
+                        dt.datetime.now(dt.UTC) + self.token_lifetime
+                        if self.token_lifetime
+                        else None
+                    )
+                    return Credentials(
+                        access_token=account.access_token,
+                        refresh_token=account.refresh_token if self.return_refresh_token else None,
+                        expires_at=account.expires_at,
+                    )
+        raise ReauthRequired(f"{self.name}: the refresh token was refused")
+
+    def _publish(self, account: FakeAccount, draft: Draft) -> FakePost:
+        with self._lock:
+            post = FakePost(
+                remote_id=f"p{next(self._ids)}",
+                account_id=account.remote_id,
+                text=draft.text,
+                reply_to=draft.reply_to.remote_id if draft.reply_to else None,
+                idempotency_key=draft.idempotency_key,
+                created_at=dt.datetime.now(dt.UTC),
+            )
+            self.posts.append(post)
+            return post
+
+    def provider_class(self) -> type[Provider]:
+        network = self
+
+        class FakeProvider(Provider):
+            capabilities = Capabilities(
+                network=network.name,
+                display_name=f"Fake network {network.name}",
+                auth=AuthKind.access_token,
+                text_limit=network.text_limit,
+                threads=True,
+                direct_messages=True,
+                metrics=True,
+            )
+
+            def verify(self) -> Account:
+                account = network._call("verify", self.credentials)
+                return Account(remote_id=account.remote_id, handle=account.handle)
+
+            def validate(self, draft: Draft) -> list[ValidationIssue]:
+                issues = []
+                if not draft.text.strip() and not draft.media:
+                    issues.append(ValidationIssue("empty", "a post needs text or media"))
+                if len(draft.text) > network.text_limit:
+                    issues.append(
+                        ValidationIssue(
+                            "too_long",
+                            f"{len(draft.text)} characters, {network.text_limit} allowed",
+                        )
+                    )
+                return issues
+
+            def publish(self, draft: Draft) -> PublishResult:
+                account = network._call("publish", self.credentials)
+                post = network._publish(account, draft)
+                return PublishResult(remote_id=post.remote_id)
+
+            def recent_posts(self, *, limit: int = 20) -> list[PublishResult]:
+                account = network._call("recent_posts", self.credentials)
+                mine = [p for p in network.posts if p.account_id == account.remote_id]
+                return [PublishResult(remote_id=p.remote_id) for p in mine[-limit:]]
+
+            def refresh(self) -> Credentials:
+                return network._refresh(self.credentials)
+
+            def fetch_messages(self, since: str | None) -> MessagePage:
+                account = network._call("fetch_messages", self.credentials)
+                start = int(since or 0)
+                mine = [m for m in network.inbox[start:] if m.conversation_id == account.remote_id]
+                return MessagePage(messages=mine, cursor=str(len(network.inbox)))
+
+            def fetch_metrics(self, remote_ids: Sequence[str]) -> list[PostMetrics]:
+                network._call("fetch_metrics", self.credentials)
+                now = dt.datetime.now(dt.UTC)
+                return [PostMetrics(remote_id=r, observed_at=now, likes=0) for r in remote_ids]
+
+        FakeProvider.__name__ = f"FakeProvider_{network.name}"
+        return FakeProvider
+
+
+def credentials_for(account: FakeAccount, **extra: Any) -> dict[str, Any]:
+    """The JSON a client sends to connect this fake account."""
+    return {
+        "access_token": account.access_token,
+        "refresh_token": account.refresh_token,
+        "account_id": account.handle,
+        **extra,
+    }
