@@ -30,11 +30,24 @@ PG_URL = os.environ.get("DIALOGO_TEST_DATABASE_URL")
 install()
 
 
+# A test that asks for none of these never touches the database under test: the PostgreSQL
+# pass skips it, since the SQLite pass already ran it against exactly the same code.
+DATABASE_FIXTURES = frozenset(
+    {"engine", "connection", "session_factory", "db", "ctx", "fresh_database", "database_url"}
+)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     skip_pg = pytest.mark.skip(reason="needs DIALOGO_TEST_DATABASE_URL (PostgreSQL)")
+    skip_dbless = pytest.mark.skip(
+        reason="touches no database: it ran in the SQLite pass, nothing differs here"
+    )
     for item in items:
         if "postgres" in item.keywords and not PG_URL:
             item.add_marker(skip_pg)
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if PG_URL and not fixtures & DATABASE_FIXTURES and "postgres" not in item.keywords:
+            item.add_marker(skip_dbless)
 
 
 @pytest.fixture(scope="session")

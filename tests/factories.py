@@ -11,7 +11,7 @@ from dialogo.accounts.models import User, Workspace
 from dialogo.accounts.permissions import Role
 from dialogo.accounts.schemas import MemberAdd, UserCreate, WorkspaceCreate
 
-PASSWORD = "correct horse battery"  # noqa: S105
+PASSWORD = "correct horse battery"
 
 
 def make_user(

@@ -43,7 +43,9 @@ def test_metrics_count_requests_and_expose_the_queue(ctx: AppContext, db) -> Non
         text = client.get("/metrics").text
     assert 'dialogo_http_requests_total{method="GET",route="/health",status="200"} 1.0' in text
     assert 'route="/api/v1/me",status="401"' in text
-    queued = [line for line in text.splitlines() if line.startswith('dialogo_jobs{status="queued"}')]
+    queued = [
+        line for line in text.splitlines() if line.startswith('dialogo_jobs{status="queued"}')
+    ]
     assert queued and float(queued[0].split()[-1]) >= 1
     assert "dialogo_workers_alive" in text
 
@@ -51,6 +53,7 @@ def test_metrics_count_requests_and_expose_the_queue(ctx: AppContext, db) -> Non
 def test_a_failed_commit_is_an_error_never_a_success(ctx: AppContext) -> None:
     """The unit of work commits before the response leaves: a client never sees 2xx for a
     write that was not saved."""
+
     class FailingCommit(Session):
         def commit(self) -> None:
             raise RuntimeError("disk full")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,6 +20,7 @@ from dialogo import __version__
 from dialogo.api import problems
 from dialogo.api.metrics import Metrics, MetricsMiddleware
 from dialogo.api.routers import accounts as accounts_api
+from dialogo.api.routers import channels as channels_api
 from dialogo.api.routers import system as system_api
 from dialogo.core.context import AppContext
 from dialogo.db import migrate
@@ -38,15 +40,19 @@ def create_app(ctx: AppContext, *, run_worker: bool = False) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         worker: Worker | None = None
+        thread = None
         if run_worker:
             registry.load()
             worker = Worker(ctx.settings, ctx.session_factory, registry, clock=ctx.clock)
-            run_in_thread(worker)
+            thread = run_in_thread(worker)
         try:
             yield
         finally:
-            if worker is not None:
+            if worker is not None and thread is not None:
+                # Let the job in hand finish (it keeps its lease meanwhile) rather than leave
+                # it to wait for the lease to expire; give up after one lease.
                 worker.stop()
+                await asyncio.to_thread(thread.join, ctx.settings.worker_lease_seconds)
 
     app = FastAPI(
         title="Dialogo",
@@ -58,6 +64,7 @@ def create_app(ctx: AppContext, *, run_worker: bool = False) -> FastAPI:
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
         docs_url="/api/docs",
+        swagger_ui_oauth2_redirect_url="/api/docs/oauth2-redirect",
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )
@@ -65,6 +72,7 @@ def create_app(ctx: AppContext, *, run_worker: bool = False) -> FastAPI:
     metrics = Metrics(ctx)
     app.add_middleware(MetricsMiddleware, metrics=metrics)
     problems.install(app)
+    web_routes.install(app)  # HTML error pages outside /api/ and /health
 
     @app.get("/health", tags=["system"], operation_id="health", include_in_schema=True)
     def health() -> Response:
@@ -88,6 +96,7 @@ def create_app(ctx: AppContext, *, run_worker: bool = False) -> FastAPI:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(accounts_api.router)
+    app.include_router(channels_api.router)
     app.include_router(system_api.router)
     app.include_router(web_routes.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -38,7 +38,9 @@ def _client(handler) -> httpx.Client:  # type: ignore[no-untyped-def]
         ({"Retry-After": "soon"}, None),
     ],
 )
-def test_retry_after_reads_every_convention(headers: dict[str, str], expected: float | None) -> None:
+def test_retry_after_reads_every_convention(
+    headers: dict[str, str], expected: float | None
+) -> None:
     got = http.retry_after(headers, now=NOW)
     if expected is None:
         assert got is None

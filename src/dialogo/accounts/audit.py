@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import event, insert, inspect
 from sqlalchemy.orm import Session
 
-from dialogo.accounts.models import AuditEntry, Audited
+from dialogo.accounts.models import Audited, AuditEntry
 from dialogo.core.clock import utcnow
 
 _ACTOR_KEY = "dialogo.actor"
@@ -76,7 +76,9 @@ def _changes(obj: Audited) -> tuple[dict[str, Any], dict[str, Any]]:
 
 
 def _entry(obj: Audited, action: str, before: Any, after: Any, actor: Actor) -> dict[str, Any]:
-    identity = inspect(obj).identity
+    # Not ``InstanceState.identity``: in ``after_flush`` a new row has its key but no identity yet.
+    identity = inspect(type(obj)).primary_key_from_instance(obj)
+    entity_id = ",".join(str(i) for i in identity) if None not in identity else None
     return {
         "workspace_id": obj.audit_workspace_id(),
         "actor_user_id": actor.user_id,
@@ -84,7 +86,7 @@ def _entry(obj: Audited, action: str, before: Any, after: Any, actor: Actor) -> 
         "actor_label": actor.label,
         "action": action,
         "entity_type": type(obj).__tablename__,  # type: ignore[attr-defined]
-        "entity_id": ",".join(str(i) for i in identity) if identity else None,
+        "entity_id": entity_id,
         "before": before,
         "after": after,
         "at": utcnow(),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import enum
 
 
-class Role(str, enum.Enum):
+class Role(enum.StrEnum):
     owner = "owner"
     admin = "admin"
     editor = "editor"
@@ -19,7 +19,7 @@ class Role(str, enum.Enum):
     viewer = "viewer"
 
 
-class Scope(str, enum.Enum):
+class Scope(enum.StrEnum):
     """What an API token may be used for, on top of its user's role."""
 
     read = "read"
@@ -27,7 +27,7 @@ class Scope(str, enum.Enum):
     admin = "admin"
 
 
-class Permission(str, enum.Enum):
+class Permission(enum.StrEnum):
     workspace_read = "workspace.read"
     workspace_update = "workspace.update"
     workspace_delete = "workspace.delete"
@@ -49,6 +49,7 @@ class Permission(str, enum.Enum):
     audience_manage = "audience.manage"
     audience_export = "audience.export"
     analytics_read = "analytics.read"
+    notifications_manage = "notifications.manage"
 
     @property
     def scope(self) -> Scope:
@@ -74,10 +75,19 @@ MATRIX: dict[Role, frozenset[Permission]] = {
     Role.owner: frozenset(Permission),
     Role.admin: frozenset(set(Permission) - {P.workspace_delete}),
     Role.editor: frozenset(
-        _READ_ALL | {P.posts_write, P.inbox_reply, P.listening_manage, P.audience_manage}
+        _READ_ALL
+        | {
+            P.posts_write,
+            P.inbox_reply,
+            P.listening_manage,
+            P.audience_manage,
+            P.notifications_manage,
+        }
     ),
-    Role.approver: frozenset(_READ_ALL | {P.posts_write, P.posts_approve, P.posts_publish}),
-    Role.agent: frozenset(_READ_ALL | {P.inbox_reply, P.inbox_assign}),
+    Role.approver: frozenset(
+        _READ_ALL | {P.posts_write, P.posts_approve, P.posts_publish, P.notifications_manage}
+    ),
+    Role.agent: frozenset(_READ_ALL | {P.inbox_reply, P.inbox_assign, P.notifications_manage}),
     Role.viewer: frozenset(_READ_ALL),
 }
 

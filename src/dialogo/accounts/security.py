@@ -14,7 +14,7 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("dialogo-timing-equaliser")
 
 MIN_PASSWORD_LENGTH = 10
-TOKEN_PREFIX = "dlg_"
+TOKEN_PREFIX = "dlg_"  # noqa: S105 - a public marker, not a secret
 
 
 def hash_password(password: str) -> str:

@@ -59,6 +59,21 @@ MAX_LOGO_BYTES = 512 * 1024
 LOGO_TYPES = {"image/png", "image/jpeg", "image/webp", "image/svg+xml", "image/gif"}
 
 
+def _logo_matches(content: bytes, content_type: str) -> bool:
+    """Whether the bytes are what the declared type says (the declared type is the client's)."""
+    if content_type == "image/png":
+        return content.startswith(b"\x89PNG\r\n\x1a\n")
+    if content_type == "image/jpeg":
+        return content.startswith(b"\xff\xd8\xff")
+    if content_type == "image/gif":
+        return content.startswith((b"GIF87a", b"GIF89a"))
+    if content_type == "image/webp":
+        return content[:4] == b"RIFF" and content[8:12] == b"WEBP"
+    if content_type == "image/svg+xml":
+        return b"<svg" in content[:4096].lower()
+    return False
+
+
 @dataclasses.dataclass(frozen=True)
 class Principal:
     """Who is acting: a signed-in user, or a user through one of their API tokens."""
@@ -101,6 +116,7 @@ def create_user(session: Session, data: UserCreate) -> User:
 def require_superuser(principal: Principal) -> None:
     if not principal.is_superuser or not scopes_allow(principal.scopes, Permission.members_manage):
         raise PermissionDenied("only an instance administrator can do this")
+    _require_unrestricted(principal)
 
 
 def create_user_as(session: Session, principal: Principal, data: UserCreate) -> User:
@@ -142,6 +158,14 @@ def change_password(session: Session, principal: Principal, data: PasswordChange
     session.execute(delete(WebSession).where(WebSession.user_id == user.id))
     record(session, "password_changed", entity_type="users", entity_id=str(user.id))
     session.flush()
+
+
+def _require_unrestricted(principal: Principal) -> None:
+    """Refuse instance-wide actions to a token restricted to one workspace."""
+    if principal.token_workspace_id is not None:
+        raise PermissionDenied(
+            f"this token is restricted to workspace {principal.token_workspace_id}"
+        )
 
 
 def _require_scope(principal: Principal, scope: Scope) -> None:
@@ -291,6 +315,7 @@ def list_api_tokens(session: Session, principal: Principal) -> list[ApiToken]:
 
 
 def revoke_api_token(session: Session, principal: Principal, token_id: int) -> ApiToken:
+    _require_scope(principal, Scope.admin)  # managing tokens is account administration
     row = session.get(ApiToken, token_id)
     if row is None or row.user_id != principal.user_id:
         raise NotFound("token not found")
@@ -386,6 +411,7 @@ def _unique_slug(session: Session, base: str) -> str:
 def create_workspace(session: Session, principal: Principal, data: WorkspaceCreate) -> Workspace:
     if principal.token_id is not None:
         _require_scope(principal, Scope.admin)
+        _require_unrestricted(principal)
     if data.slug is not None:
         if session.scalar(select(Workspace.id).where(Workspace.slug == data.slug)) is not None:
             raise Conflict(f"the address {data.slug!r} is taken", code="slug_taken")
@@ -446,6 +472,11 @@ def set_workspace_logo(
         raise InvalidInput("a logo must be 512 KiB or smaller", code="logo_too_large")
     if not content:
         raise InvalidInput("the logo file is empty", code="logo_empty")
+    if not _logo_matches(content, content_type):
+        raise InvalidInput(
+            f"the file is not a valid {content_type.removeprefix('image/')} image",
+            code="logo_type",
+        )
     workspace = get_workspace(session, principal, workspace_id)
     workspace.logo = content
     workspace.logo_content_type = content_type
@@ -541,6 +572,18 @@ def _count_owners(session: Session, workspace_id: int) -> int:
     )
 
 
+def _ensure_an_owner_remains(session: Session, workspace_id: int) -> None:
+    """Checked after the change, with the owners' rows locked: two owners demoting each other
+    at the same moment must not both succeed (the check before the change cannot see that)."""
+    owners = session.scalars(
+        select(Membership.id)
+        .where(Membership.workspace_id == workspace_id, Membership.role == Role.owner.value)
+        .with_for_update()
+    ).all()
+    if not owners:
+        raise Conflict("a workspace needs at least one owner", code="last_owner")
+
+
 def update_member_role(
     session: Session, principal: Principal, workspace_id: int, member_id: int, role: Role
 ) -> MemberOut:
@@ -554,8 +597,12 @@ def update_member_role(
         and _count_owners(session, workspace_id) <= 1
     ):
         raise Conflict("a workspace needs at least one owner", code="last_owner")
-    membership.role = role.value
-    session.flush()
+    was_owner = membership.role == Role.owner.value
+    with session.begin_nested():
+        membership.role = role.value
+        session.flush()
+        if was_owner:
+            _ensure_an_owner_remains(session, workspace_id)
     return _member_out(membership, get_user(session, membership.user_id))
 
 
@@ -567,8 +614,12 @@ def remove_member(
     _check_grant(acting, Role(membership.role))
     if membership.role == Role.owner.value and _count_owners(session, workspace_id) <= 1:
         raise Conflict("a workspace needs at least one owner", code="last_owner")
-    session.delete(membership)
-    session.flush()
+    was_owner = membership.role == Role.owner.value
+    with session.begin_nested():
+        session.delete(membership)
+        session.flush()
+        if was_owner:
+            _ensure_an_owner_remains(session, workspace_id)
 
 
 # --- audit log -------------------------------------------------------------------------------

@@ -41,12 +41,18 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     errors = []
     for err in exc.errors():
         loc = [str(p) for p in err.get("loc", ())]
+        kind = err.get("type", "value_error")
+        message = str(err.get("msg", "invalid")).removeprefix("Value error, ")
+        if kind == "json_invalid":
+            # The location is a character offset into the body, not a field.
+            offset, loc = (loc[1] if len(loc) > 1 else "?"), loc[:1]
+            message = f"{message} at character {offset}: the body is not valid JSON"
         errors.append(
             {
                 "field": ".".join(p for p in loc if p not in ("body", "query", "path", "header")),
                 "location": loc[0] if loc else "body",
-                "message": err.get("msg", "invalid"),
-                "type": err.get("type", "value_error"),
+                "message": message,
+                "type": kind,
             }
         )
     return errors
@@ -57,6 +63,8 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     headers = None
     if isinstance(exc, TooManyAttempts):
         headers = {"Retry-After": str(exc.retry_after)}
+    elif exc.status == 401:  # RFC 9110: a 401 says how to authenticate
+        headers = {"WWW-Authenticate": 'Bearer realm="dialogo"'}
     extra = {k: v for k, v in exc.details.items() if isinstance(v, str | int | float | bool)}
     return problem(
         exc.status, exc.message, code=exc.code, detail=exc.message, headers=headers, **extra

@@ -11,7 +11,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from pydantic import ValidationError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError, OperationalError
 
 from dialogo import __version__
 from dialogo.accounts import service as accounts
@@ -43,7 +43,8 @@ CLI_ACTOR = Actor(label="cli")
 
 
 def fail(message: str, code: int = 1) -> typer.Exit:
-    typer.secho(f"error: {message}", fg=typer.colors.RED, err=True)
+    one_line = " ".join(message.split())  # driver messages can span several lines
+    typer.secho(f"error: {one_line}", fg=typer.colors.RED, err=True)
     return typer.Exit(code)
 
 
@@ -63,6 +64,12 @@ def friendly(func: F) -> F:
             raise fail(problems) from None
         except OperationalError as exc:
             raise fail(f"the database is not reachable or not ready: {exc.orig}") from None
+        except NoSuchModuleError as exc:
+            raise fail(f"DIALOGO_DATABASE_URL names an unknown database driver ({exc})") from None
+        except ArgumentError:  # the message would repeat the URL, password included
+            raise fail("DIALOGO_DATABASE_URL is not a valid database URL") from None
+        except OSError as exc:  # e.g. a data directory that cannot be created
+            raise fail(f"{exc.strerror or exc}: {exc.filename or ''}") from None
 
     return wrapper  # type: ignore[return-value]
 

@@ -12,11 +12,13 @@ from typing import Any
 
 from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy import make_url
+from sqlalchemy.exc import ArgumentError
 
 PLACEHOLDER_SECRET = "change-me-in-production"  # noqa: S105 - the value we refuse
 
 
-class Environment(str, enum.Enum):
+class Environment(enum.StrEnum):
     development = "development"
     test = "test"
     production = "production"
@@ -92,6 +94,14 @@ class Settings(BaseSettings):
                     "development). Generate one with: python -c "
                     '"import secrets; print(secrets.token_urlsafe(48))"'
                 )
+        if self.database_url:
+            try:
+                make_url(self.database_url)
+            except (ArgumentError, ValueError):  # the message would repeat the password
+                raise ConfigError(
+                    "DIALOGO_DATABASE_URL is not a valid database URL; expected for example "
+                    "postgresql+psycopg://user:password@host:5432/dialogo"
+                ) from None
         if self.default_language not in self.languages:
             raise ConfigError(
                 f"DIALOGO_DEFAULT_LANGUAGE {self.default_language!r} is not one of "

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Connection,
     DateTime,
     Engine,
     Integer,
@@ -103,6 +104,15 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+
+    @event.listens_for(engine, "savepoint")
+    def _on_savepoint(connection: Connection, _name: str | None) -> None:
+        # pysqlite opens a transaction only before INSERT/UPDATE/DELETE. A SAVEPOINT issued
+        # before any of those would start a transaction of its own, and releasing it would
+        # COMMIT everything: ``begin_nested()`` would silently commit the outer unit of work.
+        dbapi_connection = connection.connection.dbapi_connection
+        if dbapi_connection is not None and not dbapi_connection.in_transaction:
+            dbapi_connection.execute("BEGIN")
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -13,7 +13,7 @@ from dialogo.core.clock import utcnow
 from dialogo.core.db import Base, BigId
 
 
-class JobStatus(str, enum.Enum):
+class JobStatus(enum.StrEnum):
     queued = "queued"
     running = "running"
     done = "done"
@@ -34,7 +34,8 @@ class Job(Base):
     workspace_id: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("workspaces.id", ondelete="CASCADE"), default=None, index=True
     )
-    # At most one live job per key: enqueueing the same key twice returns the first job.
+    # At most one job per key, ever (done or failed ones included): enqueueing the same key
+    # again returns the first job. Periodic tasks put their period in the key.
     unique_key: Mapped[str | None] = mapped_column(String(200), unique=True, default=None)
     status: Mapped[str] = mapped_column(String(16), default=JobStatus.queued.value)
     priority: Mapped[int] = mapped_column(Integer, default=0)

@@ -18,19 +18,22 @@ import socket
 import traceback
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Executable, and_, case, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from dialogo.core.clock import ensure_aware, utcnow
 from dialogo.jobs.models import Job, JobStatus, WorkerHeartbeat
 from dialogo.jobs.registry import TaskRegistry
+from dialogo.jobs.registry import registry as default_registry
 
+DEFAULT_MAX_ATTEMPTS = 5
 RUNNING = JobStatus.running.value
 QUEUED = JobStatus.queued.value
 
 
-class RetryLater(Exception):  # noqa: N818 - it is a signal, not an error
+class RetryLater(Exception):  # a signal rather than an error
     """Raised by a handler to be run again after ``delay`` (a transient condition)."""
 
     def __init__(self, message: str, *, delay: float | None = None) -> None:
@@ -38,7 +41,7 @@ class RetryLater(Exception):  # noqa: N818 - it is a signal, not an error
         self.delay = delay
 
 
-class PermanentFailure(Exception):  # noqa: N818
+class PermanentFailure(Exception):
     """Raised by a handler when retrying cannot help (bad payload, missing row)."""
 
 
@@ -62,36 +65,69 @@ def enqueue(
     workspace_id: int | None = None,
     unique_key: str | None = None,
     priority: int = 0,
-    max_attempts: int = 5,
+    max_attempts: int | None = None,
 ) -> Job:
-    """Add a job; with ``unique_key``, enqueueing the same key again returns the first job."""
-    if unique_key is not None:
-        existing = session.scalar(select(Job).where(Job.unique_key == unique_key))
-        if existing is not None:
-            return existing
-    job = Job(
-        task=task,
-        payload=payload or {},
-        run_at=run_at or utcnow(),
-        workspace_id=workspace_id,
-        unique_key=unique_key,
-        priority=priority,
-        max_attempts=max_attempts,
-    )
+    """Add a job to the session's unit of work (it becomes visible to workers on commit).
+
+    With ``unique_key``, enqueueing the same key again returns the first job, whatever its
+    status, even when another transaction inserts the same key at the same moment.
+    ``max_attempts`` defaults to the task's ``@task(max_attempts=…)`` when the task is
+    registered in this process, else to ``DEFAULT_MAX_ATTEMPTS``.
+    """
+    if max_attempts is None:
+        spec = default_registry.get(task)
+        max_attempts = (spec.max_attempts if spec else None) or DEFAULT_MAX_ATTEMPTS
+    values: dict[str, Any] = {
+        "task": task,
+        "payload": payload or {},
+        "run_at": run_at or utcnow(),
+        "workspace_id": workspace_id,
+        "unique_key": unique_key,
+        "priority": priority,
+        "max_attempts": max_attempts,
+    }
     if unique_key is None:
+        job = Job(**values)
         session.add(job)
         session.flush()
         return job
-    try:
-        with session.begin_nested():
-            session.add(job)
-    except IntegrityError:
-        # Another process enqueued the same key between our check and our insert.
-        existing = session.scalar(select(Job).where(Job.unique_key == unique_key))
-        if existing is None:  # pragma: no cover - the constraint says it exists
-            raise
+    existing = _by_unique_key(session, unique_key)
+    if existing is not None:
         return existing
-    return job
+    # Another transaction may insert the same key between that look-up and this insert:
+    # ``ON CONFLICT DO NOTHING`` waits for it (PostgreSQL) or for the write lock (SQLite),
+    # then inserts nothing, and the look-up below finds its row. No error is raised, so the
+    # caller's transaction needs no savepoint and stays usable.
+    dialect = session.get_bind().dialect.name
+    row = {**values, "status": QUEUED, "attempts": 0, "created_at": utcnow()}
+    stmt: Executable
+    if dialect == "postgresql":
+        stmt = (
+            pg_insert(Job)
+            .values(**row)
+            .on_conflict_do_nothing(index_elements=[Job.unique_key])
+            .returning(Job.id)
+        )
+    elif dialect == "sqlite":
+        stmt = (
+            sqlite_insert(Job)
+            .values(**row)
+            .on_conflict_do_nothing(index_elements=[Job.unique_key])
+            .returning(Job.id)
+        )
+    else:  # pragma: no cover - the two supported backends are above
+        raise NotImplementedError(f"enqueue with unique_key on {dialect!r}")
+    new_id = session.execute(stmt).scalar_one_or_none()
+    found = session.get(Job, new_id) if new_id is not None else _by_unique_key(session, unique_key)
+    if found is None:  # pragma: no cover - the constraint says the row exists
+        raise RuntimeError(f"job with unique key {unique_key!r} vanished")
+    return found
+
+
+def _by_unique_key(session: Session, unique_key: str) -> Job | None:
+    return session.scalar(
+        select(Job).where(Job.unique_key == unique_key).execution_options(populate_existing=True)
+    )
 
 
 def claim(
@@ -178,9 +214,10 @@ def complete(
 def backoff_delay(
     attempt: int, *, base: float, cap: float, rng: random.Random | None = None
 ) -> float:
-    """Exponential backoff with ±20 % jitter: base, 2·base, 4·base … capped."""
-    delay = min(cap, base * (2 ** max(0, attempt - 1)))
-    return delay * (0.8 + 0.4 * (rng or random).random())  # noqa: S311 - jitter, not crypto
+    """Exponential backoff with ±20 % jitter: base, 2·base, 4·base …, never more than ``cap``."""
+    delay = min(cap, base * (2 ** min(max(0, attempt - 1), 62)))
+    jittered: float = delay * (0.8 + 0.4 * (rng or random).random())  # jitter, not crypto
+    return min(cap, jittered)
 
 
 def fail(
@@ -271,6 +308,7 @@ def ensure_periodic(
             spec.name,
             unique_key=f"periodic:{spec.name}:{period}",
             run_at=epoch + spec.every * period,
+            max_attempts=spec.max_attempts or DEFAULT_MAX_ATTEMPTS,
         )
 
 
@@ -278,7 +316,7 @@ def ensure_periodic(
 
 
 def new_worker_id() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{random.getrandbits(32):08x}"  # noqa: S311
+    return f"{socket.gethostname()}:{os.getpid()}:{random.getrandbits(32):08x}"
 
 
 def heartbeat(
@@ -294,7 +332,8 @@ def heartbeat(
     now = now or utcnow()
     row = session.get(WorkerHeartbeat, worker_id)
     if row is None:
-        host, pid, _ = (worker_id.split(":") + ["", "0", ""])[:3]
+        parts = worker_id.rsplit(":", 2)  # hostname:pid:random, as new_worker_id makes it
+        host, pid = (parts[0], parts[1]) if len(parts) == 3 else ("", "")
         row = WorkerHeartbeat(
             worker_id=worker_id,
             hostname=host or socket.gethostname(),

@@ -81,7 +81,8 @@ def list_notifications(
 def resolve(
     session: Session, principal: Principal, workspace_id: int, notification_id: int
 ) -> Notification:
-    authorize(session, principal, workspace_id, Permission.workspace_read)
+    """Dismiss a notification for the whole team (viewers and read-only tokens cannot)."""
+    authorize(session, principal, workspace_id, Permission.notifications_manage)
     notification = session.get(Notification, notification_id)
     if notification is None or notification.workspace_id != workspace_id:
         raise NotFound("notification not found")

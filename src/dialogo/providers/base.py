@@ -81,6 +81,41 @@ class Capabilities:
     publishes: bool = True  # False for listening-only sources (RSS)
 
 
+class ConnectFieldKind(enum.StrEnum):
+    """Where a value typed to connect an account goes."""
+
+    credential = "credential"  # a top-level credential: access_token, refresh_token, account_id
+    extra = "extra"  # ``Credentials.extra[name]`` (encrypted with the other credentials)
+    config = "config"  # the channel's non-secret configuration, ``Provider.config[name]``
+
+
+@dataclasses.dataclass(frozen=True)
+class ConnectField:
+    """One value a person types to connect an account of this network (the web page's form).
+
+    ``label`` and ``help`` are English; the web layer translates the ones its catalogue knows.
+    A ``config`` value is stored in clear, so it can never be ``secret``.
+    """
+
+    name: str
+    label: str
+    kind: ConnectFieldKind = ConnectFieldKind.credential
+    secret: bool = False
+    required: bool = True
+    help: str = ""
+
+    def __post_init__(self) -> None:
+        if self.kind is ConnectFieldKind.config and self.secret:
+            raise ValueError(
+                f"config field {self.name!r} cannot be secret: config is not encrypted"
+            )
+        if self.kind is ConnectFieldKind.credential and self.name not in CREDENTIAL_FIELDS:
+            raise ValueError(f"credential field {self.name!r} must be one of {CREDENTIAL_FIELDS}")
+
+
+CREDENTIAL_FIELDS = ("access_token", "refresh_token", "account_id")
+
+
 @dataclasses.dataclass(frozen=True)
 class Credentials:
     """Secrets for one connected account; stored encrypted by the channels domain."""
@@ -219,6 +254,9 @@ class Provider(abc.ABC):
     """
 
     capabilities: ClassVar[Capabilities]
+    #: What the connect form asks for; empty means the usual fields of ``capabilities.auth``
+    #: (handle and app password, an access token, a bot token).
+    connect_fields: ClassVar[tuple[ConnectField, ...]] = ()
 
     def __init__(
         self,

@@ -3,12 +3,17 @@
 One worker runs one job at a time; run more processes (``dialogo worker``) for more throughput.
 A background thread renews the lease of the running job and records the heartbeat, so a long
 job keeps its lease while a killed worker's job is picked up by another after the lease ends.
+
+Stopping (``stop()``, SIGTERM/SIGINT in ``dialogo worker``) lets the current job finish, with
+its lease still renewed, then records a last heartbeat and returns. ``stop()`` only sets a flag,
+so it is safe to call from a signal handler.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import threading
 import time
 
@@ -19,9 +24,14 @@ from dialogo.core.clock import Clock, SystemClock
 from dialogo.core.config import Settings
 from dialogo.core.db import transaction
 from dialogo.jobs import service as jobs
-from dialogo.jobs.registry import JobContext, TaskRegistry
+from dialogo.jobs.registry import JobContext, TaskRegistry, TaskSpec
 
 log = logging.getLogger("dialogo.worker")
+
+# How often a stopping worker notices the request while it is idle.
+_STOP_CHECK_SECONDS = 0.1
+# The longest pause after the loop itself failed (the database is unreachable, say).
+_MAX_ERROR_PAUSE_SECONDS = 60.0
 
 
 class Worker:
@@ -40,47 +50,82 @@ class Worker:
         self.clock = clock or SystemClock()
         self.worker_id = worker_id or jobs.new_worker_id()
         self.lease = dt.timedelta(seconds=settings.worker_lease_seconds)
-        self.stop_event = threading.Event()
+        self._stop_requested = False
+        self._beat_stop = threading.Event()
         self._current: jobs.Claim | None = None
         self._lock = threading.Lock()
         self._done = 0
         self._failed = 0
+        self._last_housekeeping = -math.inf
 
     # -- lifecycle -----------------------------------------------------------------------------
 
+    @property
+    def stopping(self) -> bool:
+        return self._stop_requested
+
+    def stop(self) -> None:
+        """Ask the worker to stop after its current job (safe from a signal handler)."""
+        self._stop_requested = True
+
     def run(self, *, max_jobs: int | None = None, idle_exit: bool = False) -> int:
-        """Run until stopped (or ``max_jobs`` handled, or the queue is empty with ``idle_exit``)."""
-        self._beat()
+        """Run until stopped (or ``max_jobs`` handled, or the queue is empty with ``idle_exit``).
+
+        Errors of the loop itself (the database going away) are logged and retried with a
+        growing pause; with ``idle_exit`` (a burst run) they are raised instead.
+        """
+        self._safe_beat(raise_errors=idle_exit)
+        self._beat_stop.clear()
         beat_thread = threading.Thread(
-            target=self._beat_loop, name="dialogo-heartbeat", daemon=True
+            target=self._beat_loop, name=f"dialogo-heartbeat-{self.worker_id}", daemon=True
         )
         beat_thread.start()
         handled = 0
+        errors = 0
         log.info("worker %s started", self.worker_id)
         try:
-            while not self.stop_event.is_set():
-                self._housekeeping()
-                ran = self.run_once()
+            while not self._stop_requested:
+                try:
+                    self._housekeeping()
+                    ran = self.run_once()
+                except Exception:
+                    if idle_exit:
+                        raise
+                    errors += 1
+                    pause = min(
+                        _MAX_ERROR_PAUSE_SECONDS,
+                        max(self.settings.worker_poll_seconds, 0.5) * 2 ** min(errors - 1, 10),
+                    )
+                    log.exception("worker loop failed; retrying in %.1f s", pause)
+                    self._sleep(pause)
+                    continue
+                errors = 0
                 handled += ran
                 if max_jobs is not None and handled >= max_jobs:
                     break
                 if not ran:
                     if idle_exit:
                         break
-                    self.stop_event.wait(self.settings.worker_poll_seconds)
+                    self._sleep(self.settings.worker_poll_seconds)
         finally:
-            self.stop_event.set()
-            beat_thread.join(timeout=5)
-            self._beat(stopped=True)
+            self._beat_stop.set()
+            beat_thread.join(timeout=10)
+            self._safe_beat(stopped=True)
             log.info("worker %s stopped after %d jobs", self.worker_id, handled)
         return handled
 
-    def stop(self) -> None:
-        self.stop_event.set()
+    def _sleep(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not self._stop_requested:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            time.sleep(min(remaining, _STOP_CHECK_SECONDS))
 
     # -- one job ---------------------------------------------------------------------------------
 
     def run_once(self) -> int:
+        """Claim at most one due job and run it; return how many ran (0 or 1)."""
         with transaction(self.factory) as session:
             claims = jobs.claim(
                 session,
@@ -100,35 +145,45 @@ class Worker:
         try:
             if spec is None:  # pragma: no cover - claim filters on registered names
                 raise jobs.PermanentFailure(f"no handler registered for task {claim.task!r}")
-            session = self.factory()
-            set_actor(session, Actor(label=f"worker:{claim.task}"))
-            try:
-                ctx = JobContext(
-                    session=session,
-                    settings=self.settings,
-                    clock=self.clock,
-                    job_id=claim.job_id,
-                    attempt=claim.attempt,
-                    workspace_id=claim.workspace_id,
-                )
-                result = spec.handler(ctx, dict(claim.payload))
-                if not jobs.complete(session, claim, result, now=self.clock.now()):
-                    # The lease was lost: another worker owns the job now. Undo our work.
-                    session.rollback()
-                    log.warning("job %s lost its lease; its work was rolled back", claim.job_id)
-                    return
-                session.commit()
-                self._done += 1
-            except BaseException:
-                session.rollback()
-                raise
-            finally:
-                session.close()
+            self._execute(spec, claim)
         except Exception as exc:
             self._record_failure(claim, exc)
         finally:
             with self._lock:
                 self._current = None
+
+    def _execute(self, spec: TaskSpec, claim: jobs.Claim) -> None:
+        """Run the handler in its own unit of work, committed together with the completion."""
+        session = self.factory()
+        set_actor(session, Actor(label=f"worker:{claim.task}"))
+        try:
+            ctx = JobContext(
+                session=session,
+                settings=self.settings,
+                clock=self.clock,
+                job_id=claim.job_id,
+                attempt=claim.attempt,
+                workspace_id=claim.workspace_id,
+            )
+            result = spec.handler(ctx, dict(claim.payload))
+            if not jobs.complete(session, claim, result, now=self.clock.now()):
+                # The lease was lost: another worker owns the job now. Undo our work.
+                session.rollback()
+                log.warning(
+                    "job %s (%s) attempt %d lost its lease; its work was rolled back",
+                    claim.job_id,
+                    claim.task,
+                    claim.attempt,
+                )
+                return
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+        with self._lock:
+            self._done += 1
 
     def _record_failure(self, claim: jobs.Claim, exc: Exception) -> None:
         log.warning(
@@ -144,31 +199,48 @@ class Worker:
                 now=self.clock.now(),
             )
         if status is not None:
-            self._failed += 1
+            with self._lock:
+                self._failed += 1
 
     # -- background -----------------------------------------------------------------------------
 
     def _housekeeping(self) -> None:
+        """Fail exhausted jobs and keep periodic tasks queued, at most once per poll interval."""
+        now = time.monotonic()
+        if now - self._last_housekeeping < self.settings.worker_poll_seconds:
+            return
+        self._last_housekeeping = now
         with transaction(self.factory) as session:
             jobs.reap_exhausted(session, now=self.clock.now())
             jobs.ensure_periodic(session, self.registry, now=self.clock.now())
 
     def _beat_loop(self) -> None:
+        # Runs until the main loop has finished (not merely been asked to stop), so the job a
+        # stopping worker is finishing keeps its lease.
         interval = min(self.settings.worker_heartbeat_seconds, self.lease.total_seconds() / 3)
-        while not self.stop_event.wait(interval):
-            try:
-                self._beat()
-            except Exception:  # keep beating; the next beat may succeed
-                log.exception("heartbeat failed")
+        while not self._beat_stop.wait(interval):
+            self._safe_beat()
+
+    def _safe_beat(self, *, stopped: bool = False, raise_errors: bool = False) -> None:
+        try:
+            self._beat(stopped=stopped)
+        except Exception:
+            if raise_errors:
+                raise
+            log.exception("heartbeat failed")  # the next beat may succeed
 
     def _beat(self, *, stopped: bool = False) -> None:
         with self._lock:
             current = self._current
             done, failed = self._done, self._failed
-            self._done = self._failed = 0
         with transaction(self.factory) as session:
-            if current is not None:
-                jobs.renew_lease(session, current, lease=self.lease, now=self.clock.now())
+            if current is not None and not jobs.renew_lease(
+                session, current, lease=self.lease, now=self.clock.now()
+            ):
+                with self._lock:
+                    still_running = self._current is current
+                if still_running:
+                    log.warning("job %s lost its lease to another worker", current.job_id)
             jobs.heartbeat(
                 session,
                 self.worker_id,
@@ -178,18 +250,24 @@ class Worker:
                 stopped=stopped,
                 now=self.clock.now(),
             )
+        # Counted only once recorded: a failed beat leaves them for the next one.
+        with self._lock:
+            self._done -= done
+            self._failed -= failed
 
 
 def run_in_thread(worker: Worker) -> threading.Thread:
-    """Start a worker in a daemon thread (``dialogo serve`` runs one in-process)."""
+    """Start a worker in a daemon thread (``dialogo serve`` runs one in-process).
+
+    ``Worker.run`` survives errors of its own loop, so there is nothing to restart; stop it
+    with ``worker.stop()`` and wait for the returned thread.
+    """
 
     def target() -> None:
-        while not worker.stop_event.is_set():
-            try:
-                worker.run()
-            except Exception:
-                log.exception("in-process worker crashed; restarting in 5 s")
-                time.sleep(5)
+        try:
+            worker.run()
+        except Exception:
+            log.exception("the in-process worker stopped on an error")
 
     thread = threading.Thread(target=target, name="dialogo-worker", daemon=True)
     thread.start()

@@ -152,7 +152,7 @@ def list_notifications(
     tags=["notifications"],
     operation_id="resolve_notification",
     response_model=NotificationOut,
-    openapi_extra=needs(Permission.workspace_read),
+    openapi_extra=needs(Permission.notifications_manage),
 )
 def resolve_notification(
     workspace_id: int, notification_id: int, principal: CurrentPrincipal, session: Db

@@ -1,0 +1,158 @@
+"""Translations and locale-aware formatting (Babel) for everything that speaks to people.
+
+The user interface is written in English; the Italian catalogue is
+``src/dialogo/web/translations/it/LC_MESSAGES/messages.po``. The ``.po`` files are the source
+of truth: they are compiled in memory the first time a language is needed (once per process;
+the web app does it when it starts), so no ``.mo`` file is ever committed or built.
+
+After adding or changing strings, from the repository root::
+
+    pybabel extract -F src/dialogo/web/babel.cfg --no-location --sort-output \\
+        --project Dialogo --copyright-holder "the Dialogo authors" \\
+        -o src/dialogo/web/translations/messages.pot src/dialogo/web
+    pybabel update --ignore-obsolete -i src/dialogo/web/translations/messages.pot \\
+        -d src/dialogo/web/translations
+    # then translate the new (empty or fuzzy) entries of it/LC_MESSAGES/messages.po
+
+``tests/web/test_i18n.py`` fails when a visible string is missing from the Italian catalogue.
+This module must not import Jinja2 or a web framework: the web layer installs these
+translations into its own template environments.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import io
+import re
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from babel import Locale
+from babel.dates import format_date, format_datetime, format_time, format_timedelta
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+from babel.support import NullTranslations, Translations
+
+SOURCE_LANGUAGE = "en"
+LANGUAGES: tuple[str, ...] = ("en", "it")
+DOMAIN = "messages"
+
+
+def N_(message: str) -> str:
+    """Mark a string for extraction without translating it (translated where it is shown)."""
+    return message
+
+
+@functools.lru_cache(maxsize=32)
+def translations(directory: Path, language: str) -> NullTranslations:
+    """The catalogue for ``language`` compiled from its ``.po`` file, cached per process.
+
+    The source language and a language without a catalogue get the identity translation.
+    """
+    po_path = directory / language / "LC_MESSAGES" / f"{DOMAIN}.po"
+    if language == SOURCE_LANGUAGE or not po_path.is_file():
+        return NullTranslations()
+    with po_path.open("rb") as handle:
+        catalog = read_po(handle, locale=language, domain=DOMAIN)
+    buffer = io.BytesIO()
+    write_mo(buffer, catalog, use_fuzzy=False)
+    buffer.seek(0)
+    return Translations(fp=buffer, domain=DOMAIN)
+
+
+_LANGUAGE_RANGE = re.compile(
+    r"^\s*([A-Za-z]{1,8}(?:-[A-Za-z0-9]{1,8})*|\*)\s*(?:;\s*q\s*=\s*([0-9.]+))?"
+)
+
+
+def negotiate(accept_language: str | None, supported: tuple[str, ...], default: str) -> str:
+    """Pick the best supported language for an ``Accept-Language`` header (RFC 9110)."""
+    if not accept_language:
+        return default
+    ranked: list[tuple[float, int, str]] = []
+    for position, part in enumerate(accept_language.split(",")[:32]):
+        match = _LANGUAGE_RANGE.match(part)
+        if match is None:
+            continue
+        try:
+            quality = float(match.group(2)) if match.group(2) is not None else 1.0
+        except ValueError:
+            continue
+        if quality <= 0:
+            continue
+        ranked.append((-quality, position, match.group(1).lower()))
+    for _quality, _position, tag in sorted(ranked):
+        if tag == "*":
+            return default
+        primary = tag.split("-", 1)[0]
+        if primary in supported:
+            return primary
+    return default
+
+
+def autonym(code: str) -> str:
+    """A language's name in itself, as language pickers show it: "English", "Italiano"."""
+    return Formatter(code).language_name(code)
+
+
+@functools.lru_cache(maxsize=64)
+def _zone(name: str) -> ZoneInfo:
+    return ZoneInfo(name)
+
+
+class Formatter:
+    """Dates, numbers and durations for one language and one IANA time zone."""
+
+    def __init__(self, language: str, timezone: str = "UTC") -> None:
+        self.language = language
+        self.timezone = timezone
+        self.locale = Locale.parse(language)
+        self.zone = _zone(timezone)
+
+    def datetime(self, value: dt.datetime | None, format: str = "medium") -> str:
+        if value is None:
+            return ""
+        if value.tzinfo is None:  # what SQLite gives back is UTC
+            value = value.replace(tzinfo=dt.UTC)
+        return format_datetime(value, format=format, tzinfo=self.zone, locale=self.locale)
+
+    def time(self, value: dt.datetime, format: str = "short") -> str:
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return format_time(value, format=format, tzinfo=self.zone, locale=self.locale)
+
+    def date(self, value: dt.datetime | dt.date | None, format: str = "medium") -> str:
+        if value is None:
+            return ""
+        if isinstance(value, dt.datetime):
+            if value.tzinfo is None:
+                value = value.replace(tzinfo=dt.UTC)
+            value = value.astimezone(self.zone).date()
+        return format_date(value, format=format, locale=self.locale)
+
+    def number(self, value: float, *, digits: int | None = None) -> str:
+        if digits is not None:
+            return format_decimal(round(value, digits), locale=self.locale)
+        return format_decimal(value, locale=self.locale)
+
+    def duration(self, seconds: float, *, threshold: float = 0.85) -> str:
+        """A rounded, human duration: "3 minutes", "3 minuti"."""
+        return format_timedelta(
+            dt.timedelta(seconds=seconds), threshold=threshold, locale=self.locale
+        )
+
+    def ago(self, value: dt.datetime, now: dt.datetime) -> str:
+        """ "5 minutes ago", "5 minuti fa"."""
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        return format_timedelta(value - now, add_direction=True, locale=self.locale)
+
+    def language_name(self, code: str) -> str:
+        """The name of a language in this formatter's language: "Italian", "Italiano"."""
+        try:
+            name = Locale.parse(code).get_display_name(self.locale) or code
+        except (ValueError, LookupError):
+            return code
+        return name[:1].upper() + name[1:]

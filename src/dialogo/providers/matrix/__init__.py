@@ -1,0 +1,1 @@
+"""Matrix: any homeserver's client-server API through matrix-nio (see ``provider.py``)."""

@@ -1,0 +1,163 @@
+"""Translated labels and messages: roles, scopes, job statuses, audit actions, and the
+domain errors that the pages show as messages (the services' messages are English)."""
+
+from __future__ import annotations
+
+from babel.support import NullTranslations
+from pydantic import ValidationError
+
+from dialogo.core.errors import (
+    AuthenticationFailed,
+    Conflict,
+    DomainError,
+    InvalidInput,
+    NotFound,
+    PermissionDenied,
+    TooManyAttempts,
+)
+from dialogo.core.i18n import N_
+
+ROLE_LABELS = {
+    "owner": N_("Owner"),
+    "admin": N_("Administrator"),
+    "editor": N_("Editor"),
+    "approver": N_("Approver"),
+    "agent": N_("Agent"),
+    "viewer": N_("Viewer"),
+}
+ROLE_HELP = {
+    "owner": N_("everything, including deleting the workspace and managing owners"),
+    "admin": N_("everything but deleting the workspace or touching owners"),
+    "editor": N_("writes posts, replies, manages listening and audience"),
+    "approver": N_("writes, approves and publishes posts"),
+    "agent": N_("replies to and assigns conversations"),
+    "viewer": N_("reads everything but the activity log"),
+}
+SCOPE_LABELS = {
+    "read": N_("Read"),
+    "write": N_("Write"),
+    "admin": N_("Administration"),
+}
+JOB_STATUS_LABELS = {
+    "queued": N_("Queued"),
+    "running": N_("Running"),
+    "done": N_("Done"),
+    "failed": N_("Failed"),
+    "cancelled": N_("Cancelled"),
+}
+AUDIT_ACTION_LABELS = {
+    "create": N_("Added"),
+    "update": N_("Changed"),
+    "delete": N_("Removed"),
+    "logo_changed": N_("Logo changed"),
+    "password_changed": N_("Password changed"),
+}
+ENTITY_LABELS = {
+    "users": N_("User"),
+    "workspaces": N_("Workspace"),
+    "memberships": N_("Member"),
+    "api_tokens": N_("API token"),
+    "channels": N_("Channel"),
+}
+CHANNEL_STATUS_LABELS = {
+    "ok": N_("Working"),
+    "reauth_required": N_("Needs re-authorisation"),
+    "disconnected": N_("Disconnected"),
+}
+# The labels and help of the connect fields that the bundled providers declare
+# (``Provider.connect_fields``, in English): listed here so the catalogue translates them.
+# A provider's text missing from this list is shown in English.
+PROVIDER_FIELD_TEXTS = (
+    # Bluesky
+    N_("Handle"),
+    N_("The account's handle, e.g. brand.bsky.social."),
+    N_("App password"),
+    N_(
+        "Create an app password in Bluesky (Settings → Privacy and security → "
+        "App passwords) and paste it here; never use the account's main password."
+    ),
+    N_("Server"),
+    N_("Leave empty for bsky.social; for a self-hosted PDS, its address."),
+    # Matrix
+    N_("Homeserver URL"),
+    N_("The address of the account's homeserver, e.g. https://matrix.example.org."),
+    N_("Access token"),
+    N_(
+        "The access token of the account Dialogo speaks as (in Element: Settings → "
+        "Help & About → Access token)."
+    ),
+    N_("Room ID"),
+    N_("Where posts are published, e.g. !abc123:example.org."),
+)
+
+
+def label(tr: NullTranslations, table: dict[str, str], key: str) -> str:
+    """The translated label of ``key`` in one of the tables above, or the key itself."""
+    msgid = table.get(key)
+    return tr.gettext(msgid) if msgid is not None else key
+
+
+def domain_error(tr: NullTranslations, exc: DomainError) -> str:
+    """A domain error as a sentence in the user's language."""
+    by_code = {
+        "csrf_failed": tr.gettext(
+            "This form expired or did not come from Dialogo. Reload the page and try again."
+        ),
+        "last_owner": tr.gettext("A workspace needs at least one owner."),
+        "already_member": tr.gettext("This person is already a member of the workspace."),
+        "user_not_found": tr.gettext(
+            "Nobody has an account with this e-mail address; an administrator must create it first."
+        ),
+        "wrong_password": tr.gettext("The current password is not correct."),
+        "wrong_credentials": tr.gettext("Wrong e-mail or password."),
+        "logo_type": tr.gettext("The logo must be a PNG, JPEG, WebP, GIF or SVG image."),
+        "logo_too_large": tr.gettext("The logo must be 512 KiB or smaller."),
+        "logo_empty": tr.gettext("The logo file is empty."),
+        "slug_taken": tr.gettext("This address is already taken."),
+        "email_taken": tr.gettext("An account with this e-mail address already exists."),
+        "credentials_rejected": tr.gettext("The network refused these credentials."),
+        "network_unavailable": tr.gettext(
+            "The network could not be reached. Nothing was changed; try again in a few minutes."
+        ),
+        "unknown_network": tr.gettext("This network is not installed on this server."),
+        "credentials_unreadable": tr.gettext(
+            "The stored credentials cannot be decrypted (the encryption key changed); "
+            "connect the account again."
+        ),
+    }
+    if exc.code in by_code:
+        return by_code[exc.code]
+    if isinstance(exc, TooManyAttempts):
+        return too_many_attempts(tr, exc.retry_after)
+    if isinstance(exc, NotFound):
+        return tr.gettext("Not found: it does not exist, or it is not visible to you.")
+    if isinstance(exc, PermissionDenied):
+        return tr.gettext("Your role does not allow this.")
+    if isinstance(exc, AuthenticationFailed):
+        return tr.gettext("Sign in to continue.")
+    if isinstance(exc, Conflict):
+        return tr.gettext("This conflicts with the current state; reload the page and try again.")
+    if isinstance(exc, InvalidInput):
+        return tr.gettext("Some of the values are not valid.")
+    return tr.gettext("The request could not be completed.")
+
+
+def too_many_attempts(tr: NullTranslations, retry_after: int) -> str:
+    minutes = max(1, -(-retry_after // 60))
+    return tr.ngettext(
+        "Too many failed sign-ins for this account. Try again in %(num)d minute.",
+        "Too many failed sign-ins for this account. Try again in %(num)d minutes.",
+        minutes,
+    ) % {"num": minutes}
+
+
+def field_errors(
+    tr: NullTranslations, exc: ValidationError, messages: dict[str, str]
+) -> dict[str, str]:
+    """Map a Pydantic error to ``{field: translated message}``; ``messages`` are msgids."""
+    errors: dict[str, str] = {}
+    for err in exc.errors():
+        field = str(err["loc"][0]) if err.get("loc") else ""
+        msgid = messages.get(field, N_("This value is not valid."))
+        errors.setdefault(field, tr.gettext(msgid))
+    return errors
