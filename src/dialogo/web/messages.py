@@ -88,6 +88,15 @@ PROVIDER_FIELD_TEXTS = (
     ),
     N_("Room ID"),
     N_("Where posts are published, e.g. !abc123:example.org."),
+    # Sandbox
+    N_("Demo token"),
+    N_("The sandbox needs no account: type sandbox-demo."),
+    N_("World seed"),
+    N_("e.g. 42"),
+    N_("People"),
+    N_("How many simulated people (default 20000)."),
+    N_("Time speed"),
+    N_("Simulated seconds per real second (default 60)."),
 )
 
 
