@@ -263,3 +263,22 @@ def test_channels_api_end_to_end(ctx: AppContext, db, network, registry) -> None
             == 204
         )
         assert client.get(f"/api/v1/workspaces/{ws.id}/channels").json() == []
+
+
+def test_an_address_that_is_not_a_source_is_bad_input_not_a_network_failure(
+    db, network, registry, cipher
+) -> None:  # type: ignore[no-untyped-def]
+    from dialogo.providers.errors import Disconnected, InvalidPayload
+
+    owner = make_user(db)
+    ws = make_workspace(db, owner)
+    for error, code in (
+        (InvalidPayload("https://example.org is not an RSS or Atom feed"), "invalid_source"),
+        (Disconnected("the account was suspended"), "account_unavailable"),
+    ):
+        network.fail_next(error)
+        with pytest.raises(InvalidInput) as caught:
+            _connect(db, owner, ws, network, registry, cipher)
+        assert caught.value.code == code
+        assert error.message in caught.value.message
+    assert db.scalar(select(Channel.id)) is None

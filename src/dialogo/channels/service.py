@@ -23,6 +23,7 @@ from dialogo.providers.base import Credentials, Provider
 from dialogo.providers.errors import (
     Disconnected,
     InsufficientScopes,
+    InvalidPayload,
     ProviderError,
     ReauthRequired,
 )
@@ -96,10 +97,17 @@ def connect_channel(
     provider = provider_cls(credentials, http=http, config=dict(data.config))
     try:
         account = provider.verify()
-    except (ReauthRequired, InsufficientScopes, Disconnected) as exc:
+    except (ReauthRequired, InsufficientScopes) as exc:
         raise InvalidInput(
             f"{display} refused these credentials: {exc.message}", code="credentials_rejected"
         ) from None
+    except Disconnected as exc:
+        raise InvalidInput(
+            f"{display} says this account is not available: {exc.message}",
+            code="account_unavailable",
+        ) from None
+    except InvalidPayload as exc:  # e.g. an address that is not a feed
+        raise InvalidInput(f"{display}: {exc.message}", code="invalid_source") from None
     except ProviderError as exc:
         raise NetworkUnavailable(
             f"could not reach {display} to check the credentials: {exc.message}; try again"

@@ -88,6 +88,9 @@ PROVIDER_FIELD_TEXTS = (
     ),
     N_("Room ID"),
     N_("Where posts are published, e.g. !abc123:example.org."),
+    # RSS / Atom
+    N_("Feed URL"),
+    N_("The address of the RSS or Atom feed, e.g. https://example.com/feed.xml."),
     # Sandbox
     N_("Demo token"),
     N_("The sandbox needs no account: type sandbox-demo."),
