@@ -88,9 +88,30 @@ PROVIDER_FIELD_TEXTS = (
     ),
     N_("Room ID"),
     N_("Where posts are published, e.g. !abc123:example.org."),
+    # Mastodon ("Access token" is Matrix's label too)
+    N_("Instance URL"),
+    N_("The address of the Mastodon server the account is on, e.g. https://mastodon.social."),
+    N_(
+        "In Mastodon: Preferences → Development → New application, with the read "
+        "and write scopes; then copy “Your access token”."
+    ),
+    N_("Default visibility"),
+    N_("public, unlisted, private (followers only) or direct; public if empty."),
     # RSS / Atom
     N_("Feed URL"),
     N_("The address of the RSS or Atom feed, e.g. https://example.com/feed.xml."),
+    # Telegram
+    N_("Bot token"),
+    N_(
+        "The token @BotFather gave when the bot was created, e.g. "
+        "123456789:AAH…; add the bot to the channel as an administrator allowed "
+        "to post messages."
+    ),
+    N_("Channel or chat"),
+    N_(
+        "Where posts are published: @channelusername, or a numeric id such as "
+        "-1001234567890 for a private channel or group."
+    ),
     # Sandbox
     N_("Demo token"),
     N_("The sandbox needs no account: type sandbox-demo."),
