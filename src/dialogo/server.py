@@ -21,6 +21,7 @@ from dialogo.api import problems
 from dialogo.api.metrics import Metrics, MetricsMiddleware
 from dialogo.api.routers import accounts as accounts_api
 from dialogo.api.routers import channels as channels_api
+from dialogo.api.routers import publishing as publishing_api
 from dialogo.api.routers import system as system_api
 from dialogo.core.context import AppContext
 from dialogo.db import migrate
@@ -97,6 +98,7 @@ def create_app(ctx: AppContext, *, run_worker: bool = False) -> FastAPI:
 
     app.include_router(accounts_api.router)
     app.include_router(channels_api.router)
+    app.include_router(publishing_api.router)
     app.include_router(system_api.router)
     app.include_router(web_routes.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -35,6 +35,9 @@ from dialogo.notifications import service as notifications
 from dialogo.notifications.models import Notification
 from dialogo.providers.registry import ProviderRegistry
 from dialogo.providers.testing import FakeNetwork, credentials_for
+from dialogo.publishing import service as publishing
+from dialogo.publishing.models import Campaign, Post, WorkspacePublishingSettings
+from dialogo.publishing.schemas import PostCreate, VariantIn
 from dialogo.server import create_app
 from tests.accounts.helpers import png_bytes
 from tests.api.conftest import Api, Auth, assert_problem, session_auth, token_auth
@@ -65,6 +68,10 @@ class Ids:
     channel_id: int = 0
     notification_id: int = 0
     connect: dict[str, Any] = dataclasses.field(default_factory=dict)
+    post_id: int = 0  # a draft
+    pending_post_id: int = 0  # submitted for approval
+    approved_post_id: int = 0
+    scheduled_post_id: int = 0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,6 +100,16 @@ def _new_email() -> str:
 
 
 W = "/api/v1/workspaces/{workspace_id}"
+P = W + "/posts/{post_id}"
+
+
+def _ws(i: Ids, rest: str) -> str:
+    return f"/api/v1/workspaces/{i.workspace_id}{rest}"
+
+
+def _tomorrow() -> str:
+    return (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).isoformat()
+
 
 ROUTES: dict[tuple[str, str], Case] = {
     ("GET", "/api/openapi.json"): Case(Access.PUBLIC, lambda i: Req("GET", "/api/openapi.json")),
@@ -225,6 +242,69 @@ ROUTES: dict[tuple[str, str], Case] = {
             f"/api/v1/workspaces/{i.workspace_id}/notifications/{i.notification_id}/resolve",
         ),
     ),
+    ("GET", W + "/publishing/settings"): Case(
+        Access.WORKSPACE, lambda i: Req("GET", _ws(i, "/publishing/settings"))
+    ),
+    ("PUT", W + "/publishing/settings"): Case(
+        Access.WORKSPACE,
+        lambda i: Req(
+            "PUT",
+            _ws(i, "/publishing/settings"),
+            {"approval_required": True, "approval_stages": ["editor", "client"]},
+        ),
+    ),
+    ("GET", W + "/campaigns"): Case(Access.WORKSPACE, lambda i: Req("GET", _ws(i, "/campaigns"))),
+    ("POST", W + "/campaigns"): Case(
+        Access.WORKSPACE,
+        lambda i: Req("POST", _ws(i, "/campaigns"), {"name": f"Campaign {secrets.token_hex(3)}"}),
+    ),
+    ("GET", W + "/posts"): Case(Access.WORKSPACE, lambda i: Req("GET", _ws(i, "/posts"))),
+    ("POST", W + "/posts"): Case(
+        Access.WORKSPACE,
+        lambda i: Req(
+            "POST", _ws(i, "/posts"), {"variants": [{"channel_id": i.channel_id, "text": "Hi"}]}
+        ),
+    ),
+    ("GET", P): Case(Access.WORKSPACE, lambda i: Req("GET", _ws(i, f"/posts/{i.post_id}"))),
+    ("PATCH", P): Case(
+        Access.WORKSPACE,
+        lambda i: Req(
+            "PATCH",
+            _ws(i, f"/posts/{i.post_id}"),
+            {"variants": [{"channel_id": i.channel_id, "text": "Edited"}]},
+        ),
+    ),
+    ("POST", P + "/validate"): Case(
+        Access.WORKSPACE, lambda i: Req("POST", _ws(i, f"/posts/{i.post_id}/validate"))
+    ),
+    ("POST", P + "/submit"): Case(
+        Access.WORKSPACE,
+        lambda i: Req("POST", _ws(i, f"/posts/{i.post_id}/submit"), {"comment": "please"}),
+    ),
+    ("POST", P + "/approve"): Case(
+        Access.WORKSPACE,
+        lambda i: Req("POST", _ws(i, f"/posts/{i.pending_post_id}/approve"), {"comment": "ok"}),
+    ),
+    ("POST", P + "/reject"): Case(
+        Access.WORKSPACE,
+        lambda i: Req(
+            "POST", _ws(i, f"/posts/{i.pending_post_id}/reject"), {"comment": "too long"}
+        ),
+    ),
+    ("POST", P + "/schedule"): Case(
+        Access.WORKSPACE,
+        lambda i: Req(
+            "POST",
+            _ws(i, f"/posts/{i.approved_post_id}/schedule"),
+            {"scheduled_at": _tomorrow()},
+        ),
+    ),
+    ("POST", P + "/cancel"): Case(
+        Access.WORKSPACE, lambda i: Req("POST", _ws(i, f"/posts/{i.scheduled_post_id}/cancel"))
+    ),
+    ("POST", P + "/duplicate"): Case(
+        Access.WORKSPACE, lambda i: Req("POST", _ws(i, f"/posts/{i.post_id}/duplicate"))
+    ),
 }
 
 KEYS = sorted(ROUTES)
@@ -234,7 +314,7 @@ NON_PUBLIC_KEYS = [k for k in KEYS if ROUTES[k].access is not Access.PUBLIC]
 NESTED_KEYS = [
     k
     for k in WORKSPACE_KEYS
-    if any(p in k[1] for p in ("{member_id}", "{channel_id}", "{notification_id}"))
+    if any(p in k[1] for p in ("{member_id}", "{channel_id}", "{notification_id}", "{post_id}"))
 ]
 
 
@@ -318,6 +398,7 @@ class Worlds:
             cipher=self.cipher,
         )
         notification = notifications.notify(db, workspace.id, kind="test", title="Look")
+        posts = self.posts(db, as_owner, workspace.id, channel.id)
         target = add_member(db, workspace, owner, Role.viewer)
         candidate = make_user(db)
         caller = owner if role is Role.owner else add_member(db, workspace, owner, role)
@@ -335,9 +416,39 @@ class Worlds:
             channel_id=channel.id,
             notification_id=notification.id,
             connect=self.connect_body().model_dump(),
+            **posts,
         )
         members = [owner.id, target.id] + ([caller.id] if caller is not owner else [])
         return World(workspace.id, owner, caller, auth, ids, members)
+
+    def posts(
+        self, db: Session, owner: accounts.Principal, workspace_id: int, channel_id: int
+    ) -> dict[str, int]:
+        """A draft, a post awaiting approval, an approved one and a scheduled one."""
+
+        def draft() -> int:
+            body = PostCreate(variants=[VariantIn(channel_id=channel_id, text="Hello")])
+            return publishing.create_post(db, owner, workspace_id, body).id
+
+        ids = {name: draft() for name in ("post_id", "pending", "approved", "scheduled")}
+        for name in ("pending", "approved"):
+            publishing.submit_post(db, owner, workspace_id, ids[name])
+        publishing.approve_post(db, owner, workspace_id, ids["approved"])
+        publishing.schedule_post(
+            db,
+            owner,
+            workspace_id,
+            ids["scheduled"],
+            dt.datetime.now(dt.UTC) + dt.timedelta(days=2),
+            registry=self.registry,
+            cipher=self.cipher,
+        )
+        return {
+            "post_id": ids["post_id"],
+            "pending_post_id": ids["pending"],
+            "approved_post_id": ids["approved"],
+            "scheduled_post_id": ids["scheduled"],
+        }
 
     def connect_body(self) -> ChannelConnect:
         account = self.network.add_account(f"brand_{secrets.token_hex(3)}")
@@ -388,7 +499,23 @@ def snapshot(db: Session, workspace_id: int, user_ids: list[int]) -> dict[str, A
         .where(Notification.workspace_id == workspace_id)
         .order_by(Notification.id)
     ).all()
+    post_rows = db.execute(
+        select(Post.id, Post.status, Post.approval_step, Post.scheduled_at, Post.campaign_id)
+        .where(Post.workspace_id == workspace_id)
+        .order_by(Post.id)
+    ).all()
+    campaigns = db.scalar(
+        select(func.count(Campaign.id)).where(Campaign.workspace_id == workspace_id)
+    )
+    publishing_settings = db.execute(
+        select(WorkspacePublishingSettings.__table__).where(
+            WorkspacePublishingSettings.workspace_id == workspace_id
+        )
+    ).all()
     return {
+        "posts": [tuple(p) for p in post_rows],
+        "campaigns": campaigns,
+        "publishing_settings": [tuple(r) for r in publishing_settings],
         "channels": [tuple(c) for c in channel_rows],
         "notifications": [tuple(n) for n in notification_rows],
         "workspace": tuple(ws) if ws is not None else None,
@@ -528,6 +655,10 @@ def test_rows_of_b_are_not_found_through_workspace_a(
         member_id=two_brands.b_ids.member_id,
         channel_id=two_brands.b_ids.channel_id,
         notification_id=two_brands.b_ids.notification_id,
+        post_id=two_brands.b_ids.post_id,
+        pending_post_id=two_brands.b_ids.pending_post_id,
+        approved_post_id=two_brands.b_ids.approved_post_id,
+        scheduled_post_id=two_brands.b_ids.scheduled_post_id,
     )
     before = snapshot(db, b.workspace_id, two_brands.b_user_ids)
     response = send(api, ROUTES[key].build(ids), two_brands.a.auth)

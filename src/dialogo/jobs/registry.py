@@ -21,7 +21,11 @@ if TYPE_CHECKING:
     from dialogo.core.config import Settings
 
 # The domains' task modules; each registers its handlers on import.
-BUILTIN_TASK_MODULES = ("dialogo.accounts.tasks", "dialogo.channels.tasks")
+BUILTIN_TASK_MODULES = (
+    "dialogo.accounts.tasks",
+    "dialogo.channels.tasks",
+    "dialogo.publishing.tasks",
+)
 
 
 @dataclasses.dataclass

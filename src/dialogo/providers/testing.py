@@ -30,7 +30,7 @@ from dialogo.providers.base import (
     PublishResult,
     ValidationIssue,
 )
-from dialogo.providers.errors import ReauthRequired
+from dialogo.providers.errors import OutcomeUnknown, ReauthRequired
 
 
 @dataclasses.dataclass
@@ -70,6 +70,8 @@ class FakeNetwork:
         self.inbox: list[InboundMessage] = []
         self.calls: list[tuple[str, str | None]] = []
         self.failures: list[Exception] = []
+        # Publishes that create the post and then lose the answer (a read timeout).
+        self.lost_answers = 0
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
 
@@ -92,7 +94,15 @@ class FakeNetwork:
         account.refresh_token = None
 
     def fail_next(self, *errors: Exception) -> None:
+        """The next calls raise these, before doing anything (the request was refused)."""
         self.failures.extend(errors)
+
+    def lose_next_answers(self, count: int = 1) -> None:
+        """The next ``count`` publishes create the post, then raise ``OutcomeUnknown``."""
+        self.lost_answers += count
+
+    def posts_with_key(self, idempotency_key: str) -> list[FakePost]:
+        return [p for p in self.posts if p.idempotency_key == idempotency_key]
 
     def deliver(
         self, to_account: str, text: str, *, kind: MessageKind = MessageKind.mention
@@ -153,6 +163,9 @@ class FakeNetwork:
                 created_at=dt.datetime.now(dt.UTC),
             )
             self.posts.append(post)
+            if self.lost_answers > 0:
+                self.lost_answers -= 1
+                raise OutcomeUnknown(f"{self.name}: no answer (read timeout)")
             return post
 
     def provider_class(self) -> type[Provider]:
@@ -194,7 +207,17 @@ class FakeNetwork:
             def recent_posts(self, *, limit: int = 20) -> list[PublishResult]:
                 account = network._call("recent_posts", self.credentials)
                 mine = [p for p in network.posts if p.account_id == account.remote_id]
-                return [PublishResult(remote_id=p.remote_id) for p in mine[-limit:]]
+                return [
+                    PublishResult(
+                        remote_id=p.remote_id,
+                        state={
+                            "text": p.text,
+                            "idempotency_key": p.idempotency_key or "",
+                            "created_at": p.created_at.isoformat(),
+                        },
+                    )
+                    for p in reversed(mine[-limit:])
+                ]
 
             def refresh(self) -> Credentials:
                 return network._refresh(self.credentials)

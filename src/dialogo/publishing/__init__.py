@@ -1,0 +1,1 @@
+"""Publishing: campaigns, posts and their per-channel variants, approvals, the dispatcher."""

@@ -1,0 +1,201 @@
+"""Publishing: campaigns, posts with one variant per channel, approvals, and the workspace's
+publishing settings (approval stages)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import enum
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from dialogo.accounts.models import Audited
+from dialogo.core.clock import utcnow
+from dialogo.core.db import Base, BigId
+
+
+class PostStatus(enum.StrEnum):
+    draft = "draft"
+    pending_approval = "pending_approval"
+    approved = "approved"
+    scheduled = "scheduled"
+    publishing = "publishing"  # at least one variant is on its way
+    published = "published"  # every variant that was not cancelled is on the network
+    failed = "failed"  # a variant failed for good (the others are final too)
+    unconfirmed = "unconfirmed"  # a variant's outcome is still being reconciled
+    cancelled = "cancelled"
+
+
+class VariantStatus(enum.StrEnum):
+    draft = "draft"  # the post is not scheduled
+    scheduled = "scheduled"  # waiting for its time; the dispatcher enqueues it when due
+    queued = "queued"  # a publish job exists for the variant's current round
+    waiting_channel = "waiting_channel"  # the channel needs a person; resumes when it is OK
+    unconfirmed = "unconfirmed"  # the outcome of a publish is unknown: check before retrying
+    published = "published"
+    failed = "failed"
+    cancelled = "cancelled"
+
+
+#: Variant states in which a job may be working on the variant.
+IN_FLIGHT = (VariantStatus.queued.value, VariantStatus.unconfirmed.value)
+FINAL = (
+    VariantStatus.published.value,
+    VariantStatus.failed.value,
+    VariantStatus.cancelled.value,
+)
+
+
+class ApprovalDecision(enum.StrEnum):
+    submitted = "submitted"
+    approved = "approved"
+    rejected = "rejected"
+
+
+class Campaign(Audited, Base):
+    __tablename__ = "campaigns"
+    __table_args__ = (UniqueConstraint("workspace_id", "name"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text, default="")
+    goal: Mapped[str] = mapped_column(Text, default="")
+    starts_on: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    ends_on: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    budget: Mapped[decimal.Decimal | None] = mapped_column(Numeric(14, 2), default=None)
+    currency: Mapped[str | None] = mapped_column(String(3), default=None)
+    # Default UTM tags for the campaign's links: utm_source, utm_medium, utm_campaign, …
+    utm: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_by: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Post(Audited, Base):
+    __tablename__ = "posts"
+    __table_args__ = (
+        Index("ix_posts_workspace_status", "workspace_id", "status"),
+        Index("ix_posts_workspace_scheduled", "workspace_id", "scheduled_at"),
+    )
+    __audit_exclude__ = frozenset({"updated_at"})
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("workspaces.id", ondelete="CASCADE")
+    )
+    campaign_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("campaigns.id", ondelete="SET NULL"), default=None, index=True
+    )
+    author_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    status: Mapped[str] = mapped_column(String(24), default=PostStatus.draft.value)
+    scheduled_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    # How many of the workspace's approval stages have approved the current content.
+    approval_step: Mapped[int] = mapped_column(Integer, default=0)
+    duplicated_from_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("posts.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    variants: Mapped[list[PostVariant]] = relationship(
+        back_populates="post",
+        cascade="all, delete-orphan",
+        order_by="PostVariant.id",
+        foreign_keys="PostVariant.post_id",
+    )
+
+
+class PostVariant(Base):
+    """One channel's version of a post. Not audited row by row (the dispatcher writes it on
+    every attempt); its post's status changes are."""
+
+    __tablename__ = "post_variants"
+    __table_args__ = (
+        UniqueConstraint("post_id", "channel_id"),
+        Index("ix_post_variants_status_due", "status", "due_at"),
+        Index("ix_post_variants_status_network", "status", "network"),
+    )
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    post_id: Mapped[int] = mapped_column(BigId, ForeignKey("posts.id", ondelete="CASCADE"))
+    workspace_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    # SET NULL, not CASCADE: removing a channel must not silently delete the work queued on it.
+    channel_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("channels.id", ondelete="SET NULL"), default=None, index=True
+    )
+    network: Mapped[str] = mapped_column(String(40))
+    text: Mapped[str] = mapped_column(Text, default="")
+    media: Mapped[list[Any]] = mapped_column(JSON, default=list)  # media library refs (later)
+    first_comment: Mapped[str | None] = mapped_column(Text, default=None)
+    thread: Mapped[list[Any]] = mapped_column(JSON, default=list)  # texts following the post
+    status: Mapped[str] = mapped_column(String(24), default=VariantStatus.draft.value)
+    due_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    # Stable per (post, channel): sent to the network and used to recognise the post there.
+    idempotency_key: Mapped[str] = mapped_column(String(100), unique=True)
+    # Incremented whenever a new job is made for the variant; the job's unique key holds it.
+    dispatch_round: Mapped[int] = mapped_column(Integer, default=0)
+    job_id: Mapped[int | None] = mapped_column(BigId, default=None)
+    # A previous attempt may have reached the network: ask it before publishing again.
+    needs_check: Mapped[bool] = mapped_column(Boolean, default=False)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    first_attempt_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    remote_id: Mapped[str | None] = mapped_column(String(500), default=None)
+    url: Mapped[str | None] = mapped_column(String(1000), default=None)
+    thread_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    published_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    post: Mapped[Post] = relationship(back_populates="variants", foreign_keys=[post_id])
+
+
+class PostApproval(Audited, Base):
+    __tablename__ = "post_approvals"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    post_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("posts.id", ondelete="CASCADE"), index=True
+    )
+    workspace_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("workspaces.id", ondelete="CASCADE")
+    )
+    stage: Mapped[str] = mapped_column(String(80))
+    decision: Mapped[str] = mapped_column(String(16))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    user_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class WorkspacePublishingSettings(Audited, Base):
+    __tablename__ = "workspace_publishing_settings"
+
+    workspace_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("workspaces.id", ondelete="CASCADE"), primary_key=True
+    )
+    approval_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Ordered stage names, e.g. ["editor", "approver", "client"]; each must approve in turn.
+    approval_stages: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,209 @@
+"""Publishing input and output models."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from dialogo.publishing.models import PostStatus, VariantStatus
+
+MAX_TEXT = 100_000  # generous: each network's own limit is checked by its provider
+
+
+class CampaignCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    description: str = Field(default="", max_length=5000)
+    goal: str = Field(default="", max_length=2000)
+    starts_on: dt.date | None = None
+    ends_on: dt.date | None = None
+    budget: decimal.Decimal | None = Field(default=None, ge=0, max_digits=14, decimal_places=2)
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    utm: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> CampaignCreate:
+        if self.starts_on and self.ends_on and self.ends_on < self.starts_on:
+            raise ValueError("ends_on is before starts_on")
+        return self
+
+    @field_validator("utm")
+    @classmethod
+    def _utm_keys(cls, value: dict[str, str]) -> dict[str, str]:
+        allowed = {"utm_source", "utm_medium", "utm_campaign", "utm_term", "utm_content"}
+        unknown = sorted(set(value) - allowed)
+        if unknown:
+            raise ValueError(f"unknown UTM tags {unknown}; use {sorted(allowed)}")
+        return value
+
+
+class CampaignOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    workspace_id: int
+    name: str
+    description: str
+    goal: str
+    starts_on: dt.date | None
+    ends_on: dt.date | None
+    budget: decimal.Decimal | None
+    currency: str | None
+    utm: dict[str, Any]
+    created_at: dt.datetime
+
+
+class VariantIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    channel_id: int
+    text: str = Field(default="", max_length=MAX_TEXT)
+    media: list[str] = Field(default_factory=list, max_length=20)
+    first_comment: str | None = Field(default=None, max_length=MAX_TEXT)
+    thread: list[str] = Field(default_factory=list, max_length=50)
+
+
+class PostCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    campaign_id: int | None = None
+    variants: list[VariantIn] = Field(min_length=1, max_length=100)
+
+    @field_validator("variants")
+    @classmethod
+    def _one_per_channel(cls, value: list[VariantIn]) -> list[VariantIn]:
+        ids = [v.channel_id for v in value]
+        if len(ids) != len(set(ids)):
+            raise ValueError("one variant per channel")
+        return value
+
+
+class PostUpdate(BaseModel):
+    """Fields left out keep their value; ``variants`` replaces the whole set when given."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    campaign_id: int | None = None
+    variants: list[VariantIn] | None = Field(default=None, min_length=1, max_length=100)
+
+    @field_validator("variants")
+    @classmethod
+    def _one_per_channel(cls, value: list[VariantIn] | None) -> list[VariantIn] | None:
+        if value is not None:
+            PostCreate._one_per_channel(value)
+        return value
+
+
+class Decision(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    comment: str = Field(default="", max_length=5000)
+
+
+class ScheduleIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    scheduled_at: dt.datetime = Field(description="timezone-aware, in the future")
+
+
+class PublishingSettingsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    approval_required: bool
+    approval_stages: list[str] = Field(default_factory=list, max_length=10)
+
+    @field_validator("approval_stages")
+    @classmethod
+    def _stage_names(cls, value: list[str]) -> list[str]:
+        names = [v.strip() for v in value]
+        if any(not n or len(n) > 80 for n in names):
+            raise ValueError("stage names are 1 to 80 characters")
+        if len(set(names)) != len(names):
+            raise ValueError("stage names must differ")
+        return names
+
+
+class PublishingSettingsOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    workspace_id: int
+    approval_required: bool
+    approval_stages: list[str]
+
+
+class VariantOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    channel_id: int | None
+    network: str
+    text: str
+    media: list[str]
+    first_comment: str | None
+    thread: list[str]
+    status: VariantStatus
+    remote_id: str | None
+    url: str | None
+    attempts: int
+    last_error: str | None
+    idempotency_key: str
+    published_at: dt.datetime | None
+
+
+class ApprovalOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    stage: str
+    decision: str
+    comment: str
+    user_id: int | None
+    created_at: dt.datetime
+
+
+class PostOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    workspace_id: int
+    campaign_id: int | None
+    author_id: int | None
+    status: PostStatus
+    scheduled_at: dt.datetime | None
+    approval_step: int
+    duplicated_from_id: int | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    variants: list[VariantOut]
+
+
+class PostDetail(PostOut):
+    approvals: list[ApprovalOut] = Field(default_factory=list)
+    approval_stages: list[str] = Field(default_factory=list)
+
+
+class IssueOut(BaseModel):
+    code: str
+    message: str
+    field: str
+
+
+class ChannelValidation(BaseModel):
+    channel_id: int | None
+    network: str
+    ok: bool
+    issues: list[IssueOut]
+
+
+class PostFilters(BaseModel):
+    status: PostStatus | None = None
+    campaign_id: int | None = None
+    channel_id: int | None = None
+    scheduled_from: dt.datetime | None = None
+    scheduled_to: dt.datetime | None = None
+    limit: int = Field(default=100, ge=1, le=500)
+    offset: int = Field(default=0, ge=0)

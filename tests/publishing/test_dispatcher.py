@@ -1,0 +1,401 @@
+"""The dispatcher through the real worker code path (claim, run, complete or retry) with a
+fake network: published once, retried with the network's wait, waiting for a reconnected
+channel, reconciled after a lost answer, never doubled."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from dialogo.channels.crypto import CredentialCipher
+from dialogo.channels.models import Channel, ChannelStatus
+from dialogo.core.clock import FrozenClock, ensure_aware
+from dialogo.core.config import Settings
+from dialogo.core.db import transaction
+from dialogo.jobs import service as jobs
+from dialogo.jobs.models import Job, JobStatus
+from dialogo.jobs.registry import TaskRegistry
+from dialogo.notifications.models import Notification
+from dialogo.providers.errors import InvalidPayload, OutcomeUnknown, RateLimited, TransientError
+from dialogo.providers.registry import ProviderRegistry
+from dialogo.providers.testing import FakeNetwork
+from dialogo.publishing import dispatcher, tasks
+from dialogo.publishing import service as publishing
+from dialogo.publishing.models import Post, PostStatus, PostVariant, VariantStatus
+from dialogo.publishing.schemas import PostCreate, VariantIn
+from dialogo.worker.runner import Worker
+from tests.publishing.conftest import Brand, compose, connect
+
+START = dt.datetime(2031, 3, 1, 8, 0, tzinfo=dt.UTC)
+
+
+@dataclasses.dataclass
+class Rig:
+    db: Session
+    factory: sessionmaker[Session]
+    clock: FrozenClock
+    worker: Worker
+    brand: Brand
+    network: FakeNetwork
+    providers: ProviderRegistry
+    cipher: CredentialCipher
+
+    def schedule(self, text: str = "Buongiorno!", minutes: float = 1) -> Post:
+        post = compose(self.db, self.brand, text)
+        publishing.schedule_post(
+            self.db,
+            self.brand.principal,
+            self.brand.id,
+            post.id,
+            self.clock.now() + dt.timedelta(minutes=minutes),
+            registry=self.providers,
+            cipher=self.cipher,
+            now=self.clock.now(),
+        )
+        self.db.commit()
+        return post
+
+    def run(self) -> int:
+        """One dispatcher tick and every job due now, through the worker."""
+        with transaction(self.factory) as session:
+            jobs.enqueue(session, dispatcher.DISPATCH_TASK, run_at=self.clock.now())
+        ran = 0
+        while self.worker.run_once():
+            ran += 1
+        self.db.expire_all()
+        return ran
+
+    def variant(self, post: Post) -> PostVariant:
+        self.db.expire_all()
+        found = self.db.scalar(select(PostVariant).where(PostVariant.post_id == post.id))
+        assert found is not None
+        return found
+
+    def post(self, post: Post) -> Post:
+        self.db.expire_all()
+        found = self.db.get(Post, post.id)
+        assert found is not None
+        return found
+
+    def job(self, variant: PostVariant) -> Job:
+        job = self.db.get(Job, variant.job_id)
+        assert job is not None
+        self.db.refresh(job)
+        return job
+
+    def publish_calls(self) -> int:
+        return sum(1 for op, _ in self.network.calls if op == "publish")
+
+
+@pytest.fixture
+def rig(
+    db: Session,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    brand: Brand,
+    network: FakeNetwork,
+    providers: ProviderRegistry,
+    cipher: CredentialCipher,
+) -> Rig:
+    registry = TaskRegistry()
+    tasks.register(registry, providers=lambda _settings: providers)
+    clock = FrozenClock(START)
+    worker = Worker(settings, session_factory, registry, clock=clock, worker_id="host:1:w1")
+    db.commit()
+    return Rig(db, session_factory, clock, worker, brand, network, providers, cipher)
+
+
+def test_a_due_post_is_published_once(rig: Rig) -> None:
+    post = rig.schedule()
+    rig.run()
+    assert rig.network.posts == [] and rig.variant(post).status == VariantStatus.scheduled
+    rig.clock.advance(minutes=2)
+    rig.run()
+    variant = rig.variant(post)
+    assert variant.status == VariantStatus.published
+    [on_network] = rig.network.posts
+    assert variant.remote_id == on_network.remote_id
+    assert on_network.idempotency_key == variant.idempotency_key
+    assert on_network.text == "Buongiorno!"
+    assert rig.post(post).status == PostStatus.published
+    rig.clock.advance(minutes=5)
+    rig.run()
+    assert len(rig.network.posts) == 1 and rig.publish_calls() == 1
+
+
+def test_rate_limit_waits_as_long_as_the_network_says(rig: Rig) -> None:
+    post = rig.schedule()
+    rig.network.fail_next(RateLimited("slow down", retry_after=120))
+    rig.clock.advance(minutes=2)
+    rig.run()
+    variant = rig.variant(post)
+    assert variant.status == VariantStatus.queued
+    job = rig.job(variant)
+    assert job.status == JobStatus.queued
+    assert ensure_aware(job.run_at) == rig.clock.now() + dt.timedelta(seconds=120)
+    assert "slow down" in (job.last_error or "")
+    rig.clock.advance(seconds=60)
+    rig.run()
+    assert rig.network.posts == []
+    rig.clock.advance(seconds=61)
+    rig.run()
+    assert rig.variant(post).status == VariantStatus.published
+    assert len(rig.network.posts) == 1
+    assert rig.post(post).status == PostStatus.published
+
+
+def test_server_errors_are_retried_with_backoff(rig: Rig) -> None:
+    post = rig.schedule()
+    rig.network.fail_next(TransientError("503"), TransientError("502"))
+    rig.clock.advance(minutes=2)
+    for _ in range(3):
+        rig.run()
+        rig.clock.advance(seconds=30)
+    variant = rig.variant(post)
+    assert variant.status == VariantStatus.published
+    assert len(rig.network.posts) == 1
+    assert rig.job(variant).attempts == 3
+
+
+def test_transient_errors_give_up_after_the_last_attempt_and_notify(rig: Rig) -> None:
+    post = rig.schedule()
+    rig.network.fail_next(*[TransientError("503") for _ in range(50)])
+    rig.clock.advance(minutes=2)
+    for _ in range(dispatcher.PUBLISH_MAX_ATTEMPTS + 1):
+        rig.run()
+        rig.clock.advance(hours=2)
+    variant = rig.variant(post)
+    assert variant.status == VariantStatus.failed
+    assert "gave up" in (variant.last_error or "")
+    assert rig.job(variant).status == JobStatus.done
+    assert rig.post(post).status == PostStatus.failed
+    assert rig.db.scalar(select(Notification).where(Notification.kind == "post_failed"))
+
+
+def test_revoked_token_flags_the_channel_and_posts_wait_until_it_is_reconnected(
+    rig: Rig,
+) -> None:
+    first = rig.schedule("one")
+    second = rig.schedule("two")
+    rig.network.revoke(rig.brand.account.remote_id)
+    rig.clock.advance(minutes=2)
+    rig.run()
+    channel = rig.db.get(Channel, rig.brand.channel.id)
+    assert channel is not None and channel.status == ChannelStatus.reauth_required
+    for post in (first, second):
+        assert rig.variant(post).status == VariantStatus.waiting_channel
+        assert rig.post(post).status == PostStatus.publishing
+    assert rig.network.posts == []
+    assert rig.db.scalar(select(Notification).where(Notification.kind == "channel_attention"))
+    rig.clock.advance(minutes=5)
+    rig.run()  # still flagged: nothing moves, nothing is lost
+    assert {rig.variant(p).status for p in (first, second)} == {VariantStatus.waiting_channel}
+
+    rig.brand.account.access_token = "fresh-token"  # the person authorises the app again
+    rig.brand.account.refresh_token = "fresh-refresh"
+    connect(
+        rig.db,
+        rig.brand.owner,
+        rig.brand.id,
+        rig.network,
+        rig.providers,
+        rig.cipher,
+        rig.brand.account,
+    )
+    rig.db.commit()
+    rig.run()
+    assert {rig.variant(p).status for p in (first, second)} == {VariantStatus.published}
+    assert sorted(p.text for p in rig.network.posts) == ["one", "two"]
+    assert {rig.post(p).status for p in (first, second)} == {PostStatus.published}
+
+
+def test_lost_answer_when_the_network_did_publish_is_reconciled_not_reposted(rig: Rig) -> None:
+    post = rig.schedule()
+    rig.network.lose_next_answers(1)
+    rig.clock.advance(minutes=2)
+    rig.run()
+    variant = rig.variant(post)
+    assert variant.status == VariantStatus.unconfirmed and variant.needs_check
+    assert rig.post(post).status == PostStatus.unconfirmed
+    assert len(rig.network.posts) == 1
+    rig.run()  # the check waits a little (networks list new posts with a delay)
+    assert rig.variant(post).status == VariantStatus.unconfirmed
+    rig.clock.advance(seconds=dispatcher.RECONCILE_DELAY.total_seconds() + 1)
+    rig.run()
+    variant = rig.variant(post)
+    assert variant.status == VariantStatus.published
+    [on_network] = rig.network.posts
+    assert variant.remote_id == on_network.remote_id
+    assert rig.publish_calls() == 1
+    assert ("recent_posts", rig.brand.account.handle) in rig.network.calls
+    assert rig.post(post).status == PostStatus.published
+
+
+def test_lost_answer_when_the_network_did_not_publish_is_published_exactly_once(
+    rig: Rig,
+) -> None:
+    post = rig.schedule()
+    rig.network.fail_next(OutcomeUnknown("read timeout"))
+    rig.clock.advance(minutes=2)
+    rig.run()
+    assert rig.variant(post).status == VariantStatus.unconfirmed
+    assert rig.network.posts == []
+    rig.clock.advance(seconds=dispatcher.RECONCILE_DELAY.total_seconds() + 1)
+    rig.run()
+    variant = rig.variant(post)
+    assert variant.status == VariantStatus.published
+    assert len(rig.network.posts) == 1
+    ops = [op for op, _ in rig.network.calls if op in ("publish", "recent_posts")]
+    assert ops == ["publish", "recent_posts", "publish"]  # checked before publishing again
+
+
+def test_invalid_content_fails_at_once_with_the_reason_and_a_notification(rig: Rig) -> None:
+    post = rig.schedule()
+    rig.network.fail_next(InvalidPayload("link not allowed", issues=["no links"]))
+    rig.clock.advance(minutes=2)
+    rig.run()
+    variant = rig.variant(post)
+    assert variant.status == VariantStatus.failed
+    assert "link not allowed" in (variant.last_error or "")
+    assert rig.job(variant).status == JobStatus.done  # not retried
+    assert rig.post(post).status == PostStatus.failed
+    note = rig.db.scalar(select(Notification).where(Notification.kind == "post_failed"))
+    assert note is not None and "link not allowed" in note.body
+
+
+def test_one_job_per_variant_however_many_ticks_and_workers(rig: Rig, settings: Settings) -> None:
+    posts = [rig.schedule(f"post {i}") for i in range(3)]
+    rig.clock.advance(minutes=2)
+    for _ in range(3):  # ticks racing each other enqueue nothing twice
+        with transaction(rig.factory) as session:
+            dispatcher.dispatch_due(session, now=rig.clock.now())
+            for post in posts:
+                variant = session.scalar(select(PostVariant).where(PostVariant.post_id == post.id))
+                assert variant is not None
+                variant.status = VariantStatus.scheduled.value  # as if re-read by a racing tick
+            dispatcher.dispatch_due(session, now=rig.clock.now())
+    count = rig.db.scalar(
+        select(func.count()).select_from(Job).where(Job.task == dispatcher.PUBLISH_TASK)
+    )
+    assert count == 3
+    other = Worker(settings, rig.factory, rig.worker.registry, clock=rig.clock, worker_id="h:2:w2")
+    while rig.worker.run_once() + other.run_once():
+        pass
+    assert sorted(p.text for p in rig.network.posts) == ["post 0", "post 1", "post 2"]
+
+
+def test_a_worker_killed_after_its_request_left_is_not_followed_by_a_repost(rig: Rig) -> None:
+    post = rig.schedule()
+    rig.clock.advance(minutes=2)
+    with transaction(rig.factory) as session:
+        dispatcher.dispatch_due(session, now=rig.clock.now())
+    # Worker A claims the job and its request reaches the network, then A is killed.
+    with transaction(rig.factory) as session:
+        [claim] = jobs.claim(
+            session, "host:9:dead", lease=dt.timedelta(seconds=60), now=rig.clock.now()
+        )
+    variant = rig.variant(post)
+    provider_cls = rig.providers.get("fakenet")
+    creds = rig.cipher.decrypt(rig.brand.channel.credentials)
+    provider_cls(creds).publish(publishing.draft_of(variant))
+    assert len(rig.network.posts) == 1
+    # After the lease, another worker takes the job over: it asks the network first.
+    rig.clock.advance(seconds=61)
+    rig.run()
+    variant = rig.variant(post)
+    assert variant.status == VariantStatus.published
+    assert variant.remote_id == rig.network.posts[0].remote_id
+    assert len(rig.network.posts) == 1
+    assert rig.job(variant).attempts == 2 and claim.attempt == 1
+
+
+def test_cancelled_while_queued_is_not_published(rig: Rig) -> None:
+    post = rig.schedule()
+    rig.clock.advance(minutes=2)
+    with transaction(rig.factory) as session:
+        dispatcher.dispatch_due(session, now=rig.clock.now())
+    rig.db.expire_all()
+    publishing.cancel_post(rig.db, rig.brand.principal, rig.brand.id, post.id)
+    rig.db.commit()
+    rig.run()
+    assert rig.network.posts == []
+    assert rig.variant(post).status == VariantStatus.cancelled
+    assert rig.post(post).status == PostStatus.cancelled
+
+
+def test_per_network_cap_leaves_the_rest_for_the_next_tick(rig: Rig) -> None:
+    posts = [rig.schedule(f"p{i}") for i in range(3)]
+    rig.clock.advance(minutes=2)
+    with transaction(rig.factory) as session:
+        report = dispatcher.dispatch_due(session, now=rig.clock.now(), caps={"fakenet": 2})
+    assert (report.enqueued, report.capped) == (2, 1)
+    rig.run()
+    assert {rig.variant(p).status for p in posts} == {VariantStatus.published}
+
+
+def test_a_backlog_is_dispatched_in_batches_without_waiting_for_the_next_period(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dispatcher, "DISPATCH_BATCH", 2)
+    posts = [rig.schedule(f"p{i}") for i in range(5)]
+    rig.clock.advance(minutes=2)
+    with transaction(rig.factory) as session:
+        jobs.enqueue(session, dispatcher.DISPATCH_TASK, run_at=rig.clock.now())
+    while rig.worker.run_once():
+        pass
+    assert {rig.variant(p).status for p in posts} == {VariantStatus.published}
+    ticks = rig.db.scalar(
+        select(func.count()).select_from(Job).where(Job.task == dispatcher.DISPATCH_TASK)
+    )
+    assert ticks == 3  # 2 + 2 + 1, the last one stops the chain
+
+
+def test_first_comment_follows_the_post_as_a_reply(rig: Rig) -> None:
+    post = publishing.create_post(
+        rig.db,
+        rig.brand.principal,
+        rig.brand.id,
+        PostCreate(
+            variants=[
+                VariantIn(channel_id=rig.brand.channel.id, text="Launch!", first_comment="link")
+            ]
+        ),
+    )
+    publishing.schedule_post(
+        rig.db,
+        rig.brand.principal,
+        rig.brand.id,
+        post.id,
+        rig.clock.now() + dt.timedelta(minutes=1),
+        registry=rig.providers,
+        cipher=rig.cipher,
+        now=rig.clock.now(),
+    )
+    rig.db.commit()
+    rig.clock.advance(minutes=2)
+    rig.run()
+    first, comment = rig.network.posts
+    assert (first.text, comment.text, comment.reply_to) == ("Launch!", "link", first.remote_id)
+    assert rig.variant(post).remote_id == first.remote_id
+
+
+def test_a_job_that_died_on_its_last_attempt_is_recovered_and_checked_first(rig: Rig) -> None:
+    post = rig.schedule()
+    rig.clock.advance(minutes=2)
+    with transaction(rig.factory) as session:
+        dispatcher.dispatch_due(session, now=rig.clock.now())
+        variant = session.scalar(select(PostVariant).where(PostVariant.post_id == post.id))
+        assert variant is not None
+        job = session.get(Job, variant.job_id)
+        assert job is not None
+        job.status = JobStatus.failed.value  # as reap_exhausted leaves it
+    rig.run()
+    variant = rig.variant(post)
+    assert variant.status == VariantStatus.published and variant.dispatch_round == 1
+    ops = [op for op, _ in rig.network.calls if op in ("publish", "recent_posts")]
+    assert ops == ["recent_posts", "publish"]
+    assert len(rig.network.posts) == 1
