@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import html.parser
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
@@ -84,6 +83,7 @@ from dialogo.providers.mastodon.client import (
     mapping_of,
     text_of,
 )
+from dialogo.providers.text import html_to_text
 
 MAX_CHARS = 500
 URL_LENGTH = 23
@@ -121,32 +121,6 @@ def status_length(text: str, spoiler_text: str = "") -> int:
     """How long Mastodon considers a status: grapheme clusters of :func:`countable_text`
     plus those of the content warning."""
     return len(_GRAPHEME.findall(countable_text(text))) + len(_GRAPHEME.findall(spoiler_text))
-
-
-class _TextExtractor(html.parser.HTMLParser):
-    """Mastodon's status HTML (``<p>``, ``<br>``, links, mention spans) to plain text; a link
-    keeps its full address (Mastodon only hides parts of it with ``class="invisible"``)."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "br":
-            self.parts.append("\n")
-        elif tag == "p" and self.parts:
-            self.parts.append("\n\n")
-
-    def handle_data(self, data: str) -> None:
-        self.parts.append(data)
-
-
-def html_to_text(fragment: str) -> str:
-    """Plain text of a status's HTML content (links keep their full address)."""
-    parser = _TextExtractor()
-    parser.feed(fragment)
-    parser.close()
-    return "".join(parser.parts).strip()
 
 
 def _parse_time(value: object) -> dt.datetime:

@@ -15,10 +15,8 @@ from __future__ import annotations
 import calendar
 import datetime as dt
 import hashlib
-import html.parser
 import io
 import json
-import re
 import time
 import urllib.parse
 from collections.abc import Mapping
@@ -47,6 +45,7 @@ from dialogo.providers.base import (
     ValidationIssue,
 )
 from dialogo.providers.errors import Disconnected, InvalidPayload, ProviderError
+from dialogo.providers.text import html_to_text
 
 NETWORK = "rss"
 #: How many entry ids the cursor remembers (a feed rarely carries more than a few dozen).
@@ -63,45 +62,7 @@ _REDIRECTS = {301, 302, 303, 307, 308}
 _GONE = {404, 410}
 
 
-class _TextExtractor(html.parser.HTMLParser):
-    """The visible text of an HTML fragment: tags dropped, entities decoded, blocks spaced."""
-
-    _BLOCKS = frozenset(
-        {"br", "p", "div", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "tr",
-         "blockquote", "pre", "hr", "table", "section", "article", "figure", "figcaption"}
-    )  # fmt: skip
-    _HIDDEN = frozenset({"script", "style", "template", "noscript"})
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._hidden = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self._HIDDEN:
-            self._hidden += 1
-        elif tag in self._BLOCKS:
-            self.parts.append("\n")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self._HIDDEN:
-            self._hidden = max(0, self._hidden - 1)
-        elif tag in self._BLOCKS:
-            self.parts.append("\n")
-
-    def handle_data(self, data: str) -> None:
-        if not self._hidden:
-            self.parts.append(data)
-
-
-def strip_html(fragment: str) -> str:
-    """Plain text from an HTML fragment (or from plain text, which it leaves as it is)."""
-    extractor = _TextExtractor()
-    extractor.feed(fragment)
-    extractor.close()
-    text = "".join(extractor.parts)
-    lines = (re.sub(r"[ \t\r\f\v\xa0]+", " ", line).strip() for line in text.split("\n"))
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+strip_html = html_to_text  # the name the feed code and its tests use
 
 
 def _language(value: object) -> str | None:
