@@ -1,0 +1,1 @@
+"""Measurement: metrics, best time, content performance, links, conversions, ROI, reports."""

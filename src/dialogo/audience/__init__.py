@@ -1,0 +1,1 @@
+"""Audience: contacts' profiles, segments, targeting, receptiveness, exports."""

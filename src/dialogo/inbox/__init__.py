@@ -1,0 +1,1 @@
+"""The unified inbox: conversations, contacts, assignment, SLA, rules, saved replies, suggestions."""

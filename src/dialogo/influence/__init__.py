@@ -1,0 +1,1 @@
+"""Word of mouth: interaction graph, influencer ranking, advocates, cascades, UGC."""

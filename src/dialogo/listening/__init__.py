@@ -1,0 +1,1 @@
+"""Listening and reputation: queries, mentions, share of voice, crisis alerts."""

@@ -1,0 +1,1 @@
+"""Language understanding as pure functions: language, sentiment, emotion, topics, intent."""
