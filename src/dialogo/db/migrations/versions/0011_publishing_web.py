@@ -1,4 +1,4 @@
-"""channels: OAuth authorisation flows and per-app rate limits
+"""publishing: calendar feed, composer and health page state
 
 Revision ID: 0011
 Revises: 0010
