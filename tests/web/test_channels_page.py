@@ -405,11 +405,20 @@ def test_each_network_asks_for_what_it_needs(
     assert re.search(r'name="credential.access_token" type="password"', matrix)
     assert "Room ID (optional)" in matrix
 
+    # An OAuth network asks for the app's client id; the account is granted on its own page
+    # (tests/web/test_channels_oauth.py follows the whole round trip).
     oauth = browser.get(f"/w/{workspace.id}/channels?network=oauthnet").text
-    assert "which Dialogo does not offer yet" in oauth
-    assert 'name="network" value="oauthnet"' not in oauth
+    assert 'name="config.client_id" type="text"' in oauth
+    assert re.search(r'name="extra.client_secret" type="password"', oauth)
+    assert "Continue to OAuthNet" in oauth
+    assert "/channels/oauth/callback" in oauth
     r = browser.post(f"/w/{workspace.id}/channels", {"network": "oauthnet"})
-    assert r.status_code == 422 and "not available yet" in r.text
+    assert r.status_code == 422 and "This field is required." in r.text
+    # This fake provider has no consent page: refused clearly, nothing stored.
+    r = browser.post(
+        f"/w/{workspace.id}/channels", {"network": "oauthnet", "config.client_id": "app"}
+    )
+    assert r.status_code == 422 and "offers no consent page" in r.text
 
 
 def test_no_network_installed(ctx: AppContext, owner: User, workspace: Workspace) -> None:

@@ -45,3 +45,32 @@ class Channel(Audited, Base):
     )
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_checked_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+
+class OAuthFlow(Base):
+    """An authorisation started on a network's consent page and not finished yet.
+
+    ``state`` is the random value the network sends back; ``secrets`` (encrypted like a
+    channel's credentials) holds the PKCE code verifier and the app's client secret, which
+    never leave the server. A flow is used once and expires after :data:`OAUTH_FLOW_TTL`.
+    """
+
+    __tablename__ = "oauth_flows"
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    state: Mapped[str] = mapped_column(String(128), unique=True)
+    workspace_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(BigId, ForeignKey("users.id", ondelete="CASCADE"))
+    network: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str | None] = mapped_column(String(200), default=None)
+    redirect_uri: Mapped[str] = mapped_column(String(500))
+    config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    secrets: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column()
+    used_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+
+OAUTH_FLOW_TTL = dt.timedelta(minutes=15)

@@ -3,23 +3,25 @@ its health so that a broken connection is flagged, notified, and never silently 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
+from secrets import token_urlsafe as secrets_token
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from dialogo.accounts.permissions import Permission
 from dialogo.accounts.service import Principal, authorize
 from dialogo.channels.crypto import CredentialCipher
-from dialogo.channels.models import Channel, ChannelStatus
+from dialogo.channels.models import OAUTH_FLOW_TTL, Channel, ChannelStatus, OAuthFlow
 from dialogo.channels.schemas import ChannelConnect, ProviderOut
 from dialogo.core.clock import ensure_aware, utcnow
 from dialogo.core.errors import DomainError, InvalidInput, NotFound
 from dialogo.notifications import service as notifications
-from dialogo.providers.base import Credentials, Provider
+from dialogo.providers.base import AuthKind, Credentials, Provider
 from dialogo.providers.errors import (
     Disconnected,
     InsufficientScopes,
@@ -85,8 +87,6 @@ def connect_channel(
     """Verify the credentials with the network, then store them encrypted. Connecting the
     same account again updates its credentials (re-authorisation) and clears its flag."""
     authorize(session, principal, workspace_id, Permission.channels_manage)
-    provider_cls = _provider_class(registry, data.network)
-    display = provider_cls.capabilities.display_name
     creds_in = data.credentials
     credentials = Credentials(
         access_token=creds_in.access_token,
@@ -94,7 +94,40 @@ def connect_channel(
         account_id=creds_in.account_id,
         extra=dict(creds_in.extra),
     )
-    provider = provider_cls(credentials, http=http, config=dict(data.config))
+    return _verify_and_store(
+        session,
+        principal,
+        workspace_id,
+        data.network,
+        credentials,
+        dict(data.config),
+        data.name,
+        registry=registry,
+        cipher=cipher,
+        http=http,
+    )
+
+
+def _verify_and_store(
+    session: Session,
+    principal: Principal,
+    workspace_id: int,
+    network: str,
+    credentials: Credentials,
+    config: dict[str, str],
+    name: str | None,
+    *,
+    registry: ProviderRegistry,
+    cipher: CredentialCipher,
+    http: httpx.Client | None,
+    remember_account: bool = False,
+) -> Channel:
+    """Ask the network whose account the credentials open; store the channel.
+    ``remember_account`` keeps the account's id and handle in the credentials (an OAuth
+    token says neither, and the provider needs them for every call)."""
+    provider_cls = _provider_class(registry, network)
+    display = provider_cls.capabilities.display_name
+    provider = provider_cls(credentials, http=http, config=config)
     try:
         account = provider.verify()
     except (ReauthRequired, InsufficientScopes) as exc:
@@ -116,27 +149,33 @@ def connect_channel(
         if http is None:
             provider.close()
     stored = provider.credentials
+    if remember_account:
+        stored = dataclasses.replace(
+            stored,
+            account_id=stored.account_id or account.remote_id,
+            extra={**stored.extra, "username": account.handle},
+        )
     channel = session.scalar(
         select(Channel).where(
             Channel.workspace_id == workspace_id,
-            Channel.network == data.network,
+            Channel.network == network,
             Channel.account_remote_id == account.remote_id,
         )
     )
     if channel is None:
         channel = Channel(
             workspace_id=workspace_id,
-            network=data.network,
+            network=network,
             account_remote_id=account.remote_id,
             connected_by=principal.user_id,
         )
         session.add(channel)
     else:
         stored = _decrypt(cipher, channel).merged(stored)
-    channel.name = data.name or account.display_name or account.handle
+    channel.name = name or account.display_name or account.handle
     channel.account_handle = account.handle
     channel.account_url = account.url
-    channel.config = dict(data.config)
+    channel.config = dict(config)
     channel.credentials = cipher.encrypt(stored)
     channel.token_expires_at = stored.expires_at
     channel.status = ChannelStatus.ok.value
@@ -145,6 +184,160 @@ def connect_channel(
     session.flush()
     notifications.resolve_by_key(session, workspace_id, _attention_key(channel.id))
     return channel
+
+
+# -- OAuth 2 (authorisation code, with PKCE where the network uses it) -------------------------
+
+OAUTH_AUTH_KINDS = (AuthKind.oauth2, AuthKind.oauth2_pkce)
+
+
+def uses_oauth(registry: ProviderRegistry, network: str) -> bool:
+    return _provider_class(registry, network).capabilities.auth in OAUTH_AUTH_KINDS
+
+
+def start_authorization(
+    session: Session,
+    principal: Principal,
+    workspace_id: int,
+    network: str,
+    *,
+    redirect_uri: str,
+    config: dict[str, str],
+    secrets: dict[str, str],
+    name: str | None,
+    registry: ProviderRegistry,
+    cipher: CredentialCipher,
+) -> str:
+    """Start connecting an account on the network's consent page: remember the flow (its
+    ``state``, the PKCE verifier and the app secret, encrypted) and return the URL to send the
+    person to. Nothing is asked of the network yet."""
+    authorize(session, principal, workspace_id, Permission.channels_manage)
+    provider_cls = _provider_class(registry, network)
+    if provider_cls.capabilities.auth not in OAUTH_AUTH_KINDS:
+        raise InvalidInput(
+            f"{provider_cls.capabilities.display_name} accounts are connected with credentials, "
+            "not through a consent page",
+            code="not_oauth",
+        )
+    provider = provider_cls(Credentials(extra=dict(secrets)), config=dict(config))
+    try:
+        request = provider.authorization_url(redirect_uri=redirect_uri, state=secrets_token(32))
+    except ProviderError as exc:
+        raise InvalidInput(exc.message, code=exc.code) from None
+    except NotImplementedError:
+        raise InvalidInput(
+            f"connecting {provider_cls.capabilities.display_name} accounts is not available: "
+            "its provider offers no consent page",
+            code="oauth_unavailable",
+        ) from None
+    finally:
+        provider.close()
+    now = utcnow()
+    session.execute(delete(OAuthFlow).where(OAuthFlow.expires_at < now))
+    verifier = {"code_verifier": request.code_verifier} if request.code_verifier else {}
+    session.add(
+        OAuthFlow(
+            state=request.state,
+            workspace_id=workspace_id,
+            user_id=principal.user_id,
+            network=network,
+            name=name,
+            redirect_uri=redirect_uri,
+            config=dict(config),
+            secrets=cipher.encrypt(Credentials(extra={**secrets, **verifier})),
+            created_at=now,
+            expires_at=now + OAUTH_FLOW_TTL,
+        )
+    )
+    session.flush()
+    return request.url
+
+
+def complete_authorization(
+    session: Session,
+    principal: Principal,
+    *,
+    state: str,
+    code: str | None,
+    error: str | None = None,
+    registry: ProviderRegistry,
+    cipher: CredentialCipher,
+    http: httpx.Client | None = None,
+) -> Channel:
+    """Finish a flow when the network redirects back: exchange the code (with the verifier),
+    ask whose account it opens, and store the channel. A flow is used once, by the person who
+    started it, before it expires; a refusal on the consent page ends it with a clear error."""
+    flow = _flow(session, state)
+    now = utcnow()
+    if (
+        flow is None
+        or flow.used_at is not None
+        or ensure_aware(flow.expires_at) < now
+        or flow.user_id != principal.user_id
+    ):
+        raise InvalidInput(
+            "this authorisation has expired or was already used: start connecting the "
+            "account again",
+            code="oauth_flow_unknown",
+        )
+    flow.used_at = now
+    session.flush()
+    authorize(session, principal, flow.workspace_id, Permission.channels_manage)
+    provider_cls = _provider_class(registry, flow.network)
+    display = provider_cls.capabilities.display_name
+    if error or not code:
+        raise InvalidInput(
+            f"{display} did not grant access ({error or 'no code'}): nothing was connected",
+            code="oauth_denied",
+        )
+    secrets = cipher.decrypt(flow.secrets).extra
+    verifier = secrets.pop("code_verifier", None)
+    config = {k: str(v) for k, v in (flow.config or {}).items()}
+    provider = provider_cls(Credentials(extra=dict(secrets)), http=http, config=config)
+    try:
+        granted = provider.exchange_code(
+            code=code, redirect_uri=flow.redirect_uri, code_verifier=verifier
+        )
+    except ReauthRequired as exc:
+        raise InvalidInput(
+            f"{display} refused the authorisation: {exc.message}", code="credentials_rejected"
+        ) from None
+    except ProviderError as exc:
+        raise NetworkUnavailable(
+            f"could not reach {display} to finish connecting: {exc.message}; try again"
+        ) from None
+    finally:
+        if http is None:
+            provider.close()
+    credentials = dataclasses.replace(granted, extra={**secrets, **granted.extra})
+    return _verify_and_store(
+        session,
+        principal,
+        flow.workspace_id,
+        flow.network,
+        credentials,
+        config,
+        flow.name,
+        registry=registry,
+        cipher=cipher,
+        http=http,
+        remember_account=True,
+    )
+
+
+def _flow(session: Session, state: str) -> OAuthFlow | None:
+    return session.scalar(select(OAuthFlow).where(OAuthFlow.state == state)) if state else None
+
+
+def flow_workspace(session: Session, state: str) -> int | None:
+    """The workspace a flow belongs to (for the page the callback shows)."""
+    flow = _flow(session, state)
+    return flow.workspace_id if flow is not None else None
+
+
+def flow_network(session: Session, state: str) -> str:
+    flow = _flow(session, state)
+    return flow.network if flow is not None else ""
 
 
 def list_channels(session: Session, principal: Principal, workspace_id: int) -> list[Channel]:

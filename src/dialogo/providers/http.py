@@ -142,24 +142,41 @@ def _detail(response: httpx.Response) -> str:
     return response.text[:300]
 
 
-def send(client: httpx.Client, request: httpx.Request, *, network: str) -> httpx.Response:
-    """Send a request and map transport failures: a failure before the request left is a
-    plain transient error; a timeout after a non-idempotent request left is
+def transport_error(exc: httpx.HTTPError, request: httpx.Request, *, network: str) -> ProviderError:
+    """The shared error for a request that got no answer: a failure before the request left is
+    a plain transient error; a timeout after a non-idempotent request left is
     ``OutcomeUnknown`` (the network may have acted on it)."""
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+        return TransientError(f"could not reach {network}: {exc}", network=network)
+    if request.method in ("GET", "HEAD", "OPTIONS", "PUT", "DELETE"):
+        return TransientError(f"{network} did not answer: {exc}", network=network)
+    return OutcomeUnknown(
+        f"{network} did not answer after the request was sent; it may have been applied",
+        network=network,
+    )
+
+
+_TRANSPORT_ERRORS = (
+    httpx.ConnectError,
+    httpx.ConnectTimeout,
+    httpx.PoolTimeout,
+    httpx.ReadTimeout,
+    httpx.WriteTimeout,
+    httpx.RemoteProtocolError,
+    httpx.ReadError,
+)
+
+
+def send(client: httpx.Client, request: httpx.Request, *, network: str) -> httpx.Response:
+    """Send a request, map transport failures (:func:`transport_error`) and error statuses
+    (:func:`raise_for_status`)."""
+    return raise_for_status(send_raw(client, request, network=network), network=network)
+
+
+def send_raw(client: httpx.Client, request: httpx.Request, *, network: str) -> httpx.Response:
+    """Send a request and map transport failures only; the caller reads error statuses with
+    its network's own rules."""
     try:
-        response = client.send(request)
-    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-        raise TransientError(f"could not reach {network}: {exc}", network=network) from exc
-    except (
-        httpx.ReadTimeout,
-        httpx.WriteTimeout,
-        httpx.RemoteProtocolError,
-        httpx.ReadError,
-    ) as exc:
-        if request.method in ("GET", "HEAD", "OPTIONS", "PUT", "DELETE"):
-            raise TransientError(f"{network} did not answer: {exc}", network=network) from exc
-        raise OutcomeUnknown(
-            f"{network} did not answer after the request was sent; it may have been applied",
-            network=network,
-        ) from exc
-    return raise_for_status(response, network=network)
+        return client.send(request)
+    except _TRANSPORT_ERRORS as exc:
+        raise transport_error(exc, request, network=network) from exc

@@ -149,6 +149,17 @@ def domain_error(tr: NullTranslations, exc: DomainError) -> str:
         "slug_taken": tr.gettext("This address is already taken."),
         "email_taken": tr.gettext("An account with this e-mail address already exists."),
         "credentials_rejected": tr.gettext("The network refused these credentials."),
+        "oauth_unavailable": tr.gettext(
+            "This network cannot be connected here: its provider offers no consent page."
+        ),
+        "oauth_flow_unknown": tr.gettext(
+            "This authorisation has expired or was already used. Start connecting the "
+            "account again."
+        ),
+        "oauth_denied": tr.gettext(
+            "Access was not granted on the network's page, so nothing was connected."
+        ),
+        "oauth_client_missing": tr.gettext("Enter the client id of your app on this network."),
         "network_unavailable": tr.gettext(
             "The network could not be reached. Nothing was changed; try again in a few minutes."
         ),

@@ -36,9 +36,27 @@ from dialogo.web.shell import CurrentViewer, FormViewer, Viewer
 router = APIRouter()
 
 # The fields of each kind of authorisation, for providers that declare none. ``%(network)s``
-# in a help text is the network's name. OAuth networks are missing on purpose: connecting
-# them needs the authorisation round trip, which this page does not offer yet.
+# in a help text is the network's name. For OAuth networks they are the app's: the account
+# itself is granted on the network's consent page.
+_OAUTH_APP_FIELDS = (
+    ConnectField(
+        "client_id",
+        N_("App client id"),
+        kind=ConnectFieldKind.config,
+        help=N_("The OAuth client id of your app on %(network)s (its developer settings)."),
+    ),
+    ConnectField(
+        "client_secret",
+        N_("App client secret"),
+        kind=ConnectFieldKind.extra,
+        secret=True,
+        required=False,
+        help=N_("Only for apps that have a secret; it is stored encrypted."),
+    ),
+)
 DEFAULT_FIELDS: dict[AuthKind, tuple[ConnectField, ...]] = {
+    AuthKind.oauth2: _OAUTH_APP_FIELDS,
+    AuthKind.oauth2_pkce: _OAUTH_APP_FIELDS,
     AuthKind.app_password: (
         ConnectField(
             "account_id",
@@ -103,7 +121,8 @@ class Network:
 
     network: str
     display_name: str
-    fields: list[FormField] | None  # None: it cannot be connected from this page (OAuth)
+    fields: list[FormField] | None  # None: it cannot be connected from this page
+    oauth: bool = False  # connected on the network's consent page (the fields: the app's)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -152,6 +171,7 @@ def networks(viewer: Viewer) -> list[Network]:
                 network=name,
                 display_name=provider.capabilities.display_name,
                 fields=_form_fields(viewer.tr, provider),
+                oauth=provider.capabilities.auth in channels.OAUTH_AUTH_KINDS,
             )
         )
     return sorted(found, key=lambda n: n.display_name.casefold())
@@ -257,6 +277,7 @@ def _page(
         errors=errors or {},
         focus=focus or bool(errors),
         now=now,
+        callback_url=callback_url(viewer),
         status=status,
     )
 
@@ -391,6 +412,8 @@ async def connect(workspace_id: int, viewer: FormViewer) -> Response:
             errors=errors,
             status=422,
         )
+    if chosen.oauth:
+        return _start_oauth(viewer, workspace_id, network, values, credentials, config, reauth)
     before = {c.id for c in channels.list_channels(viewer.session, viewer.principal, workspace_id)}
     data = ChannelConnect(
         network=network, name=values["name"] or None, credentials=credentials, config=config
@@ -419,6 +442,85 @@ async def connect(workspace_id: int, viewer: FormViewer) -> Response:
         workspace_id,
         "success",
         done % {"name": channel.name, "network": chosen.display_name},
+    )
+
+
+def callback_url(viewer: Viewer) -> str:
+    """Where networks send people back after the consent page (register it in the app)."""
+    return f"{viewer.ctx.settings.public_url.rstrip('/')}/channels/oauth/callback"
+
+
+def _start_oauth(
+    viewer: Viewer,
+    workspace_id: int,
+    network: str,
+    values: dict[str, str],
+    credentials: ChannelCredentialsIn,
+    config: dict[str, str],
+    reauth: int | None,
+) -> Response:
+    """Remember the flow and send the browser to the network's consent page."""
+    try:
+        url = channels.start_authorization(
+            viewer.session,
+            viewer.principal,
+            workspace_id,
+            network,
+            redirect_uri=callback_url(viewer),
+            config=config,
+            secrets=dict(credentials.extra),
+            name=values["name"] or None,
+            registry=viewer.ctx.providers,
+            cipher=_cipher(viewer),
+        )
+    except DomainError as exc:
+        return _refused(viewer, workspace_id, exc, network, values=values, reauth=reauth)
+    if templating.is_htmx(viewer.request):
+        return Response(status_code=204, headers={"HX-Redirect": url})
+    return RedirectResponse(url, status_code=303)
+
+
+@router.get("/channels/oauth/callback")
+async def oauth_callback(
+    viewer: CurrentViewer,
+    state: str = "",
+    code: str | None = None,
+    error: str | None = None,
+) -> Response:
+    """The network sends the person back here with a code (or an error): finish connecting."""
+    workspace_id = channels.flow_workspace(viewer.session, state[:128])
+    try:
+        channel = await run_in_threadpool(
+            channels.complete_authorization,
+            viewer.session,
+            viewer.principal,
+            state=state[:128],
+            code=code[:2048] if code else None,
+            error=error[:200] if error else None,
+            registry=viewer.ctx.providers,
+            cipher=_cipher(viewer),
+        )
+    except DomainError as exc:
+        if workspace_id is None:
+            viewer.session.rollback()
+            response = RedirectResponse("/", status_code=303)
+            viewer.flash(response, "error", refusal(viewer, exc, ""))
+            return response
+        # The flow stays spent (committed with the request), whatever went wrong after.
+        return _page(
+            viewer,
+            workspace_id,
+            message=Flash(
+                "error", refusal(viewer, exc, channels.flow_network(viewer.session, state))
+            ),
+            status=exc.status,
+        )
+    return _done(
+        viewer,
+        channel.workspace_id,
+        "success",
+        viewer.gettext("%(name)s (%(network)s) is connected.")
+        % {"name": channel.name, "network": _network_name(viewer, channel.network)},
     )
 
 

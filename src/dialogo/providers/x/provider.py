@@ -1,0 +1,570 @@
+"""X (formerly Twitter) through the X API v2, for one account authorised with OAuth 2.0.
+
+Connecting: the authorisation-code flow with PKCE (https://docs.x.com/fundamentals/authentication/oauth-2-0/user-access-token):
+the app's ``client_id`` is the channel's configuration (``config["client_id"]``; a confidential
+app also has a ``client_secret``, stored encrypted in ``Credentials.extra``); the person grants
+the scopes :data:`SCOPES` at ``x.com/i/oauth2/authorize``; the code is exchanged at
+``api.x.com/2/oauth2/token``. Access tokens last two hours; ``offline.access`` gives a refresh
+token, and X **rotates** it on every refresh (the old one stops working), so
+:meth:`XProvider.refresh` returns both and the caller stores them at once.
+
+What maps to what:
+
+- **text** is counted the way X counts it (twitter-text's weighted length: most Latin, Greek
+  and Cyrillic characters weigh 1, CJK characters and emoji 2, every URL 23) with the
+  ``twitter-text-parser`` package, the official algorithm's Python port; 280 is the limit of a
+  standard account;
+- a **post** is ``POST /2/tweets``; up to four images (JPEG, PNG, WebP, GIF; 5 MB each) are
+  uploaded first with the chunked media upload (``POST /2/media/upload`` INIT → APPEND →
+  FINALIZE) and their alt text set with ``POST /2/media/metadata`` (1,000 characters at most);
+  a **thread** is each following post replying to the previous one; a **reply** sets
+  ``reply.in_reply_to_tweet_id``. Videos are not supported yet (they need the asynchronous
+  STATUS polling of the media upload): ``validate`` rejects them;
+- ``remote_id`` is the post id; ``conversation_id`` X's ``conversation_id`` (the root post);
+- **inbound** messages are the account's mentions (``GET /2/users/:id/mentions``, newest
+  first, with the authors expanded): a mention answering one of the account's posts is a
+  ``reply``, the others ``mention``. The cursor is the newest post id seen (``since_id``);
+  while X pages a burst with ``next_token``, the cursor carries that token and the newest id
+  of the first page until the burst is read. Direct messages need the separate ``dm.read``
+  scope and are not read yet;
+- **metrics**: ``public_metrics`` of ``GET /2/tweets?ids=`` (impressions, likes, replies,
+  reposts, quotes), up to 100 ids per request;
+- **search**: ``GET /2/tweets/search/recent`` (the last seven days; needs an API tier that
+  includes it);
+- **reconciliation**: :meth:`recent_posts` reads ``GET /2/users/:id/tweets``; X has no
+  idempotency key for posts, and answers 403 to an exact duplicate of a recent post
+  (mapped to :class:`InvalidPayload` with ``duplicate_content``).
+
+Nothing here sleeps or retries (see :mod:`dialogo.providers.x.client`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+import httpx
+from twitter_text import parse_tweet
+
+from dialogo.providers import oauth
+from dialogo.providers.base import (
+    Account,
+    AuthKind,
+    Author,
+    AuthorizationRequest,
+    Capabilities,
+    ConnectField,
+    ConnectFieldKind,
+    Credentials,
+    Draft,
+    InboundMessage,
+    Media,
+    MediaRules,
+    MessageKind,
+    MessagePage,
+    PostMetrics,
+    Provider,
+    PublishResult,
+    RemoteRef,
+    TextCounting,
+    ValidationIssue,
+)
+from dialogo.providers.errors import InvalidPayload, ProviderError, ReauthRequired
+from dialogo.providers.x.client import NETWORK, XClient
+
+TEXT_LIMIT = 280
+URL_LENGTH = 23
+AUTHORIZE_URL = "https://x.com/i/oauth2/authorize"
+TOKEN_PATH = "/2/oauth2/token"  # noqa: S105 - a path, not a secret
+SCOPES = ("tweet.read", "tweet.write", "users.read", "media.write", "offline.access")
+IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif"})
+MAX_IMAGE_BYTES = 5 * 1024 * 1024
+ALT_TEXT_MAX = 1000
+CHUNK = 1024 * 1024  # APPEND segments (X accepts up to 5 MB each)
+MAX_METRIC_IDS = 100
+TWEET_FIELDS = "created_at,author_id,conversation_id,in_reply_to_user_id,referenced_tweets,lang"
+USER_FIELDS = "username,name,public_metrics"
+
+
+def weighted_length(text: str) -> int:
+    """The length X counts for ``text`` (URLs count 23, CJK and emoji 2)."""
+    return int(parse_tweet(text).weightedLength)
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _time(value: Any) -> dt.datetime | None:
+    text = _str(value)
+    if text is None:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+@dataclasses.dataclass(frozen=True)
+class _Cursor:
+    """``since`` = the newest id already returned; while a burst is paged, ``page`` is X's
+    ``next_token`` and ``newest`` the newest id of the burst's first page."""
+
+    since: str | None = None
+    page: str | None = None
+    newest: str | None = None
+
+    def encode(self) -> str | None:
+        if self.page:
+            return f"{self.since or ''}|{self.page}|{self.newest or ''}"
+        return self.since
+
+    @classmethod
+    def decode(cls, text: str | None) -> _Cursor:
+        if not text:
+            return cls()
+        if "|" not in text:
+            return cls(since=text)
+        since, page, newest = [*text.split("|"), "", ""][:3]
+        return cls(since=since or None, page=page or None, newest=newest or None)
+
+
+class XProvider(Provider):
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        network=NETWORK,
+        display_name="X",
+        auth=AuthKind.oauth2_pkce,
+        text_limit=TEXT_LIMIT,
+        text_counting=TextCounting.weighted,
+        url_length=URL_LENGTH,
+        media=MediaRules(
+            max_items=4,
+            image_types=IMAGE_TYPES,
+            video_types=frozenset(),
+            max_image_bytes=MAX_IMAGE_BYTES,
+            max_video_bytes=0,
+            alt_text_max=ALT_TEXT_MAX,
+        ),
+        threads=True,
+        replies=True,
+        direct_messages=False,
+        metrics=True,
+        search=True,
+    )
+    connect_fields: ClassVar[tuple[ConnectField, ...]] = (
+        ConnectField(
+            "client_id",
+            "App client id",
+            kind=ConnectFieldKind.config,
+            help="The OAuth 2.0 client id of your app in the X developer portal.",
+        ),
+        ConnectField(
+            "client_secret",
+            "App client secret",
+            kind=ConnectFieldKind.extra,
+            secret=True,
+            required=False,
+            help="Only for confidential apps (a web app with a secret).",
+        ),
+    )
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        *,
+        http: httpx.Client | None = None,
+        config: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(credentials, http=http, config=config)
+        self.client = XClient(
+            self.http, credentials.access_token, base_url=self.config.get("base_url", "")
+        )
+
+    # -- auth ------------------------------------------------------------------------------------
+
+    def _client_id(self) -> str:
+        return self.config.get("client_id", "")
+
+    def authorization_url(self, *, redirect_uri: str, state: str) -> AuthorizationRequest:
+        return oauth.authorization_request(
+            self.config.get("authorize_url", AUTHORIZE_URL),
+            client_id=self._client_id(),
+            redirect_uri=redirect_uri,
+            scopes=SCOPES,
+            state=state,
+        )
+
+    def _token(self, form: Mapping[str, str]) -> Credentials:
+        return oauth.token_request(
+            self.http,
+            f"{self.client.base_url}{TOKEN_PATH}",
+            form,
+            network=NETWORK,
+            client_id=self._client_id(),
+            client_secret=self.credentials.extra.get("client_secret"),
+        )
+
+    def exchange_code(
+        self, *, code: str, redirect_uri: str, code_verifier: str | None
+    ) -> Credentials:
+        return self._token(
+            {
+                "grant_type": "authorization_code",
+                "code": code,
+                "redirect_uri": redirect_uri,
+                "code_verifier": code_verifier or "",
+            }
+        )
+
+    def refresh(self) -> Credentials:
+        if not self.credentials.refresh_token:
+            raise ReauthRequired(
+                "X gave no refresh token (the offline.access scope was not granted): "
+                "connect the account again",
+                network=NETWORK,
+            )
+        return self._token(
+            {"grant_type": "refresh_token", "refresh_token": self.credentials.refresh_token}
+        )
+
+    def verify(self) -> Account:
+        body = self.client.get(
+            "/2/users/me", operation="users/me", params={"user.fields": USER_FIELDS}
+        )
+        data = body.get("data") if isinstance(body, dict) else None
+        if not isinstance(data, dict) or not _str(data.get("id")):
+            raise ProviderError("X answered users/me without a user", code="x_unexpected")
+        metrics = _dict(data.get("public_metrics"))
+        username = _str(data.get("username")) or ""
+        return Account(
+            remote_id=str(data["id"]),
+            handle=username,
+            display_name=_str(data.get("name")) or username,
+            url=f"https://x.com/{username}" if username else None,
+            followers=_int(metrics.get("followers_count")),
+        )
+
+    def _user_id(self) -> str:
+        if self.credentials.account_id:
+            return self.credentials.account_id
+        return self.verify().remote_id
+
+    # -- content ---------------------------------------------------------------------------------
+
+    def validate(self, draft: Draft) -> list[ValidationIssue]:
+        issues = self._validate_post(draft, prefix="")
+        for index, part in enumerate(draft.thread):
+            prefix = f"thread[{index}]."
+            issues += self._validate_post(part, prefix=prefix)
+            if part.thread:
+                issues.append(
+                    ValidationIssue(
+                        "nested_thread",
+                        "a post in a thread cannot start a thread of its own",
+                        f"{prefix}thread",
+                    )
+                )
+        return issues
+
+    def _validate_post(self, draft: Draft, *, prefix: str) -> list[ValidationIssue]:
+        issues: list[ValidationIssue] = []
+        field = f"{prefix}text"
+        if not draft.text.strip() and not draft.media:
+            issues.append(ValidationIssue("empty", "a post needs text or images", field))
+        length = weighted_length(draft.text)
+        if length > TEXT_LIMIT:
+            issues.append(
+                ValidationIssue(
+                    "too_long",
+                    f"{length} characters as X counts them (links count {URL_LENGTH}, emoji "
+                    f"and CJK characters 2); X allows {TEXT_LIMIT}",
+                    field,
+                )
+            )
+        if len(draft.media) > 4:
+            issues.append(
+                ValidationIssue(
+                    "too_many_media", f"{len(draft.media)} images; X allows 4", f"{prefix}media"
+                )
+            )
+        for index, media in enumerate(draft.media):
+            issues += self._validate_media(media, f"{prefix}media[{index}]")
+        return issues
+
+    def _validate_media(self, media: Media, field: str) -> list[ValidationIssue]:
+        issues: list[ValidationIssue] = []
+        if media.mime_type.startswith("video/"):
+            issues.append(ValidationIssue("media_type", "videos are not supported on X yet", field))
+        elif media.mime_type not in IMAGE_TYPES:
+            issues.append(
+                ValidationIssue(
+                    "media_type",
+                    f"{media.mime_type} is not supported (JPEG, PNG, WebP, GIF)",
+                    field,
+                )
+            )
+        if len(media.content) > MAX_IMAGE_BYTES:
+            issues.append(ValidationIssue("media_too_large", "an image is larger than 5 MB", field))
+        if len(media.alt_text) > ALT_TEXT_MAX:
+            issues.append(
+                ValidationIssue(
+                    "alt_text_too_long",
+                    f"alt text is {len(media.alt_text)} characters; X allows {ALT_TEXT_MAX}",
+                    f"{field}.alt_text",
+                )
+            )
+        return issues
+
+    def _upload(self, media: Media) -> str:
+        init = self.client.post(
+            "/2/media/upload",
+            operation="media/upload INIT",
+            multipart=True,
+            data={
+                "command": "INIT",
+                "media_type": media.mime_type,
+                "total_bytes": str(len(media.content)),
+                "media_category": "tweet_gif" if media.mime_type == "image/gif" else "tweet_image",
+            },
+        )
+        media_id = _str((init.get("data") or {}).get("id")) if isinstance(init, dict) else None
+        if media_id is None:
+            raise ProviderError("X answered the media upload without an id", code="x_unexpected")
+        for segment, start in enumerate(range(0, max(len(media.content), 1), CHUNK)):
+            self.client.post(
+                "/2/media/upload",
+                operation="media/upload APPEND",
+                multipart=True,
+                data={"command": "APPEND", "media_id": media_id, "segment_index": str(segment)},
+                files=[
+                    (
+                        "media",
+                        (
+                            media.filename or "media",
+                            media.content[start : start + CHUNK],
+                            media.mime_type,
+                        ),
+                    )
+                ],
+            )
+        self.client.post(
+            "/2/media/upload",
+            operation="media/upload FINALIZE",
+            multipart=True,
+            data={"command": "FINALIZE", "media_id": media_id},
+        )
+        if media.alt_text:
+            self.client.post(
+                "/2/media/metadata",
+                operation="media/metadata",
+                json={"id": media_id, "metadata": {"alt_text": {"text": media.alt_text}}},
+            )
+        return media_id
+
+    def _create(self, draft: Draft, reply_to: str | None) -> str:
+        payload: dict[str, Any] = {"text": draft.text}
+        if draft.media:
+            payload["media"] = {"media_ids": [self._upload(m) for m in draft.media]}
+        if reply_to:
+            payload["reply"] = {"in_reply_to_tweet_id": reply_to}
+        body = self.client.post("/2/tweets", operation="tweets", json=payload)
+        post_id = _str((body.get("data") or {}).get("id")) if isinstance(body, dict) else None
+        if post_id is None:
+            raise ProviderError("X answered the post without an id", code="x_unexpected")
+        return post_id
+
+    def post_url(self, post_id: str) -> str:
+        handle = self.credentials.extra.get("username") or "i/web"
+        return f"https://x.com/{handle}/status/{post_id}"
+
+    def publish(self, draft: Draft) -> PublishResult:
+        issues = self.validate(draft)
+        if issues:
+            raise InvalidPayload(
+                "X would reject this post: " + "; ".join(i.message for i in issues),
+                issues=[f"{i.field}: {i.code}" for i in issues],
+                network=NETWORK,
+            )
+        published: list[str] = []
+        try:
+            first = self._create(draft, draft.reply_to.remote_id if draft.reply_to else None)
+            published.append(first)
+            for part in draft.thread:
+                published.append(self._create(part, published[-1]))
+        except ProviderError as exc:
+            if published:  # a thread cut short: say what exists, for reconciliation
+                exc.details["published"] = list(published)
+            raise
+        return PublishResult(
+            remote_id=first,
+            url=self.post_url(first),
+            state={"text": draft.text},
+            thread_ids=published[1:],
+        )
+
+    def reply(self, target: RemoteRef, draft: Draft) -> PublishResult:
+        return self.publish(dataclasses.replace(draft, reply_to=target))
+
+    def recent_posts(self, *, limit: int = 20) -> list[PublishResult]:
+        body = self.client.get(
+            f"/2/users/{self._user_id()}/tweets",
+            operation="users/tweets",
+            params={"max_results": max(5, min(limit, 100)), "tweet.fields": "created_at"},
+        )
+        results = []
+        for item in body.get("data") or [] if isinstance(body, dict) else []:
+            if isinstance(item, dict) and _str(item.get("id")):
+                results.append(
+                    PublishResult(
+                        remote_id=str(item["id"]),
+                        url=self.post_url(str(item["id"])),
+                        state={
+                            "text": _str(item.get("text")) or "",
+                            "created_at": _str(item.get("created_at")) or "",
+                        },
+                    )
+                )
+        return results[:limit]
+
+    # -- inbound ---------------------------------------------------------------------------------
+
+    def fetch_messages(self, since: str | None) -> MessagePage:
+        cursor = _Cursor.decode(since)
+        me = self._user_id()
+        params: dict[str, str | int] = {
+            "max_results": 100,
+            "tweet.fields": TWEET_FIELDS,
+            "expansions": "author_id",
+            "user.fields": USER_FIELDS,
+        }
+        if cursor.since:
+            params["since_id"] = cursor.since
+        if cursor.page:
+            params["pagination_token"] = cursor.page
+        body = self.client.get(f"/2/users/{me}/mentions", operation="users/mentions", params=params)
+        body = body if isinstance(body, dict) else {}
+        messages = self._messages(body, me)
+        meta = _dict(body.get("meta"))
+        newest = cursor.newest or _str(meta.get("newest_id"))
+        next_token = _str(meta.get("next_token"))
+        if next_token:
+            following = _Cursor(since=cursor.since, page=next_token, newest=newest)
+        else:
+            following = _Cursor(since=newest or cursor.since)
+        return MessagePage(messages=messages, cursor=following.encode())
+
+    def _messages(self, body: Mapping[str, Any], me: str) -> list[InboundMessage]:
+        includes = _dict(body.get("includes"))
+        users: dict[str, dict[str, Any]] = {
+            str(u["id"]): u
+            for u in includes.get("users") or []
+            if isinstance(u, dict) and _str(u.get("id"))
+        }
+        messages = []
+        for item in body.get("data") or []:
+            message = self._inbound(item, users, me) if isinstance(item, dict) else None
+            if message is not None:
+                messages.append(message)
+        return messages
+
+    def _inbound(
+        self, item: Mapping[str, Any], users: Mapping[str, Mapping[str, Any]], me: str
+    ) -> InboundMessage | None:
+        post_id, author_id = _str(item.get("id")), _str(item.get("author_id"))
+        created = _time(item.get("created_at"))
+        if post_id is None or author_id is None or created is None:
+            return None  # not a post X documents; nothing to answer
+        user = users.get(author_id, {})
+        metrics = _dict(user.get("public_metrics"))
+        replied_to = next(
+            (
+                _str(ref.get("id"))
+                for ref in item.get("referenced_tweets") or []
+                if isinstance(ref, dict) and ref.get("type") == "replied_to"
+            ),
+            None,
+        )
+        kind = (
+            MessageKind.reply
+            if replied_to and _str(item.get("in_reply_to_user_id")) == me
+            else MessageKind.mention
+        )
+        handle = _str(user.get("username")) or author_id
+        return InboundMessage(
+            remote_id=post_id,
+            kind=kind,
+            author=Author(
+                remote_id=author_id,
+                handle=handle,
+                display_name=_str(user.get("name")) or handle,
+                followers=_int(metrics.get("followers_count")),
+            ),
+            text=_str(item.get("text")) or "",
+            created_at=created,
+            conversation_id=_str(item.get("conversation_id")),
+            in_reply_to=replied_to,
+            url=f"https://x.com/{handle}/status/{post_id}",
+            language=_str(item.get("lang")),
+            raw=dict(item),
+        )
+
+    def search_posts(self, query: str, *, since: str | None = None) -> MessagePage:
+        params: dict[str, str | int] = {
+            "query": query,
+            "max_results": 100,
+            "tweet.fields": TWEET_FIELDS,
+            "expansions": "author_id",
+            "user.fields": USER_FIELDS,
+        }
+        if since:
+            params["since_id"] = since
+        body = self.client.get("/2/tweets/search/recent", operation="search/recent", params=params)
+        body = body if isinstance(body, dict) else {}
+        messages = [
+            dataclasses.replace(m, kind=MessageKind.post) for m in self._messages(body, me="")
+        ]
+        meta = _dict(body.get("meta"))
+        return MessagePage(messages=messages, cursor=_str(meta.get("newest_id")) or since)
+
+    # -- metrics ---------------------------------------------------------------------------------
+
+    def fetch_metrics(self, remote_ids: Sequence[str]) -> list[PostMetrics]:
+        now = dt.datetime.now(dt.UTC)
+        results: list[PostMetrics] = []
+        ids = [i for i in dict.fromkeys(remote_ids) if i]
+        for start in range(0, len(ids), MAX_METRIC_IDS):
+            body = self.client.get(
+                "/2/tweets",
+                operation="tweets lookup",
+                params={
+                    "ids": ",".join(ids[start : start + MAX_METRIC_IDS]),
+                    "tweet.fields": "public_metrics",
+                },
+            )
+            for item in (body.get("data") or []) if isinstance(body, dict) else []:
+                if not isinstance(item, dict) or not _str(item.get("id")):
+                    continue
+                m = _dict(item.get("public_metrics"))
+                results.append(
+                    PostMetrics(
+                        remote_id=str(item["id"]),
+                        observed_at=now,
+                        impressions=_int(m.get("impression_count")),
+                        likes=_int(m.get("like_count")),
+                        replies=_int(m.get("reply_count")),
+                        reposts=_int(m.get("retweet_count")),
+                        quotes=_int(m.get("quote_count")),
+                    )
+                )
+        return results
