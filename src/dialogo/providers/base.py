@@ -153,6 +153,9 @@ class Media:
     mime_type: str
     alt_text: str = ""
     filename: str | None = None
+    #: A public address where the network fetches the file itself (Instagram and Threads take
+    #: media by URL, never as bytes); ``None`` when Dialogo has not published one.
+    url: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)

@@ -1,0 +1,529 @@
+"""Instagram professional accounts through the Instagram API with Instagram Login
+(``graph.instagram.com``; https://developers.facebook.com/docs/instagram-platform).
+
+Connecting: OAuth 2 without PKCE (Business Login for Instagram): the app's ``client_id``
+(config) and ``client_secret`` (encrypted extra); the person grants :data:`SCOPES` at
+``www.instagram.com/oauth/authorize``; the code is exchanged at
+``api.instagram.com/oauth/access_token`` for a short-lived token, which is at once exchanged
+for a long-lived one (60 days, ``grant_type=ig_exchange_token``) and later refreshed with
+``grant_type=ig_refresh_token`` (a token can be refreshed once it is a day old).
+
+Publishing is the container dance Meta documents, and the reason this provider is
+``slow_media``: Instagram fetches every file itself from a **public URL** (``Media.url``;
+bytes cannot be uploaded), so
+
+1. ``POST /<ig-user>/media`` creates a container per image (``image_url``, ``alt_text``;
+   ``is_carousel_item`` for an album) or per video (``media_type=REELS``, ``video_url``), and
+   for an album a parent (``media_type=CAROUSEL``, ``children``) with the caption;
+2. ``GET /<container>?fields=status_code`` says ``IN_PROGRESS``, ``FINISHED``, ``ERROR``,
+   ``EXPIRED`` (after 24 hours) or ``PUBLISHED``;
+3. ``POST /<ig-user>/media_publish?creation_id=<container>`` publishes a finished one.
+
+:meth:`InstagramProvider.publish` does 1, checks once, and either publishes (images are
+usually ready at once) or returns a ``pending`` result holding the container;
+:meth:`check_status` and :meth:`finalise` do 2 and 3 later. A container that ended in
+``ERROR``/``EXPIRED`` raises :class:`InvalidPayload` with Instagram's status.
+
+What maps to what: a **caption** up to 2,200 characters with at most 30 hashtags and 20
+@mentions; JPEG images only (8 MB), up to 10 in an album; one video as a reel. A **reply**
+answers a comment (``POST /<comment>/replies``). **Inbound** messages are the comments on
+the account's 10 most recent posts, newer than the cursor (the newest comment time seen);
+mentions in other people's posts and direct messages need webhooks and are not read yet.
+**Metrics** come from ``/<media>/insights`` (views, reach, likes, comments, shares).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+import httpx
+
+from dialogo.providers import oauth
+from dialogo.providers.base import (
+    Account,
+    AuthKind,
+    Author,
+    AuthorizationRequest,
+    Capabilities,
+    ConnectField,
+    ConnectFieldKind,
+    Credentials,
+    Draft,
+    InboundMessage,
+    Media,
+    MediaRules,
+    MessageKind,
+    MessagePage,
+    PostMetrics,
+    Provider,
+    PublishResult,
+    RemoteRef,
+    ValidationIssue,
+)
+from dialogo.providers.errors import InvalidPayload, ProviderError, ReauthRequired, TransientError
+from dialogo.providers.http import send_raw
+from dialogo.providers.meta.graph import GraphClient, error_for
+
+NETWORK = "instagram"
+GRAPH_URL = "https://graph.instagram.com"
+AUTHORIZE_URL = "https://www.instagram.com/oauth/authorize"
+TOKEN_URL = "https://api.instagram.com/oauth/access_token"  # noqa: S105 - an address
+SCOPES = (
+    "instagram_business_basic",
+    "instagram_business_content_publish",
+    "instagram_business_manage_comments",
+)
+CAPTION_LIMIT = 2200
+MAX_HASHTAGS = 30
+MAX_MENTIONS = 20
+MAX_ITEMS = 10
+MAX_IMAGE_BYTES = 8 * 1024 * 1024
+MAX_VIDEO_BYTES = 300 * 1024 * 1024
+RECENT_MEDIA = 10
+INSIGHTS = "views,reach,likes,comments,shares"
+_HASHTAG = re.compile(r"(?<!\w)#\w+")
+_MENTION = re.compile(r"(?<![\w@])@[\w.]+")
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _time(value: Any) -> dt.datetime | None:
+    text = _str(value)
+    if text is None:
+        return None
+    try:  # Graph writes "2026-11-22T18:04:11+0000"
+        when = dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S%z")
+    except ValueError:
+        try:
+            when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    return when.astimezone(dt.UTC) if when.tzinfo else when.replace(tzinfo=dt.UTC)
+
+
+class InstagramProvider(Provider):
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        network=NETWORK,
+        display_name="Instagram",
+        auth=AuthKind.oauth2,
+        text_limit=CAPTION_LIMIT,
+        max_hashtags=MAX_HASHTAGS,
+        media=MediaRules(
+            max_items=MAX_ITEMS,
+            image_types=frozenset({"image/jpeg"}),
+            video_types=frozenset({"video/mp4", "video/quicktime"}),
+            max_image_bytes=MAX_IMAGE_BYTES,
+            max_video_bytes=MAX_VIDEO_BYTES,
+            alt_text_max=None,
+        ),
+        threads=False,
+        replies=True,
+        metrics=True,
+        slow_media=True,
+    )
+    connect_fields: ClassVar[tuple[ConnectField, ...]] = (
+        ConnectField(
+            "client_id",
+            "Instagram app id",
+            kind=ConnectFieldKind.config,
+            help="The Instagram app id of your Meta app (API setup with Instagram login).",
+        ),
+        ConnectField(
+            "client_secret",
+            "Instagram app secret",
+            kind=ConnectFieldKind.extra,
+            secret=True,
+            help="The Instagram app secret shown next to it.",
+        ),
+    )
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        *,
+        http: httpx.Client | None = None,
+        config: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(credentials, http=http, config=config)
+        self.graph = GraphClient(
+            self.http,
+            credentials.access_token,
+            network=NETWORK,
+            base_url=self.config.get("graph_url", GRAPH_URL),
+            version=self.config.get("graph_version", ""),
+        )
+
+    # -- auth ------------------------------------------------------------------------------------
+
+    def authorization_url(self, *, redirect_uri: str, state: str) -> AuthorizationRequest:
+        return oauth.authorization_request(
+            self.config.get("authorize_url", AUTHORIZE_URL),
+            client_id=self.config.get("client_id", ""),
+            redirect_uri=redirect_uri,
+            scopes=SCOPES,
+            state=state,
+            pkce=False,
+            scope_separator=",",
+        )
+
+    def _token_get(self, path: str, params: Mapping[str, str], operation: str) -> Credentials:
+        request = self.http.build_request(
+            "GET", f"{self.graph.base_url}/{path}", params=dict(params)
+        )
+        response = send_raw(self.http, request, network=NETWORK)
+        if response.status_code >= 400:
+            raise error_for(response, network=NETWORK, operation=operation)
+        return oauth.credentials_from_token(
+            response.json(), now=dt.datetime.now(dt.UTC), network=NETWORK
+        )
+
+    def exchange_code(
+        self, *, code: str, redirect_uri: str, code_verifier: str | None
+    ) -> Credentials:
+        secret = self.credentials.extra.get("client_secret", "")
+        if not secret:
+            raise ReauthRequired("the Instagram app secret is missing", network=NETWORK)
+        request = self.http.build_request(
+            "POST",
+            self.config.get("token_url", TOKEN_URL),
+            data={
+                "client_id": self.config.get("client_id", ""),
+                "client_secret": secret,
+                "grant_type": "authorization_code",
+                "redirect_uri": redirect_uri,
+                "code": code,
+            },
+        )
+        response = send_raw(self.http, request, network=NETWORK)
+        if response.status_code >= 400:
+            error = error_for(response, network=NETWORK, operation="oauth/access_token")
+            if isinstance(error, TransientError):
+                raise error
+            raise ReauthRequired(
+                f"Instagram refused the authorisation code: {error.message}", network=NETWORK
+            )
+        body = response.json()
+        # The answer is {"data": [{"access_token", "user_id", "permissions"}]} (older apps
+        # get the object itself).
+        entry = body["data"][0] if isinstance(body.get("data"), list) and body["data"] else body
+        short = _str(entry.get("access_token")) if isinstance(entry, dict) else None
+        if short is None:
+            raise TransientError("Instagram answered without an access token", network=NETWORK)
+        user_id = entry.get("user_id")
+        long_lived = self._token_get(
+            "access_token",
+            {"grant_type": "ig_exchange_token", "client_secret": secret, "access_token": short},
+            "access_token (long-lived)",
+        )
+        return Credentials(
+            access_token=long_lived.access_token,
+            expires_at=long_lived.expires_at,
+            account_id=str(user_id) if user_id is not None else None,
+        )
+
+    def refresh(self) -> Credentials:
+        token = self.credentials.access_token
+        if not token:
+            raise ReauthRequired("no Instagram token to refresh", network=NETWORK)
+        renewed = self._token_get(
+            "refresh_access_token",
+            {"grant_type": "ig_refresh_token", "access_token": token},
+            "refresh_access_token",
+        )
+        return Credentials(access_token=renewed.access_token, expires_at=renewed.expires_at)
+
+    def verify(self) -> Account:
+        me = self.graph.get(
+            "me",
+            operation="me",
+            params={"fields": "user_id,username,name,followers_count"},
+        )
+        user_id = _str(str(me.get("user_id") or me.get("id") or ""))
+        if user_id is None:
+            raise ProviderError("Instagram answered /me without an id", code="instagram_unexpected")
+        username = _str(me.get("username")) or user_id
+        followers = me.get("followers_count")
+        return Account(
+            remote_id=user_id,
+            handle=username,
+            display_name=_str(me.get("name")) or username,
+            url=f"https://www.instagram.com/{username}/",
+            followers=followers if isinstance(followers, int) else None,
+        )
+
+    def _user(self) -> str:
+        return self.credentials.account_id or self.verify().remote_id
+
+    # -- validation ------------------------------------------------------------------------------
+
+    def validate(self, draft: Draft) -> list[ValidationIssue]:
+        issues: list[ValidationIssue] = []
+        if draft.thread:
+            issues.append(ValidationIssue("threads", "Instagram has no threads", "thread"))
+        if len(draft.text) > CAPTION_LIMIT:
+            issues.append(
+                ValidationIssue(
+                    "too_long",
+                    f"{len(draft.text)} characters; an Instagram caption holds {CAPTION_LIMIT}",
+                )
+            )
+        if len(_HASHTAG.findall(draft.text)) > MAX_HASHTAGS:
+            issues.append(
+                ValidationIssue("too_many_hashtags", f"Instagram allows {MAX_HASHTAGS} hashtags")
+            )
+        if len(_MENTION.findall(draft.text)) > MAX_MENTIONS:
+            issues.append(
+                ValidationIssue("too_many_mentions", f"Instagram allows {MAX_MENTIONS} @mentions")
+            )
+        if draft.reply_to is not None:  # a reply to a comment: text only
+            if not draft.text.strip():
+                issues.append(ValidationIssue("empty", "a reply needs text"))
+            if draft.media:
+                issues.append(
+                    ValidationIssue("media", "a reply to a comment cannot carry media", "media")
+                )
+            return issues
+        if not draft.media:
+            issues.append(
+                ValidationIssue(
+                    "needs_media", "an Instagram post needs an image or a video", "media"
+                )
+            )
+        if len(draft.media) > MAX_ITEMS:
+            issues.append(
+                ValidationIssue(
+                    "too_many_media",
+                    f"{len(draft.media)} items; an album holds {MAX_ITEMS}",
+                    "media",
+                )
+            )
+        videos = [m for m in draft.media if m.mime_type.startswith("video/")]
+        if videos and len(draft.media) > 1:
+            issues.append(
+                ValidationIssue(
+                    "media_mix",
+                    "a video is published alone, as a reel (albums are images)",
+                    "media",
+                )
+            )
+        for index, media in enumerate(draft.media):
+            issues += self._validate_media(media, f"media[{index}]")
+        return issues
+
+    def _validate_media(self, media: Media, field: str) -> list[ValidationIssue]:
+        rules = self.capabilities.media
+        issues = []
+        if media.mime_type.startswith("video/"):
+            if media.mime_type not in rules.video_types:
+                issues.append(ValidationIssue("media_type", "videos must be MP4 or MOV", field))
+            elif len(media.content) > MAX_VIDEO_BYTES:
+                issues.append(ValidationIssue("media_too_large", "a reel is at most 300 MB", field))
+        elif media.mime_type not in rules.image_types:
+            issues.append(
+                ValidationIssue(
+                    "media_type", f"{media.mime_type}: Instagram takes JPEG only", field
+                )
+            )
+        elif len(media.content) > MAX_IMAGE_BYTES:
+            issues.append(ValidationIssue("media_too_large", "an image is at most 8 MB", field))
+        if not (media.url or "").startswith("https://"):
+            issues.append(
+                ValidationIssue(
+                    "media_url_required",
+                    "Instagram fetches media from a public https address, and this one has none",
+                    f"{field}.url",
+                )
+            )
+        return issues
+
+    # -- publishing ------------------------------------------------------------------------------
+
+    def _container(self, fields: Mapping[str, str]) -> str:
+        body = self.graph.post(f"{self._user()}/media", operation="media", data=fields)
+        container = _str(str(body.get("id") or ""))
+        if container is None:
+            raise ProviderError("Instagram created no container", code="instagram_unexpected")
+        return container
+
+    def publish(self, draft: Draft) -> PublishResult:
+        issues = self.validate(draft)
+        if issues:
+            raise InvalidPayload(
+                "Instagram would reject this post: " + "; ".join(i.message for i in issues),
+                issues=[f"{i.field}: {i.code}" for i in issues],
+                network=NETWORK,
+            )
+        if draft.reply_to is not None:
+            return self.reply(draft.reply_to, draft)
+        media = list(draft.media)
+        if len(media) == 1 and media[0].mime_type.startswith("video/"):
+            fields = {"media_type": "REELS", "video_url": media[0].url or "", "caption": draft.text}
+            container = self._container(fields)
+        elif len(media) == 1:
+            container = self._container(self._image_fields(media[0]) | {"caption": draft.text})
+        else:
+            children = [
+                self._container(self._image_fields(m) | {"is_carousel_item": "true"}) for m in media
+            ]
+            container = self._container(
+                {"media_type": "CAROUSEL", "children": ",".join(children), "caption": draft.text}
+            )
+        pending = PublishResult(
+            remote_id=None, pending=True, state={"container": container, "text": draft.text}
+        )
+        checked = self.check_status(pending)
+        return checked if checked.pending else self.finalise(checked)
+
+    @staticmethod
+    def _image_fields(media: Media) -> dict[str, str]:
+        fields = {"image_url": media.url or ""}
+        if media.alt_text:
+            fields["alt_text"] = media.alt_text
+        return fields
+
+    def check_status(self, pending: PublishResult) -> PublishResult:
+        container = pending.state.get("container", "")
+        body = self.graph.get(
+            container, operation="container status", params={"fields": "status_code,status"}
+        )
+        code = _str(body.get("status_code")) or "IN_PROGRESS"
+        if code in ("ERROR", "EXPIRED"):
+            reason = body.get("status") or "no reason"
+            raise InvalidPayload(
+                f"Instagram could not prepare the media ({code}: {reason})"
+                + ("; the container expired after 24 hours" if code == "EXPIRED" else ""),
+                issues=[code.lower()],
+                network=NETWORK,
+                container=container,
+            )
+        if code == "IN_PROGRESS":
+            return pending
+        return PublishResult(
+            remote_id=None, pending=False, state={**pending.state, "status_code": code}
+        )
+
+    def finalise(self, ready: PublishResult) -> PublishResult:
+        container = ready.state.get("container", "")
+        body = self.graph.post(
+            f"{self._user()}/media_publish",
+            operation="media_publish",
+            data={"creation_id": container},
+        )
+        media_id = _str(str(body.get("id") or ""))
+        if media_id is None:
+            raise ProviderError("Instagram published no media id", code="instagram_unexpected")
+        link = self.graph.get(media_id, operation="media", params={"fields": "permalink"})
+        return PublishResult(
+            remote_id=media_id, url=_str(link.get("permalink")), state={"container": container}
+        )
+
+    def reply(self, target: RemoteRef, draft: Draft) -> PublishResult:
+        body = self.graph.post(
+            f"{target.remote_id}/replies", operation="comment reply", data={"message": draft.text}
+        )
+        reply_id = _str(str(body.get("id") or ""))
+        if reply_id is None:
+            raise ProviderError(
+                "Instagram answered the reply without an id", code="instagram_unexpected"
+            )
+        return PublishResult(remote_id=reply_id, state={"text": draft.text})
+
+    def recent_posts(self, *, limit: int = 20) -> list[PublishResult]:
+        body = self.graph.get(
+            f"{self._user()}/media",
+            operation="user media",
+            params={"fields": "id,caption,timestamp,permalink", "limit": min(max(limit, 1), 100)},
+        )
+        return [
+            PublishResult(
+                remote_id=str(item["id"]),
+                url=_str(item.get("permalink")),
+                state={
+                    "text": _str(item.get("caption")) or "",
+                    "created_at": _str(item.get("timestamp")) or "",
+                },
+            )
+            for item in body.get("data") or []
+            if isinstance(item, dict) and item.get("id")
+        ]
+
+    # -- inbound and metrics ---------------------------------------------------------------------
+
+    def fetch_messages(self, since: str | None) -> MessagePage:
+        after = _time(since)
+        newest = after
+        messages: list[InboundMessage] = []
+        user = self._user()
+        for post in self.recent_posts(limit=RECENT_MEDIA):
+            assert post.remote_id is not None
+            body = self.graph.get(
+                f"{post.remote_id}/comments",
+                operation="comments",
+                params={"fields": "id,text,timestamp,username,from,parent_id", "limit": 50},
+            )
+            for item in body.get("data") or []:
+                message = (
+                    self._comment(item, post.remote_id, user) if isinstance(item, dict) else None
+                )
+                if message is None or (after is not None and message.created_at <= after):
+                    continue
+                messages.append(message)
+                newest = max(newest, message.created_at) if newest else message.created_at
+        messages.sort(key=lambda m: m.created_at)
+        cursor = newest.isoformat() if newest is not None else since
+        return MessagePage(messages=messages, cursor=cursor)
+
+    @staticmethod
+    def _comment(item: Mapping[str, Any], media_id: str, me: str) -> InboundMessage | None:
+        comment_id, created = _str(str(item.get("id") or "")), _time(item.get("timestamp"))
+        raw_author = item.get("from")
+        author: Mapping[str, Any] = raw_author if isinstance(raw_author, dict) else {}
+        author_id = _str(str(author.get("id") or "")) or _str(item.get("username"))
+        if comment_id is None or created is None or author_id is None or author_id == me:
+            return None  # undocumented shape, or the account's own comment
+        username = _str(author.get("username")) or _str(item.get("username")) or author_id
+        parent = _str(str(item.get("parent_id") or ""))
+        return InboundMessage(
+            remote_id=comment_id,
+            kind=MessageKind.reply if parent else MessageKind.comment,
+            author=Author(remote_id=author_id, handle=username, display_name=username),
+            text=_str(item.get("text")) or "",
+            created_at=created,
+            conversation_id=media_id,
+            in_reply_to=parent or media_id,
+            raw=dict(item),
+        )
+
+    def fetch_metrics(self, remote_ids: Sequence[str]) -> list[PostMetrics]:
+        now = dt.datetime.now(dt.UTC)
+        out = []
+        for media_id in dict.fromkeys(remote_ids):
+            body = self.graph.get(
+                f"{media_id}/insights", operation="insights", params={"metric": INSIGHTS}
+            )
+            values: dict[str, int] = {}
+            for metric in body.get("data") or []:
+                if not isinstance(metric, dict):
+                    continue
+                points = metric.get("values") or []
+                first = points[0] if points and isinstance(points[0], dict) else {}
+                value = first.get("value", metric.get("total_value", {}).get("value"))
+                if isinstance(value, int) and isinstance(metric.get("name"), str):
+                    values[metric["name"]] = value
+            out.append(
+                PostMetrics(
+                    remote_id=media_id,
+                    observed_at=now,
+                    impressions=values.get("views"),
+                    reach=values.get("reach"),
+                    likes=values.get("likes"),
+                    replies=values.get("comments"),
+                    reposts=values.get("shares"),
+                )
+            )
+        return out

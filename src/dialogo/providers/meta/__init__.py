@@ -1,0 +1,1 @@
+"""What the networks of Meta (Facebook Pages, Instagram, Threads) share: the Graph API."""
