@@ -1,0 +1,1 @@
+"""LinkedIn organization pages through the Posts, Images and Social Actions APIs."""

@@ -1,0 +1,509 @@
+"""LinkedIn organization (company) pages through LinkedIn's Community Management APIs.
+
+Connecting: OAuth 2 authorization code ("3-legged OAuth",
+https://learn.microsoft.com/linkedin/shared/authentication/authorization-code-flow) **without
+PKCE**: LinkedIn enables PKCE only for native apps that answer on a loopback address, on
+request ("Authorization Code Flow for Native Client"); a web server such as Dialogo is a
+confidential client with a ``client_secret``. The person, an administrator of the page, grants
+:data:`SCOPES` at ``www.linkedin.com/oauth/v2/authorization``; the code is exchanged at
+``www.linkedin.com/oauth/v2/accessToken`` with the ``client_id``/``client_secret`` in the form
+body, as LinkedIn documents it. Access tokens last 60 days; apps with refresh tokens get one
+(365 days) and :meth:`LinkedInProvider.refresh` uses it. The page is ``config["organization_id"]``.
+
+What maps to what (see :mod:`dialogo.providers.linkedin.client` for the headers and errors):
+
+- a **post** is ``POST /rest/posts`` (the Posts API) with ``author`` the organization URN, the
+  ``commentary`` (3,000 characters at most, written in LinkedIn's "little text" format, where
+  the reserved characters ``| { } @ [ ] ( ) < > # \\ * _ ~`` are escaped with a backslash so
+  they show as typed), ``visibility: PUBLIC`` and the main-feed distribution; LinkedIn answers
+  201 with the post's URN in the ``x-restli-id`` header;
+- **images** (JPEG, PNG, GIF) go through the Images API first: ``POST
+  /rest/images?action=initializeUpload`` gives an upload URL and an image URN, the bytes are
+  ``PUT`` there; one image is ``content.media``, 2 to 20 are ``content.multiImage``. Videos and
+  documents are not supported yet;
+- **inbound** messages are the comments on the page's 10 latest posts
+  (``GET /rest/socialActions/<post urn>/comments``), newer than the cursor (the newest
+  ``created.time`` seen, ms); a comment with a ``parentComment`` is a ``reply``; the page's
+  own comments are skipped. A **reply** is a comment whose ``parentComment`` is the comment
+  answered, posted as the organization;
+- **metrics** come from ``GET /rest/organizationalEntityShareStatistics`` for the posts
+  (impressions, unique impressions as reach, clicks, likes, comments, shares);
+- **reconciliation**: :meth:`recent_posts` is the Posts API's ``q=author`` finder.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import urllib.parse
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar
+
+import httpx
+
+from dialogo.providers.base import (
+    Account,
+    AuthKind,
+    Author,
+    AuthorizationRequest,
+    Capabilities,
+    ConnectField,
+    ConnectFieldKind,
+    Credentials,
+    Draft,
+    InboundMessage,
+    Media,
+    MediaRules,
+    MessageKind,
+    MessagePage,
+    PostMetrics,
+    Provider,
+    PublishResult,
+    RemoteRef,
+    ValidationIssue,
+)
+from dialogo.providers.errors import InvalidPayload, ProviderError, ReauthRequired, TransientError
+from dialogo.providers.http import send_raw
+from dialogo.providers.linkedin.client import NETWORK, LinkedInClient, error_for
+from dialogo.providers.oauth import authorization_request, credentials_from_token
+
+AUTHORIZE_URL = "https://www.linkedin.com/oauth/v2/authorization"
+TOKEN_URL = "https://www.linkedin.com/oauth/v2/accessToken"  # noqa: S105 - an address
+SCOPES = ("r_organization_social", "w_organization_social", "rw_organization_admin")
+TEXT_LIMIT = 3000
+MAX_IMAGES = 20
+IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif"})
+#: LinkedIn documents a pixel cap (36,152,320 pixels) rather than a byte cap for the Images
+#: API; this byte cap is Dialogo's own guard against absurd uploads, and pixels are not
+#: checked here.
+MAX_IMAGE_BYTES = 100 * 1024 * 1024
+ALT_TEXT_MAX = 4086
+RECENT_POSTS = 10
+_RESERVED = set("|{}@[]()<>#\\*_~")
+
+
+def little_text(text: str) -> str:
+    """Escape LinkedIn's "little text" reserved characters so the text shows as typed."""
+    return "".join("\\" + ch if ch in _RESERVED else ch for ch in text)
+
+
+def _enc(urn: str) -> str:
+    return urllib.parse.quote(urn, safe="")
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _ms(value: Any) -> dt.datetime | None:
+    millis = _int(value)
+    return dt.datetime.fromtimestamp(millis / 1000, dt.UTC) if millis is not None else None
+
+
+class LinkedInProvider(Provider):
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        network=NETWORK,
+        display_name="LinkedIn",
+        auth=AuthKind.oauth2,
+        text_limit=TEXT_LIMIT,
+        media=MediaRules(
+            max_items=MAX_IMAGES,
+            image_types=IMAGE_TYPES,
+            video_types=frozenset(),
+            max_image_bytes=MAX_IMAGE_BYTES,
+            max_video_bytes=0,
+            alt_text_max=ALT_TEXT_MAX,
+        ),
+        threads=False,
+        replies=True,
+        metrics=True,
+    )
+    connect_fields: ClassVar[tuple[ConnectField, ...]] = (
+        ConnectField(
+            "client_id",
+            "LinkedIn app client id",
+            kind=ConnectFieldKind.config,
+            help="The Client ID of your app in the LinkedIn developer portal "
+            "(with the Community Management API product).",
+        ),
+        ConnectField(
+            "client_secret",
+            "LinkedIn app client secret",
+            kind=ConnectFieldKind.extra,
+            secret=True,
+            help="The Primary Client Secret shown next to it.",
+        ),
+        ConnectField(
+            "organization_id",
+            "Organization id",
+            kind=ConnectFieldKind.config,
+            help="The number in your page's admin address: linkedin.com/company/<id>/admin.",
+        ),
+    )
+
+    def __init__(
+        self,
+        credentials: Credentials,
+        *,
+        http: httpx.Client | None = None,
+        config: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(credentials, http=http, config=config)
+        self.client = LinkedInClient(
+            self.http,
+            credentials.access_token,
+            base_url=self.config.get("base_url", ""),
+            version=self.config.get("linkedin_version", ""),
+        )
+
+    @property
+    def organization(self) -> str:
+        org = self.config.get("organization_id", "").strip()
+        if not org:
+            raise InvalidPayload(
+                "say which LinkedIn page to use (its organization id)",
+                issues=["organization_id_required"],
+                network=NETWORK,
+            )
+        return org if org.startswith("urn:li:organization:") else f"urn:li:organization:{org}"
+
+    # -- auth ------------------------------------------------------------------------------------
+
+    def authorization_url(self, *, redirect_uri: str, state: str) -> AuthorizationRequest:
+        return authorization_request(
+            self.config.get("authorize_url", AUTHORIZE_URL),
+            client_id=self.config.get("client_id", ""),
+            redirect_uri=redirect_uri,
+            scopes=SCOPES,
+            state=state,
+            pkce=False,
+        )
+
+    def _token(self, form: Mapping[str, str], operation: str) -> Credentials:
+        secret = self.credentials.extra.get("client_secret", "")
+        if not secret:
+            raise ReauthRequired("the LinkedIn client secret is missing", network=NETWORK)
+        data = {**form, "client_id": self.config.get("client_id", ""), "client_secret": secret}
+        request = self.http.build_request(
+            "POST",
+            self.config.get("token_url", TOKEN_URL),
+            data=data,
+            headers={"Accept": "application/json"},
+        )
+        response = send_raw(self.http, request, network=NETWORK)
+        if response.status_code >= 400:
+            error = error_for(response, operation=operation)
+            if error.transient:
+                raise error
+            raise ReauthRequired(
+                f"LinkedIn refused the authorisation ({error.message}): connect the page again",
+                network=NETWORK,
+            )
+        try:
+            body = response.json()
+        except ValueError:
+            raise TransientError(
+                "LinkedIn's token endpoint answered with something that is not JSON",
+                network=NETWORK,
+            ) from None
+        return credentials_from_token(body, now=dt.datetime.now(dt.UTC), network=NETWORK)
+
+    def exchange_code(
+        self, *, code: str, redirect_uri: str, code_verifier: str | None
+    ) -> Credentials:
+        return self._token(
+            {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri},
+            "oauth/v2/accessToken",
+        )
+
+    def refresh(self) -> Credentials:
+        if not self.credentials.refresh_token:
+            raise ReauthRequired(
+                "this LinkedIn app has no refresh token: the page must be connected again "
+                "before the 60-day token expires",
+                network=NETWORK,
+            )
+        return self._token(
+            {"grant_type": "refresh_token", "refresh_token": self.credentials.refresh_token},
+            "oauth/v2/accessToken (refresh)",
+        )
+
+    def verify(self) -> Account:
+        org = self.organization
+        body, _ = self.client.request(
+            "GET", f"organizations/{org.rsplit(':', 1)[-1]}", operation="organization"
+        )
+        org_id = str(body.get("id") or org.rsplit(":", 1)[-1])
+        name = _str(body.get("localizedName")) or org_id
+        vanity = _str(body.get("vanityName"))
+        return Account(
+            remote_id=f"urn:li:organization:{org_id}",
+            handle=vanity or org_id,
+            display_name=name,
+            url=f"https://www.linkedin.com/company/{vanity or org_id}/",
+        )
+
+    # -- validation ------------------------------------------------------------------------------
+
+    def validate(self, draft: Draft) -> list[ValidationIssue]:
+        issues: list[ValidationIssue] = []
+        if draft.thread:
+            issues.append(ValidationIssue("threads", "LinkedIn has no threads", "thread"))
+        if len(draft.text) > TEXT_LIMIT:
+            issues.append(
+                ValidationIssue(
+                    "too_long",
+                    f"{len(draft.text)} characters; a LinkedIn post holds {TEXT_LIMIT}",
+                )
+            )
+        if not draft.text.strip() and not draft.media:
+            issues.append(ValidationIssue("empty", "a post needs text or an image"))
+        if draft.reply_to is not None:
+            if not draft.text.strip():
+                issues.append(ValidationIssue("empty", "a reply needs text"))
+            if draft.media:
+                issues.append(ValidationIssue("media", "a reply is text only here", "media"))
+            return issues
+        if len(draft.media) > MAX_IMAGES:
+            issues.append(
+                ValidationIssue(
+                    "too_many_media",
+                    f"{len(draft.media)} images; a LinkedIn post holds {MAX_IMAGES}",
+                    "media",
+                )
+            )
+        for index, media in enumerate(draft.media):
+            issues += self._validate_media(media, f"media[{index}]")
+        return issues
+
+    @staticmethod
+    def _validate_media(media: Media, field: str) -> list[ValidationIssue]:
+        if media.mime_type not in IMAGE_TYPES:
+            kind = "videos are" if media.mime_type.startswith("video/") else "this type is"
+            return [
+                ValidationIssue(
+                    "media_type",
+                    f"{media.mime_type}: LinkedIn images are JPEG, PNG or GIF ({kind} not "
+                    "supported here)",
+                    field,
+                )
+            ]
+        issues = []
+        if len(media.content) > MAX_IMAGE_BYTES:
+            issues.append(ValidationIssue("media_too_large", "an image is at most 100 MB", field))
+        if len(media.alt_text) > ALT_TEXT_MAX:
+            issues.append(
+                ValidationIssue(
+                    "alt_text_too_long", f"alt text holds {ALT_TEXT_MAX} characters", field
+                )
+            )
+        return issues
+
+    # -- publishing ------------------------------------------------------------------------------
+
+    def _upload_image(self, media: Media) -> str:
+        body, _ = self.client.request(
+            "POST",
+            "images",
+            query="action=initializeUpload",
+            operation="images initializeUpload",
+            json={"initializeUploadRequest": {"owner": self.organization}},
+        )
+        raw = body.get("value")
+        value: dict[str, Any] = raw if isinstance(raw, dict) else {}
+        upload_url, image = _str(value.get("uploadUrl")), _str(value.get("image"))
+        if upload_url is None or image is None:
+            raise ProviderError(
+                "LinkedIn answered initializeUpload without an upload URL",
+                code="linkedin_unexpected",
+            )
+        self.client.upload(upload_url, media.content, media.mime_type)
+        return image
+
+    @staticmethod
+    def _post_url(urn: str) -> str:
+        return f"https://www.linkedin.com/feed/update/{urn}/"
+
+    def publish(self, draft: Draft) -> PublishResult:
+        issues = self.validate(draft)
+        if issues:
+            raise InvalidPayload(
+                "LinkedIn would reject this post: " + "; ".join(i.message for i in issues),
+                issues=[f"{i.field}: {i.code}" for i in issues],
+                network=NETWORK,
+            )
+        if draft.reply_to is not None:
+            return self.reply(draft.reply_to, draft)
+        post: dict[str, Any] = {
+            "author": self.organization,
+            "commentary": little_text(draft.text),
+            "visibility": "PUBLIC",
+            "distribution": {
+                "feedDistribution": "MAIN_FEED",
+                "targetEntities": [],
+                "thirdPartyDistributionChannels": [],
+            },
+            "lifecycleState": "PUBLISHED",
+            "isReshareDisabledByAuthor": False,
+        }
+        images = [(self._upload_image(m), m.alt_text) for m in draft.media]
+        if len(images) == 1:
+            post["content"] = {"media": {"id": images[0][0], "altText": images[0][1]}}
+        elif images:
+            post["content"] = {
+                "multiImage": {"images": [{"id": urn, "altText": alt} for urn, alt in images]}
+            }
+        _, headers = self.client.request("POST", "posts", operation="posts", json=post)
+        urn = headers.get("x-restli-id") or headers.get("x-linkedin-id")
+        if not urn:
+            raise ProviderError(
+                "LinkedIn created the post but answered without its id (x-restli-id)",
+                code="linkedin_unexpected",
+            )
+        return PublishResult(remote_id=urn, url=self._post_url(urn), state={"text": draft.text})
+
+    def reply(self, target: RemoteRef, draft: Draft) -> PublishResult:
+        """Answer a comment (``target.remote_id`` a comment URN, ``conversation_id`` its
+        post) or comment on a post (``target.remote_id`` a post URN)."""
+        is_comment = target.remote_id.startswith("urn:li:comment:")
+        post = target.conversation_id if is_comment else target.remote_id
+        if not post:
+            raise InvalidPayload(
+                "a LinkedIn reply needs the post the comment belongs to",
+                issues=["conversation_id"],
+                network=NETWORK,
+            )
+        comment: dict[str, Any] = {
+            "actor": self.organization,
+            "object": post,
+            "message": {"text": draft.text},
+        }
+        if is_comment:
+            comment["parentComment"] = target.remote_id
+        body, headers = self.client.request(
+            "POST",
+            f"socialActions/{_enc(target.remote_id)}/comments",
+            operation="comment",
+            json=comment,
+        )
+        reply_id = _str(body.get("commentUrn")) or headers.get("x-restli-id")
+        if not reply_id:
+            raise ProviderError(
+                "LinkedIn answered the comment without its id", code="linkedin_unexpected"
+            )
+        return PublishResult(remote_id=reply_id, state={"text": draft.text})
+
+    def recent_posts(self, *, limit: int = 20) -> list[PublishResult]:
+        count = min(max(limit, 1), 100)
+        body, _ = self.client.request(
+            "GET",
+            "posts",
+            query=f"author={_enc(self.organization)}&q=author&count={count}&sortBy=LAST_MODIFIED",
+            operation="posts by author",
+            headers={"X-RestLi-Method": "FINDER"},
+        )
+        results = []
+        for item in body.get("elements") or []:
+            urn = _str(item.get("id")) if isinstance(item, dict) else None
+            if urn is None:
+                continue
+            created = _ms(item.get("publishedAt")) or _ms(item.get("createdAt"))
+            results.append(
+                PublishResult(
+                    remote_id=urn,
+                    url=self._post_url(urn),
+                    state={
+                        "text": _str(item.get("commentary")) or "",
+                        "created_at": created.isoformat() if created else "",
+                    },
+                )
+            )
+        return results
+
+    # -- inbound and metrics ---------------------------------------------------------------------
+
+    def fetch_messages(self, since: str | None) -> MessagePage:
+        after = dt.datetime.fromisoformat(since) if since else None
+        newest = after
+        messages: list[InboundMessage] = []
+        me = self.organization
+        for post in self.recent_posts(limit=RECENT_POSTS):
+            assert post.remote_id is not None
+            body, _ = self.client.request(
+                "GET",
+                f"socialActions/{_enc(post.remote_id)}/comments",
+                query="count=50",
+                operation="comments",
+            )
+            for item in body.get("elements") or []:
+                message = (
+                    self._comment(item, post.remote_id, me) if isinstance(item, dict) else None
+                )
+                if message is None or (after is not None and message.created_at <= after):
+                    continue
+                messages.append(message)
+                newest = max(newest, message.created_at) if newest else message.created_at
+        messages.sort(key=lambda m: m.created_at)
+        return MessagePage(
+            messages=messages, cursor=newest.isoformat() if newest is not None else since
+        )
+
+    @staticmethod
+    def _comment(item: Mapping[str, Any], post: str, me: str) -> InboundMessage | None:
+        urn = _str(item.get("commentUrn"))
+        created_raw = item.get("created")
+        created = _ms(created_raw.get("time")) if isinstance(created_raw, dict) else None
+        actor = _str(item.get("actor"))
+        if urn is None or created is None or actor is None or actor == me:
+            return None
+        message = item.get("message")
+        text = _str(message.get("text")) if isinstance(message, dict) else None
+        parent = _str(item.get("parentComment"))
+        return InboundMessage(
+            remote_id=urn,
+            kind=MessageKind.reply if parent else MessageKind.comment,
+            author=Author(remote_id=actor, handle=actor),
+            text=text or "",
+            created_at=created,
+            conversation_id=post,
+            in_reply_to=parent or post,
+            raw=dict(item),
+        )
+
+    def fetch_metrics(self, remote_ids: Sequence[str]) -> list[PostMetrics]:
+        ids = list(dict.fromkeys(remote_ids))
+        if not ids:
+            return []
+        shares = [i for i in ids if i.startswith("urn:li:share:")]
+        ugc = [i for i in ids if not i.startswith("urn:li:share:")]
+        query = f"q=organizationalEntity&organizationalEntity={_enc(self.organization)}"
+        if shares:
+            query += "&shares=List(" + ",".join(_enc(i) for i in shares) + ")"
+        if ugc:
+            query += "&ugcPosts=List(" + ",".join(_enc(i) for i in ugc) + ")"
+        body, _ = self.client.request(
+            "GET", "organizationalEntityShareStatistics", query=query, operation="share statistics"
+        )
+        now = dt.datetime.now(dt.UTC)
+        found: dict[str, PostMetrics] = {}
+        for item in body.get("elements") or []:
+            if not isinstance(item, dict):
+                continue
+            urn = _str(item.get("share")) or _str(item.get("ugcPost"))
+            stats = item.get("totalShareStatistics")
+            if urn is None or not isinstance(stats, dict):
+                continue
+            found[urn] = PostMetrics(
+                remote_id=urn,
+                observed_at=now,
+                impressions=_int(stats.get("impressionCount")),
+                reach=_int(stats.get("uniqueImpressionsCount")),
+                clicks=_int(stats.get("clickCount")),
+                likes=_int(stats.get("likeCount")),
+                replies=_int(stats.get("commentCount")),
+                reposts=_int(stats.get("shareCount")),
+            )
+        return [found[i] for i in ids if i in found]

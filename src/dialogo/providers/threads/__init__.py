@@ -1,0 +1,1 @@
+"""Threads through the Threads API (graph.threads.net): containers, replies, insights."""

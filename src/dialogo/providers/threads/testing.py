@@ -1,0 +1,95 @@
+"""The Threads provider's fixture for the provider contract (:mod:`dialogo.providers.contract`).
+
+Threads answers errors as Graph API error objects (an invalid token is code 190 on an HTTP
+400); a rate limit is code 4 with the wait Meta estimates in ``X-Business-Use-Case-Usage``
+(``estimated_time_to_regain_access``, in minutes)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+
+from dialogo.providers.base import Credentials, Draft, Media, Provider, RemoteRef
+from dialogo.providers.contract import Answer, ContractFixture, Responder, httpx_client
+from dialogo.providers.threads.provider import ThreadsProvider
+
+USER_ID = "25000000000000001"
+TOKEN = "contract-threads-token"  # noqa: S105 - a made-up token
+JPEG = b"\xff\xd8\xff\xe0" + b"\0" * 32
+URL = "https://media.dialogo.example/m/abc.jpg"
+_GRAPH = {
+    401: (190, "Error validating access token: Session has expired"),
+    500: (2, "An unexpected error has occurred. Please retry your request later."),
+    503: (2, "Service temporarily unavailable"),
+}
+
+
+def error_answer(status: int) -> Answer:
+    code, message = _GRAPH.get(status, (1, "An unknown error occurred"))
+    return Answer(
+        status if status != 401 else 400,
+        json={"error": {"message": message, "type": "OAuthException", "code": code}},
+    )
+
+
+def rate_limit_answer(wait: float) -> Answer:
+    usage = {
+        USER_ID: [
+            {"type": "threads", "call_count": 100, "estimated_time_to_regain_access": wait / 60.0}
+        ]
+    }
+    return Answer(
+        400,
+        headers={"X-Business-Use-Case-Usage": json.dumps(usage)},
+        json={
+            "error": {
+                "message": "Application request limit reached",
+                "type": "OAuthException",
+                "code": 4,
+                "is_transient": True,
+            }
+        },
+    )
+
+
+def contract_fixture() -> ContractFixture:
+    @contextlib.contextmanager
+    def connect(responder: Responder) -> Iterator[Provider]:
+        provider = ThreadsProvider(
+            Credentials(access_token=TOKEN, account_id=USER_ID),
+            http=httpx_client(responder),
+            config={"client_id": "contract-app"},
+        )
+        try:
+            yield provider
+        finally:
+            provider.close()
+
+    image = Media(JPEG, "image/jpeg", alt_text="una tazza", url=URL)
+    return ContractFixture(
+        provider_class=ThreadsProvider,
+        connect=connect,
+        valid_drafts=[
+            Draft(text="Nuova miscela autunnale, da provare"),
+            Draft(text="é" * 500),
+            Draft(text="☕" * 166),  # an emoji counts its 3 UTF-8 bytes: 498
+            Draft(text="", media=[image]),
+            Draft(text="album", media=[image] * 20),
+            Draft(text="uno", thread=[Draft(text="due"), Draft(text="tre")]),
+            Draft(text="Grazie!", reply_to=RemoteRef("18000000000000001")),
+        ],
+        invalid_drafts={
+            "501 characters": Draft(text="é" * 501),
+            "168 emoji": Draft(text="☕" * 168),
+            "empty": Draft(text="  "),
+            "gif": Draft(text="x", media=[Media(b"GIF89a", "image/gif", url=URL)]),
+            "no public url": Draft(text="x", media=[Media(JPEG, "image/jpeg")]),
+            "21 items": Draft(text="x", media=[image] * 21),
+            "thread post too long": Draft(text="ok", thread=[Draft(text="y" * 501)]),
+            "media later in a thread": Draft(text="ok", thread=[Draft(text="y", media=[image])]),
+        },
+        error_answer=error_answer,
+        rate_limit_answer=rate_limit_answer,
+        retry_after_tolerance=0.5,
+    )
