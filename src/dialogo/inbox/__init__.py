@@ -1,1 +1,2 @@
-"""The unified inbox: conversations, contacts, assignment, SLA, rules, saved replies, suggestions."""
+"""The unified inbox: conversations, contacts, assignment, SLA, rules, saved replies,
+suggestions."""

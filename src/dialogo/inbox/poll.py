@@ -1,0 +1,127 @@
+"""Polling a channel: fetch pages since the stored cursor and store them (one job per channel).
+
+Provider errors are handled as the channels and publishing code does: the errors that say the
+connection is broken flag the channel (``open_provider``) and the channel is skipped until a
+person reconnects it; a rate limit pauses the channel for as long as the network says; a
+transient error is retried by the job with backoff. Nothing is stored for a page that failed,
+and the cursor stays where it was.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+
+import httpx
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from dialogo.channels.crypto import CredentialCipher
+from dialogo.channels.models import Channel, ChannelStatus
+from dialogo.channels.service import open_provider
+from dialogo.inbox.ingest import Analyser, IngestReport, cursor_of, store_page
+from dialogo.inbox.models import IngestCursor
+from dialogo.providers.base import MessagePage
+from dialogo.providers.errors import (
+    Disconnected,
+    InsufficientScopes,
+    ProviderError,
+    RateLimited,
+    ReauthRequired,
+)
+from dialogo.providers.registry import ProviderRegistry
+
+log = logging.getLogger("dialogo.inbox")
+
+#: Pages one job fetches at most (the next job goes on from the cursor).
+MAX_PAGES = 20
+
+
+@dataclasses.dataclass
+class PollOutcome:
+    status: str  # ok, skipped, flagged, rate_limited
+    report: IngestReport
+    pages: int = 0
+    detail: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "status": self.status,
+            "pages": self.pages,
+            "detail": self.detail,
+            **self.report.as_dict(),
+        }
+
+
+def channels_to_poll(session: Session, *, now: dt.datetime) -> list[Channel]:
+    """Working channels that are not paused by a rate limit."""
+    return list(
+        session.scalars(
+            select(Channel)
+            .outerjoin(IngestCursor, IngestCursor.channel_id == Channel.id)
+            .where(
+                Channel.status == ChannelStatus.ok.value,
+                or_(IngestCursor.paused_until.is_(None), IngestCursor.paused_until <= now),
+            )
+            .order_by(Channel.id)
+        )
+    )
+
+
+def poll_channel(
+    session: Session,
+    channel: Channel,
+    *,
+    registry: ProviderRegistry,
+    cipher: CredentialCipher,
+    now: dt.datetime,
+    max_pages: int = MAX_PAGES,
+    http: httpx.Client | None = None,
+    analyser: Analyser | None = None,
+) -> PollOutcome:
+    """Fetch up to ``max_pages`` pages, then store them (in the caller's unit of work).
+
+    Every network call happens before the first write, so the unit of work holds no write
+    lock while waiting for the network (on SQLite that lock is the whole database's). Pages
+    fetched before an error are stored with their cursor; a transient error before any page
+    is raised for the job to retry with backoff."""
+    total = IngestReport()
+    if channel.status != ChannelStatus.ok.value:
+        return PollOutcome("skipped", total, detail=f"the channel is {channel.status}")
+    if channel.network not in registry:
+        return PollOutcome("skipped", total, detail=f"no provider for {channel.network!r}")
+    stored_cursor = session.get(IngestCursor, channel.id)
+    since = stored_cursor.cursor if stored_cursor is not None else None
+    fetched: list[tuple[str | None, MessagePage]] = []
+    status, detail = "ok", ""
+    paused_until: dt.datetime | None = None
+    try:
+        with open_provider(session, channel, registry=registry, cipher=cipher, http=http) as p:
+            while len(fetched) < max_pages:
+                page = p.fetch_messages(since)
+                fetched.append((since, page))
+                if page.cursor is None or page.cursor == since or not page.messages:
+                    break
+                since = page.cursor
+    except (ReauthRequired, InsufficientScopes, Disconnected) as exc:  # the channel is flagged
+        status, detail = "flagged", exc.message
+    except RateLimited as exc:
+        status, detail = "rate_limited", exc.message
+        paused_until = now + dt.timedelta(seconds=max(1.0, float(exc.retry_after)))
+    except ProviderError as exc:
+        if exc.transient and not fetched:
+            raise
+        # A permanent refusal of the fetch (an invalid request), or a transient error after
+        # some pages: what came is stored, the reason is kept for the admins, the next poll
+        # goes on from the cursor.
+        status, detail = ("partial" if exc.transient else "failed"), exc.message
+    cursor = cursor_of(session, channel.id, now=now)
+    for previous, page in fetched:
+        total.add(store_page(session, channel, page, previous=previous, now=now, analyser=analyser))
+    cursor = session.get(IngestCursor, channel.id, populate_existing=True) or cursor
+    cursor.paused_until = paused_until
+    cursor.last_error = detail or None
+    cursor.last_run_at = now
+    session.flush()
+    return PollOutcome(status, total, len(fetched), detail)

@@ -1,0 +1,149 @@
+"""Inbox rules: conditions → actions, evaluated in a documented order.
+
+Order: enabled rules by ``position``, then by id. Every rule whose conditions *all* hold is
+applied, in that order; a matching rule with ``stop`` ends the evaluation. Later rules win
+where actions conflict (the last ``assign_to`` is kept); tags add up; ``priority`` adds to the
+conversation's priority with the reason ``rule``. Rules run at ingest, on conversations that
+got new inbound messages, over those new messages (a rule matches when one of them matches).
+
+Conditions (all optional; none means "every message"): ``channel_id``, ``kind``,
+``language``, ``words`` (any of them, case-insensitive, whole words), ``sentiment_below``,
+``followers_at_least``, ``question``, ``complaint``. Actions: ``tag``, ``assign_to`` (a
+user id; ignored if that person may not reply in the inbox), ``priority`` (points),
+``close`` (e.g. spam: closed, and tagged ``spam`` unless a tag is given). Nothing is ever
+sent by a rule.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+CONDITIONS = frozenset(
+    {
+        "channel_id",
+        "kind",
+        "language",
+        "words",
+        "sentiment_below",
+        "followers_at_least",
+        "question",
+        "complaint",
+    }
+)
+ACTIONS = frozenset({"tag", "assign_to", "priority", "close"})
+
+
+class RuleError(ValueError):
+    pass
+
+
+def validate(conditions: Mapping[str, Any], actions: Mapping[str, Any]) -> None:
+    unknown = sorted(set(conditions) - CONDITIONS)
+    if unknown:
+        raise RuleError(f"unknown conditions: {', '.join(unknown)}")
+    unknown = sorted(set(actions) - ACTIONS)
+    if unknown:
+        raise RuleError(f"unknown actions: {', '.join(unknown)}")
+    if not actions:
+        raise RuleError("a rule needs at least one action")
+    words = conditions.get("words")
+    if words is not None and (
+        not isinstance(words, list) or not all(isinstance(w, str) and w.strip() for w in words)
+    ):
+        raise RuleError("words is a list of non-empty texts")
+    for key in ("kind", "language"):
+        if key in conditions and not (isinstance(conditions[key], str) and conditions[key]):
+            raise RuleError(f"{key} is a non-empty text")
+    for key in ("question", "complaint"):
+        if key in conditions and not isinstance(conditions[key], bool):
+            raise RuleError(f"{key} is true or false")
+    if "close" in actions and not isinstance(actions["close"], bool):
+        raise RuleError("close is true or false")
+    if "tag" in actions and not (isinstance(actions["tag"], str) and actions["tag"].strip()):
+        raise RuleError("tag is a non-empty text")
+    for key in ("sentiment_below",):
+        if key in conditions and not isinstance(conditions[key], int | float):
+            raise RuleError(f"{key} is a number")
+    for key in ("channel_id", "followers_at_least", "assign_to", "priority"):
+        value = {**conditions, **actions}.get(key)
+        if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+            raise RuleError(f"{key} is a whole number")
+
+
+@dataclasses.dataclass(frozen=True)
+class Facts:
+    """What a rule can look at in one message."""
+
+    channel_id: int
+    kind: str
+    language: str | None
+    text: str
+    sentiment: float | None
+    followers: int | None
+    is_question: bool
+    is_complaint: bool
+
+
+@dataclasses.dataclass(frozen=True)
+class Rule:
+    id: int
+    position: int
+    conditions: Mapping[str, Any]
+    actions: Mapping[str, Any]
+    stop: bool = False
+
+
+def matches(conditions: Mapping[str, Any], facts: Facts) -> bool:
+    c = conditions
+    if "channel_id" in c and c["channel_id"] != facts.channel_id:
+        return False
+    if "kind" in c and c["kind"] != facts.kind:
+        return False
+    if "language" in c and c["language"] != facts.language:
+        return False
+    if "words" in c:
+        pattern = r"\b(" + "|".join(re.escape(w.strip()) for w in c["words"]) + r")\b"
+        if not re.search(pattern, facts.text, re.IGNORECASE):
+            return False
+    if "sentiment_below" in c and (
+        facts.sentiment is None or facts.sentiment >= c["sentiment_below"]
+    ):
+        return False
+    if "followers_at_least" in c and (facts.followers or 0) < c["followers_at_least"]:
+        return False
+    if "question" in c and bool(c["question"]) != facts.is_question:
+        return False
+    return not ("complaint" in c and bool(c["complaint"]) != facts.is_complaint)
+
+
+@dataclasses.dataclass
+class Outcome:
+    tags: list[str] = dataclasses.field(default_factory=list)
+    assign_to: int | None = None
+    priority: int = 0
+    close: bool = False
+    matched: list[int] = dataclasses.field(default_factory=list)
+
+
+def evaluate(rules: Sequence[Rule], messages: Sequence[Facts]) -> Outcome:
+    out = Outcome()
+    for rule in sorted(rules, key=lambda r: (r.position, r.id)):
+        if not any(matches(rule.conditions, f) for f in messages):
+            continue
+        out.matched.append(rule.id)
+        a = rule.actions
+        if a.get("tag") and a["tag"] not in out.tags:
+            out.tags.append(str(a["tag"]))
+        if a.get("assign_to") is not None:
+            out.assign_to = int(a["assign_to"])
+        out.priority += int(a.get("priority") or 0)
+        if a.get("close"):
+            out.close = True
+            if not a.get("tag") and "spam" not in out.tags:
+                out.tags.append("spam")
+        if rule.stop:
+            break
+    return out

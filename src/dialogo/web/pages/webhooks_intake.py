@@ -1,0 +1,119 @@
+"""Inbound webhooks from networks that only push (no session login: the sender proves itself).
+
+WhatsApp Cloud API (:mod:`dialogo.providers.whatsapp.webhook`), one URL per connected channel,
+``/webhooks/whatsapp/{channel_id}``, typed in the Meta app's webhook settings:
+
+- ``GET``: Meta's subscription handshake; the ``hub.challenge`` as plain text when
+  ``hub.verify_token`` is the channel's verify token, else 403.
+- ``POST``: the **raw** body and ``X-Hub-Signature-256`` are checked with the channel's app
+  secret (both from its encrypted credentials); a bad signature is 403 and keeps nothing, a
+  signed body that is not JSON is 400. The messages are stored through the inbox ingest in the
+  request (deduplicated on the message id: Meta resends what it did not see acknowledged), the
+  parts the parser could not read — and messages addressed to another phone number — are
+  quarantined with their reason, and the answer is an empty 200.
+
+Delivery receipts (``statuses``) are read by the parser but not applied to the inbox's replies
+yet (partial: the reply's status stays what the send returned).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import PlainTextResponse
+from sqlalchemy.orm import Session
+
+from dialogo.api.deps import Ctx, Db
+from dialogo.channels.crypto import CredentialCipher
+from dialogo.channels.models import Channel
+from dialogo.core.context import AppContext
+from dialogo.inbox import ingest
+from dialogo.providers.base import Credentials
+from dialogo.providers.whatsapp import webhook as whatsapp
+
+router = APIRouter(include_in_schema=False)
+
+#: Meta's notifications are small; anything larger is refused before it is read whole.
+MAX_BODY = 1024 * 1024
+
+
+def _whatsapp_channel(
+    session: Session, ctx: AppContext, channel_id: int
+) -> tuple[Channel, Credentials] | None:
+    channel = session.get(Channel, channel_id)
+    if channel is None or channel.network != "whatsapp":
+        return None
+    return channel, CredentialCipher.from_settings(ctx.settings).decrypt(channel.credentials)
+
+
+@router.get("/webhooks/whatsapp/{channel_id}")
+def whatsapp_verify(channel_id: int, request: Request, session: Db, ctx: Ctx) -> Response:
+    found = _whatsapp_channel(session, ctx, channel_id)
+    if found is None:
+        return PlainTextResponse("unknown channel", status_code=403)
+    _channel, credentials = found
+    try:
+        challenge = whatsapp.verification_challenge(
+            dict(request.query_params), credentials.extra.get("verify_token", "")
+        )
+    except whatsapp.WebhookRejected as exc:
+        return PlainTextResponse(str(exc), status_code=403)
+    return PlainTextResponse(challenge)
+
+
+@router.post("/webhooks/whatsapp/{channel_id}")
+async def whatsapp_notify(channel_id: int, request: Request, session: Db, ctx: Ctx) -> Response:
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > MAX_BODY:
+        return PlainTextResponse("too large", status_code=413)
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        return PlainTextResponse("too large", status_code=413)
+    found = _whatsapp_channel(session, ctx, channel_id)
+    if found is None:
+        return PlainTextResponse("unknown channel", status_code=404)
+    channel, credentials = found
+    try:
+        batch = whatsapp.parse_notification(
+            body,
+            request.headers.get(whatsapp.SIGNATURE_HEADER),
+            credentials.extra.get("app_secret", ""),
+        )
+    except whatsapp.WebhookRejected as exc:  # WebhookMalformed (400) is a subclass
+        return PlainTextResponse(str(exc), status_code=exc.status)
+    store_batch(session, channel, batch, now=ctx.clock.now())
+    return Response(status_code=200)
+
+
+def store_batch(
+    session: Session, channel: Channel, batch: whatsapp.WebhookBatch, *, now: Any
+) -> ingest.IngestReport:
+    """The batch's messages for this channel's phone number into the inbox; the rest (other
+    numbers, unreadable parts) into the quarantine with the reason. Flushes; the request
+    commits."""
+    phone_id = str((channel.config or {}).get("phone_number_id") or "")
+    ours = []
+    for to, message in batch.messages:
+        if phone_id and to != phone_id:
+            ingest.quarantine(
+                session,
+                channel,
+                message,
+                f"a WhatsApp message for phone number {to}, not this channel's ({phone_id})",
+                now=now,
+            )
+        else:
+            ours.append(message)
+    for problem in batch.problems:
+        ingest.quarantine(
+            session,
+            channel,
+            problem,
+            f"WhatsApp webhook, {problem.where}: {problem.reason}",
+            now=now,
+        )
+    report = ingest.store_messages(session, channel, ours, now=now)
+    report.quarantined += len(batch.problems) + (len(batch.messages) - len(ours))
+    session.flush()
+    return report
