@@ -1,0 +1,168 @@
+"""Engagement prediction: the model finds effects planted in synthetic history and explains
+them; the workspace service ranks drafts and placements from the workspace's own posts; the
+evaluation on the Facebook metrics data set (a slice; skipped without the data) and the Klout
+timing; bad input refused with the line."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pytest
+from sqlalchemy.orm import Session
+
+from dialogo.analytics import engagement, evaluation, predict
+from dialogo.analytics.models import MetricVariantTotal
+from dialogo.core.errors import InvalidInput
+from dialogo.publishing import service as publishing
+from dialogo.publishing.models import VariantStatus
+from dialogo.publishing.schemas import PostCreate, VariantIn
+from tests.analytics.conftest import Brand
+
+DATA = Path("/work/shared/data")
+FACEBOOK = DATA / "facebook_metrics" / "dataset_Facebook.csv"
+KLOUT = DATA / "klout_when_to_post"
+ROME = dt.timezone(dt.timedelta(hours=1))
+
+
+def synthetic(n: int = 400, seed: int = 1) -> tuple[list[dict[str, object]], np.ndarray]:
+    """Posts whose engagement doubles at 18:00 and is ×1.5 with a photo, on noise."""
+    rng = np.random.default_rng(seed)
+    rows, y = [], []
+    for i in range(n):
+        hour = int(rng.choice([9, 13, 18]))
+        media = int(rng.integers(0, 2))
+        at = dt.datetime(2026, 3, 2 + i % 7, hour, tzinfo=ROME)
+        text = "Nuova miscela " + "x" * int(rng.integers(10, 200))
+        rows.append(engagement.draft_features(text, "bluesky", at, media))
+        mean = 40 * (2.0 if hour == 18 else 1.0) * (1.5 if media else 1.0)
+        y.append(float(rng.poisson(mean)))
+    return rows, np.asarray(y)
+
+
+def test_the_model_finds_and_explains_planted_effects() -> None:
+    rows, y = synthetic()
+    model = engagement.EngagementModel().fit(rows, y)
+    evening = dict(rows[0], hour="18", media=1.0)
+    morning = dict(rows[0], hour="9", media=0.0)
+    high, low = model.predict([evening, morning])
+    assert high / low == pytest.approx(3.0, rel=0.2)  # 2 × 1.5
+    explained = model.explain(evening)
+    assert explained.engagements == pytest.approx(high)
+    # Multiplicative: base × Π factors is the prediction (in log1p space, exactly).
+    product = math.prod(r.factor for r in explained.reasons)
+    assert math.expm1(math.log1p(explained.base) + math.log(product)) == pytest.approx(high)
+    factors = {r.feature: r for r in explained.reasons}
+    assert factors["hour"].value == "18" and factors["hour"].factor > 1.3
+    assert factors["media"].factor > 1.1
+    assert explained.reasons[0].feature == "hour"  # the strongest effect first
+    boosted = engagement.EngagementModel(kind="boosted").fit(rows, y)
+    b_high, b_low = boosted.predict([evening, morning])
+    assert b_high > 2 * b_low
+    assert {r.feature for r in boosted.explain(evening).reasons} == set(factors)
+
+
+def test_bad_training_data_is_refused() -> None:
+    rows, y = synthetic(20)
+    with pytest.raises(ValueError, match="one engagement count per row"):
+        engagement.EngagementModel().fit(rows, y[:-1])
+    with pytest.raises(ValueError, match="non-negative"):
+        engagement.EngagementModel().fit(rows, -y)
+    with pytest.raises(RuntimeError):
+        engagement.EngagementModel().predict(rows)
+    assert engagement.mape(np.array([100.0, 0.0]), np.array([80.0, 5.0])) == pytest.approx(20.0)
+    with pytest.raises(ValueError):
+        engagement.mape(np.array([0.0]), np.array([1.0]))
+
+
+def _history(db: Session, brand: Brand, n: int) -> None:
+    """``n`` published posts with totals: evening posts get three times the engagement."""
+    for i in range(n):
+        hour = 18 if i % 2 else 8
+        at = dt.datetime(2026, 3, 2 + i % 20, hour - 1, tzinfo=dt.UTC)  # Rome is UTC+1
+        post = publishing.create_post(
+            db,
+            brand.principal,
+            brand.id,
+            PostCreate(variants=[VariantIn(channel_id=brand.channel.id, text=f"Caffè {i}")]),
+        )
+        variant = post.variants[0]
+        variant.status = VariantStatus.published.value
+        variant.published_at = at
+        db.add(
+            MetricVariantTotal(
+                variant_id=variant.id,
+                workspace_id=brand.id,
+                channel_id=brand.channel.id,
+                published_at=at,
+                impressions=1000,
+                engagements=(90 if hour == 18 else 30) + i % 3,
+            )
+        )
+    db.flush()
+
+
+def test_drafts_and_placements_are_ranked_from_the_workspace_history(
+    db: Session, brand: Brand
+) -> None:
+    now = dt.datetime(2026, 4, 1, 6, tzinfo=dt.UTC)
+    with pytest.raises(InvalidInput, match="at least"):
+        predict.rank_drafts(db, brand.principal, brand.id, now=now)
+    _history(db, brand, 30)
+    evening = dt.datetime(2026, 4, 2, 16, tzinfo=dt.UTC)  # 18:00 in Rome (summer time)
+    morning = dt.datetime(2026, 4, 2, 6, tzinfo=dt.UTC)
+    for text, at in (("Bozza mattina", morning), ("Bozza sera", evening)):
+        draft = publishing.create_post(
+            db,
+            brand.principal,
+            brand.id,
+            PostCreate(variants=[VariantIn(channel_id=brand.channel.id, text=text)]),
+        )
+        draft.scheduled_at = at
+    ranked = predict.rank_drafts(db, brand.principal, brand.id, now=now)
+    assert [r.text for r in ranked] == ["Bozza sera", "Bozza mattina"]
+    assert ranked[0].prediction.engagements > 2 * ranked[1].prediction.engagements
+    assert ranked[0].prediction.reasons[0].feature == "hour"
+    placements = predict.rank_placements(db, brand.principal, brand.id, "Nuovo caffè", now=now)
+    assert placements[0].at.astimezone(ZoneInfo("Europe/Rome")).hour == 18
+    assert placements[0].channel_id == brand.channel.id
+    with pytest.raises(InvalidInput):
+        predict.rank_placements(db, brand.principal, brand.id, "   ", now=now)
+
+
+@pytest.mark.skipif(not FACEBOOK.is_file(), reason="the Facebook metrics data set is absent")
+def test_evaluation_on_a_slice_of_the_facebook_data() -> None:
+    rows, targets = evaluation.read_facebook(FACEBOOK)
+    assert len(rows) == 500 and set(targets) == {"consumers", "interactions"}
+    results = evaluation.evaluate(FACEBOOK, folds=5, limit=250)
+    by = {(r.target, r.model): r.mape for r in results}
+    for target in ("consumers", "interactions"):
+        # The model trained on the MAPE loss beats the median baseline on held-out posts
+        # (it does not reach Moro et al.'s 27 %: see benchmarks/engagement.py).
+        assert by[(target, "boosted trees, MAPE loss")] < by[(target, "median (baseline)")]
+    assert "vs Moro 27 %" in evaluation.table(results)
+
+
+def test_a_broken_data_file_names_the_line(tmp_path: Path) -> None:
+    broken = tmp_path / "dataset_Facebook.csv"
+    header = (
+        "Page total likes;Type;Category;Post Month;Post Weekday;Post Hour;Paid;"
+        "Lifetime Post Total Reach;Lifetime Post Total Impressions;Lifetime Post Consumers;"
+        "Total Interactions\n"
+    )
+    broken.write_text(header + "139441;Photo;2;12;4;3;0;2752;5091;109;100\n" + "x;Photo\n")
+    with pytest.raises(ValueError, match="line 3"):
+        evaluation.read_facebook(broken)
+    with pytest.raises(ValueError, match="no such file"):
+        evaluation.read_facebook(tmp_path / "missing.csv")
+
+
+@pytest.mark.skipif(not KLOUT.is_dir(), reason="the Klout sample is absent")
+def test_klout_reaction_timing() -> None:
+    timing = evaluation.reaction_timing(KLOUT / "user_timestamp_open_set_tw.tsv", "twitter")
+    assert timing.reactions == 1000 and timing.posts > 10
+    assert 0 < timing.within_1h <= timing.within_24h <= 1
+    assert timing.median_minutes > 0
