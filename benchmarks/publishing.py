@@ -1,5 +1,5 @@
 """Benchmark of the publishing dispatcher: posts due over many channels, dispatched by the real
-worker code (periodic tick → one publish job per variant) against an in-process fake network
+worker code (periodic tick → publishing lanes claiming batches) against an in-process fake network
 that records every call, so the figure measures the dispatcher and the database, not HTTP.
 
     python benchmarks/publishing.py                      # 100,000 posts, 1,000 channels

@@ -16,6 +16,7 @@ from dialogo.channels.models import Channel, ChannelStatus
 from dialogo.core.clock import FrozenClock, ensure_aware
 from dialogo.core.config import Settings
 from dialogo.core.db import transaction
+from dialogo.core.errors import Conflict
 from dialogo.jobs import service as jobs
 from dialogo.jobs.models import Job, JobStatus
 from dialogo.jobs.registry import TaskRegistry
@@ -133,11 +134,10 @@ def test_rate_limit_waits_as_long_as_the_network_says(rig: Rig) -> None:
     rig.clock.advance(minutes=2)
     rig.run()
     variant = rig.variant(post)
-    assert variant.status == VariantStatus.queued
-    job = rig.job(variant)
-    assert job.status == JobStatus.queued
-    assert ensure_aware(job.run_at) == rig.clock.now() + dt.timedelta(seconds=120)
-    assert "slow down" in (job.last_error or "")
+    assert variant.status == VariantStatus.queued and variant.lease_until is None
+    assert variant.next_attempt_at is not None
+    assert ensure_aware(variant.next_attempt_at) == rig.clock.now() + dt.timedelta(seconds=120)
+    assert "slow down" in (variant.last_error or "")
     rig.clock.advance(seconds=60)
     rig.run()
     assert rig.network.posts == []
@@ -158,7 +158,11 @@ def test_server_errors_are_retried_with_backoff(rig: Rig) -> None:
     variant = rig.variant(post)
     assert variant.status == VariantStatus.published
     assert len(rig.network.posts) == 1
-    assert rig.job(variant).attempts == 3
+    assert variant.attempts == 3
+    # A server error may follow a post that was made: each retry asked the network first.
+    ops = [op for op, _ in rig.network.calls if op in ("publish", "recent_posts")]
+    # The 502 answered the check itself: the next attempt checks again before publishing.
+    assert ops == ["publish", "recent_posts", "recent_posts", "publish"]
 
 
 def test_transient_errors_give_up_after_the_last_attempt_and_notify(rig: Rig) -> None:
@@ -171,7 +175,7 @@ def test_transient_errors_give_up_after_the_last_attempt_and_notify(rig: Rig) ->
     variant = rig.variant(post)
     assert variant.status == VariantStatus.failed
     assert "gave up" in (variant.last_error or "")
-    assert rig.job(variant).status == JobStatus.done
+    assert variant.lease_until is None and variant.next_attempt_at is None
     assert rig.post(post).status == PostStatus.failed
     assert rig.db.scalar(select(Notification).where(Notification.kind == "post_failed"))
 
@@ -261,56 +265,95 @@ def test_invalid_content_fails_at_once_with_the_reason_and_a_notification(rig: R
     variant = rig.variant(post)
     assert variant.status == VariantStatus.failed
     assert "link not allowed" in (variant.last_error or "")
-    assert rig.job(variant).status == JobStatus.done  # not retried
+    assert variant.attempts == 0 and variant.next_attempt_at is None  # not retried
+    rig.clock.advance(hours=1)
+    rig.run()
+    assert rig.publish_calls() == 1
     assert rig.post(post).status == PostStatus.failed
     note = rig.db.scalar(select(Notification).where(Notification.kind == "post_failed"))
     assert note is not None and "link not allowed" in note.body
 
 
-def test_one_job_per_variant_however_many_ticks_and_workers(rig: Rig, settings: Settings) -> None:
+def test_claims_are_exclusive_however_many_ticks_and_workers(rig: Rig, settings: Settings) -> None:
     posts = [rig.schedule(f"post {i}") for i in range(3)]
     rig.clock.advance(minutes=2)
-    for _ in range(3):  # ticks racing each other enqueue nothing twice
+    lease = dt.timedelta(seconds=60)
+    with transaction(rig.factory) as session:
+        first = dispatcher.claim_batch(session, "a", now=rig.clock.now(), lease=lease, limit=2)
+        again = dispatcher.claim_batch(session, "b", now=rig.clock.now(), lease=lease)
+    assert len(first.variants) == 2 and len(again.variants) == 1
+    assert {c.id for c in first.variants}.isdisjoint({c.id for c in again.variants})
+    with transaction(rig.factory) as session:  # all leased: nothing left to claim
+        assert dispatcher.claim_batch(session, "c", now=rig.clock.now(), lease=lease).variants == []
+        for batch in (first, again):  # given back unsent
+            dispatcher.record(session, batch, now=rig.clock.now(), cipher=rig.cipher)
+    for _ in range(3):  # ticks racing each other start no more lanes than asked
         with transaction(rig.factory) as session:
-            dispatcher.dispatch_due(session, now=rig.clock.now())
-            for post in posts:
-                variant = session.scalar(select(PostVariant).where(PostVariant.post_id == post.id))
-                assert variant is not None
-                variant.status = VariantStatus.scheduled.value  # as if re-read by a racing tick
-            dispatcher.dispatch_due(session, now=rig.clock.now())
-    count = rig.db.scalar(
-        select(func.count()).select_from(Job).where(Job.task == dispatcher.PUBLISH_TASK)
-    )
-    assert count == 3
+            jobs.enqueue(session, dispatcher.DISPATCH_TASK, run_at=rig.clock.now())
+            jobs.enqueue(session, dispatcher.DISPATCH_TASK, run_at=rig.clock.now())
     other = Worker(settings, rig.factory, rig.worker.registry, clock=rig.clock, worker_id="h:2:w2")
     while rig.worker.run_once() + other.run_once():
         pass
+    lanes = rig.db.scalar(
+        select(func.count()).select_from(Job).where(Job.task == dispatcher.PUBLISH_TASK)
+    )
+    assert lanes == dispatcher.LANES
     assert sorted(p.text for p in rig.network.posts) == ["post 0", "post 1", "post 2"]
+    assert {rig.variant(p).status for p in posts} == {VariantStatus.published}
 
 
 def test_a_worker_killed_after_its_request_left_is_not_followed_by_a_repost(rig: Rig) -> None:
     post = rig.schedule()
     rig.clock.advance(minutes=2)
+    # Worker A claims the variant and its request reaches the network, then A is killed.
     with transaction(rig.factory) as session:
-        dispatcher.dispatch_due(session, now=rig.clock.now())
-    # Worker A claims the job and its request reaches the network, then A is killed.
-    with transaction(rig.factory) as session:
-        [claim] = jobs.claim(
-            session, "host:9:dead", lease=dt.timedelta(seconds=60), now=rig.clock.now()
+        batch = dispatcher.claim_batch(
+            session, "host:9:dead", now=rig.clock.now(), lease=dt.timedelta(seconds=60)
         )
+    [claimed] = batch.variants
     variant = rig.variant(post)
+    assert variant.status == VariantStatus.unconfirmed and variant.lease_until is not None
+    with pytest.raises(Conflict, match="nothing left to cancel"):
+        publishing.cancel_post(rig.db, rig.brand.principal, rig.brand.id, post.id)
+    rig.db.rollback()
     provider_cls = rig.providers.get("fakenet")
     creds = rig.cipher.decrypt(rig.brand.channel.credentials)
-    provider_cls(creds).publish(publishing.draft_of(variant))
+    provider_cls(creds).publish(claimed.draft())
     assert len(rig.network.posts) == 1
-    # After the lease, another worker takes the job over: it asks the network first.
+    rig.run()  # the lease still holds: nobody touches the variant
+    assert rig.variant(post).status == VariantStatus.unconfirmed
+    assert rig.publish_calls() == 1 and not any(op == "recent_posts" for op, _ in rig.network.calls)
+    # After the lease, another worker takes the variant over: it asks the network first.
     rig.clock.advance(seconds=61)
     rig.run()
     variant = rig.variant(post)
     assert variant.status == VariantStatus.published
     assert variant.remote_id == rig.network.posts[0].remote_id
+    assert len(rig.network.posts) == 1 and variant.dispatch_round == 1
+    ops = [op for op, _ in rig.network.calls if op in ("publish", "recent_posts")]
+    assert ops == ["publish", "recent_posts"]
+    # The dead claim's late answer records nothing.
+    claimed.status = VariantStatus.failed.value
+    with transaction(rig.factory) as session:
+        dispatcher.record(session, batch, now=rig.clock.now(), cipher=rig.cipher)
+    assert rig.variant(post).status == VariantStatus.published
+
+
+def test_a_killed_worker_whose_request_never_left_publishes_once_after_the_check(
+    rig: Rig,
+) -> None:
+    post = rig.schedule()
+    rig.clock.advance(minutes=2)
+    with transaction(rig.factory) as session:
+        dispatcher.claim_batch(
+            session, "host:9:dead", now=rig.clock.now(), lease=dt.timedelta(seconds=60)
+        )
+    rig.clock.advance(seconds=61)
+    rig.run()
+    assert rig.variant(post).status == VariantStatus.published
+    ops = [op for op, _ in rig.network.calls if op in ("publish", "recent_posts")]
+    assert ops == ["recent_posts", "publish"]
     assert len(rig.network.posts) == 1
-    assert rig.job(variant).attempts == 2 and claim.attempt == 1
 
 
 def test_cancelled_while_queued_is_not_published(rig: Rig) -> None:
@@ -327,31 +370,75 @@ def test_cancelled_while_queued_is_not_published(rig: Rig) -> None:
     assert rig.post(post).status == PostStatus.cancelled
 
 
-def test_per_network_cap_leaves_the_rest_for_the_next_tick(rig: Rig) -> None:
+def test_per_network_cap_bounds_the_variants_being_sent(rig: Rig) -> None:
     posts = [rig.schedule(f"p{i}") for i in range(3)]
     rig.clock.advance(minutes=2)
+    lease = dt.timedelta(seconds=60)
+    caps = {"fakenet": 2}
     with transaction(rig.factory) as session:
-        report = dispatcher.dispatch_due(session, now=rig.clock.now(), caps={"fakenet": 2})
-    assert (report.enqueued, report.capped) == (2, 1)
+        first = dispatcher.claim_batch(session, "a", now=rig.clock.now(), lease=lease, caps=caps)
+        full = dispatcher.claim_batch(session, "b", now=rig.clock.now(), lease=lease, caps=caps)
+    assert (len(first.variants), len(full.variants)) == (2, 0)
+    with transaction(rig.factory) as session:
+        dispatcher.record(session, first, now=rig.clock.now(), cipher=rig.cipher)  # released
+        again = dispatcher.claim_batch(session, "c", now=rig.clock.now(), lease=lease, caps=caps)
+        assert len(again.variants) == 2
+        dispatcher.record(session, again, now=rig.clock.now(), cipher=rig.cipher)
     rig.run()
     assert {rig.variant(p).status for p in posts} == {VariantStatus.published}
 
 
-def test_a_backlog_is_dispatched_in_batches_without_waiting_for_the_next_period(
+def test_a_backlog_is_dispatched_in_batches_by_one_lane(
     rig: Rig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(dispatcher, "DISPATCH_BATCH", 2)
+    monkeypatch.setattr(dispatcher, "PUBLISH_BATCH", 2)
     posts = [rig.schedule(f"p{i}") for i in range(5)]
     rig.clock.advance(minutes=2)
     with transaction(rig.factory) as session:
         jobs.enqueue(session, dispatcher.DISPATCH_TASK, run_at=rig.clock.now())
-    while rig.worker.run_once():
-        pass
+    assert rig.worker.run_once() == 1  # the tick queues the lanes
+    assert rig.worker.run_once() == 1  # the first lane publishes everything, 2 + 2 + 1
     assert {rig.variant(p).status for p in posts} == {VariantStatus.published}
-    ticks = rig.db.scalar(
-        select(func.count()).select_from(Job).where(Job.task == dispatcher.DISPATCH_TASK)
+    lane = rig.db.scalar(
+        select(Job).where(Job.task == dispatcher.PUBLISH_TASK, Job.status == JobStatus.done)
     )
-    assert ticks == 3  # 2 + 2 + 1, the last one stops the chain
+    assert lane is not None and lane.result == {
+        "outcomes": {"published": 5},
+        "successor": False,
+    }
+    variants = [rig.variant(p) for p in posts]
+    assert len({v.published_at for v in variants}) == 1  # frozen clock: one lane, one moment
+    assert all(v.lease_until is None and v.claimed_by is None for v in variants)
+
+
+def test_a_rate_limit_holds_the_rest_of_the_channels_batch(rig: Rig) -> None:
+    posts = [rig.schedule(f"p{i}") for i in range(3)]
+    rig.network.fail_next(RateLimited("slow down", retry_after=30))
+    rig.clock.advance(minutes=2)
+    rig.run()
+    variants = [rig.variant(p) for p in posts]
+    assert {v.status for v in variants} == {VariantStatus.queued}
+    assert rig.publish_calls() == 1  # the others were not sent into the window
+    assert sorted(v.attempts for v in variants) == [0, 0, 1]
+    rig.clock.advance(seconds=31)
+    rig.run()
+    assert {rig.variant(p).status for p in posts} == {VariantStatus.published}
+    assert len(rig.network.posts) == 3
+
+
+def test_a_removed_channel_fails_the_variant_with_a_reason(rig: Rig) -> None:
+    post = rig.schedule()
+    rig.clock.advance(minutes=2)
+    rig.db.execute(
+        PostVariant.__table__.update().where(PostVariant.post_id == post.id).values(channel_id=None)
+    )
+    rig.db.commit()
+    rig.run()
+    variant = rig.variant(post)
+    assert variant.status == VariantStatus.failed
+    assert "channel was removed" in (variant.last_error or "")
+    assert rig.post(post).status == PostStatus.failed
+    assert rig.network.posts == []
 
 
 def test_first_comment_follows_the_post_as_a_reply(rig: Rig) -> None:
@@ -381,21 +468,3 @@ def test_first_comment_follows_the_post_as_a_reply(rig: Rig) -> None:
     first, comment = rig.network.posts
     assert (first.text, comment.text, comment.reply_to) == ("Launch!", "link", first.remote_id)
     assert rig.variant(post).remote_id == first.remote_id
-
-
-def test_a_job_that_died_on_its_last_attempt_is_recovered_and_checked_first(rig: Rig) -> None:
-    post = rig.schedule()
-    rig.clock.advance(minutes=2)
-    with transaction(rig.factory) as session:
-        dispatcher.dispatch_due(session, now=rig.clock.now())
-        variant = session.scalar(select(PostVariant).where(PostVariant.post_id == post.id))
-        assert variant is not None
-        job = session.get(Job, variant.job_id)
-        assert job is not None
-        job.status = JobStatus.failed.value  # as reap_exhausted leaves it
-    rig.run()
-    variant = rig.variant(post)
-    assert variant.status == VariantStatus.published and variant.dispatch_round == 1
-    ops = [op for op, _ in rig.network.calls if op in ("publish", "recent_posts")]
-    assert ops == ["recent_posts", "publish"]
-    assert len(rig.network.posts) == 1

@@ -25,6 +25,10 @@ BUILTIN_TASK_MODULES = (
     "dialogo.accounts.tasks",
     "dialogo.channels.tasks",
     "dialogo.publishing.tasks",
+    "dialogo.publishing.automation",
+    "dialogo.inbox.tasks",
+    "dialogo.listening.tasks",
+    "dialogo.analytics.tasks",
 )
 
 

@@ -271,6 +271,22 @@ def renew_lease(
     return session.execute(stmt).rowcount == 1  # type: ignore[attr-defined, no-any-return]
 
 
+def owned_by_other(session: Session, claim: Claim) -> bool:
+    """Whether another claim (another worker, or a later attempt) runs the job now: what a
+    failed lease renewal means, unless this claim has just completed or failed the job."""
+    row = session.execute(
+        select(Job.status, Job.locked_by, Job.attempts).where(Job.id == claim.job_id)
+    ).one_or_none()
+    if row is None:
+        return False
+    # Completed, failed or re-queued by this very claim: same attempt number. A takeover
+    # after an expired lease claims the job again, which counts a new attempt.
+    return bool(
+        row.attempts != claim.attempt
+        or (row.status == RUNNING and row.locked_by != claim.worker_id)
+    )
+
+
 def reap_exhausted(session: Session, *, now: dt.datetime | None = None) -> int:
     """Fail jobs whose lease expired on their last allowed attempt (a poison job that kills
     its workers must not be retried forever)."""

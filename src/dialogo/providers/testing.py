@@ -245,3 +245,130 @@ def credentials_for(account: FakeAccount, **extra: Any) -> dict[str, Any]:
         "account_id": account.handle,
         **extra,
     }
+
+
+class SharedFakeNetwork:
+    """A fake network whose posts and calls live in a SQLite file, so that several processes
+    (worker processes killed at random, in the chaos test) share one record of what reached
+    the network. SQLite's file locking serialises the writers; a post is committed before a
+    "lost" answer is raised, as a network that accepted it and then timed out would.
+
+    Accounts are the handles; an account's access token is ``token-<handle>``.
+    """
+
+    def __init__(self, path: str, name: str = "sharednet", *, lose_ratio: float = 0.0) -> None:
+        import random
+        import sqlite3
+
+        self.path, self.name, self.lose_ratio = path, name, lose_ratio
+        self._random = random.Random()  # noqa: S311 - chaos, not cryptography
+        self._local = threading.local()
+        self._sqlite3 = sqlite3
+        with self._db() as db:
+            db.executescript(
+                """
+                PRAGMA journal_mode=WAL;
+                CREATE TABLE IF NOT EXISTS posts (
+                    id INTEGER PRIMARY KEY, account TEXT, text TEXT, key TEXT,
+                    created_at TEXT, lost INTEGER DEFAULT 0, pid INTEGER);
+                CREATE INDEX IF NOT EXISTS posts_account ON posts (account, id);
+                CREATE TABLE IF NOT EXISTS calls (
+                    id INTEGER PRIMARY KEY, op TEXT, account TEXT, pid INTEGER);
+                """
+            )
+
+    def _db(self) -> Any:
+        db = getattr(self._local, "db", None)
+        if db is None:
+            db = self._sqlite3.connect(self.path, timeout=60, isolation_level=None)
+            db.execute("PRAGMA busy_timeout=60000")
+            self._local.db = db
+        return db
+
+    @staticmethod
+    def token(handle: str) -> str:
+        return f"token-{handle}"
+
+    def _account(self, operation: str, credentials: Credentials) -> str:
+        token = credentials.access_token or ""
+        if not token.startswith("token-"):
+            raise ReauthRequired(f"{self.name}: invalid or revoked access token")
+        account = token.removeprefix("token-")
+        import os
+
+        self._db().execute(
+            "INSERT INTO calls (op, account, pid) VALUES (?, ?, ?)",
+            (operation, account, os.getpid()),
+        )
+        return account
+
+    def publish(self, account: str, draft: Draft) -> str:
+        import os
+
+        lost = self._random.random() < self.lose_ratio
+        cursor = self._db().execute(
+            "INSERT INTO posts (account, text, key, created_at, lost, pid) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                account,
+                draft.text,
+                draft.idempotency_key,
+                dt.datetime.now(dt.UTC).isoformat(),
+                int(lost),
+                os.getpid(),
+            ),
+        )
+        remote_id = f"s{cursor.lastrowid}"
+        if lost:
+            raise OutcomeUnknown(f"{self.name}: no answer (read timeout)")
+        return remote_id
+
+    def recent(self, account: str, limit: int) -> list[PublishResult]:
+        rows = self._db().execute(
+            "SELECT id, text, key, created_at FROM posts WHERE account = ? "
+            "ORDER BY id DESC LIMIT ?",
+            (account, limit),
+        )
+        return [
+            PublishResult(
+                remote_id=f"s{row[0]}",
+                state={"text": row[1], "idempotency_key": row[2] or "", "created_at": row[3]},
+            )
+            for row in rows
+        ]
+
+    def rows(self, query: str) -> list[tuple[Any, ...]]:
+        return list(self._db().execute(query))
+
+    def provider_class(self) -> type[Provider]:
+        network = self
+
+        class SharedFakeProvider(Provider):
+            capabilities = Capabilities(
+                network=network.name,
+                display_name=f"Shared fake network {network.name}",
+                auth=AuthKind.access_token,
+                text_limit=280,
+            )
+
+            def verify(self) -> Account:
+                handle = network._account("verify", self.credentials)
+                return Account(remote_id=handle, handle=handle)
+
+            def validate(self, draft: Draft) -> list[ValidationIssue]:
+                return []
+
+            def publish(self, draft: Draft) -> PublishResult:
+                account = network._account("publish", self.credentials)
+                return PublishResult(remote_id=network.publish(account, draft))
+
+            def recent_posts(self, *, limit: int = 20) -> list[PublishResult]:
+                account = network._account("recent_posts", self.credentials)
+                return network.recent(account, limit)
+
+            def fetch_messages(self, since: str | None) -> MessagePage:
+                network._account("fetch_messages", self.credentials)
+                return MessagePage(messages=[], cursor=since)
+
+        SharedFakeProvider.__name__ = f"SharedFakeProvider_{network.name}"
+        return SharedFakeProvider

@@ -133,6 +133,9 @@ class PostVariant(Base):
         UniqueConstraint("post_id", "channel_id"),
         Index("ix_post_variants_status_due", "status", "due_at"),
         Index("ix_post_variants_status_network", "status", "network"),
+        # The dispatcher's claims: retries and reconciliations due, and expired leases.
+        Index("ix_post_variants_status_next_attempt", "status", "next_attempt_at"),
+        Index("ix_post_variants_status_lease", "status", "lease_until"),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -159,6 +162,15 @@ class PostVariant(Base):
     # A previous attempt may have reached the network: ask it before publishing again.
     needs_check: Mapped[bool] = mapped_column(Boolean, default=False)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # Dispatcher state: when a queued (retry) or unconfirmed (check) variant may be taken
+    # again (NULL: nothing to do, or a person must look), and the lease of the worker sending
+    # it (NULL: no worker is sending it). An expired lease means the worker died mid-send.
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    lease_until: Mapped[dt.datetime | None] = mapped_column(default=None)
+    claimed_by: Mapped[str | None] = mapped_column(String(100), default=None)
+    # Slow media: what the network said of a post it is still processing (a ``queued``
+    # variant with this set is checked, then finalised; see publishing.dispatcher).
+    pending_state: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     first_attempt_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     remote_id: Mapped[str | None] = mapped_column(String(500), default=None)
     url: Mapped[str | None] = mapped_column(String(1000), default=None)
@@ -199,3 +211,141 @@ class WorkspacePublishingSettings(Audited, Base):
     # Ordered stage names, e.g. ["editor", "approver", "client"]; each must approve in turn.
     approval_stages: Mapped[list[Any]] = mapped_column(JSON, default=list)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+# --- recurring posts, queue slots, media library, webhooks (issue #4, engine side) -----------
+
+
+class RecurrenceFrequency(enum.StrEnum):
+    daily = "daily"
+    weekly = "weekly"
+    monthly = "monthly"
+
+
+class RecurringPost(Audited, Base):
+    """A post repeated by a rule computed in the workspace's time zone; its occurrences are
+    materialised ahead of time as ordinary scheduled posts (see publishing.recurrence)."""
+
+    __tablename__ = "recurring_posts"
+    __audit_exclude__ = frozenset({"updated_at", "materialised_until"})
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    campaign_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("campaigns.id", ondelete="SET NULL"), default=None
+    )
+    created_by: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    name: Mapped[str] = mapped_column(String(200), default="")
+    frequency: Mapped[str] = mapped_column(String(16))
+    interval: Mapped[int] = mapped_column(Integer, default=1)
+    weekdays: Mapped[list[Any]] = mapped_column(JSON, default=list)  # 0 = Monday … 6 = Sunday
+    month_day: Mapped[int | None] = mapped_column(Integer, default=None)
+    local_time: Mapped[str] = mapped_column(String(5))  # "HH:MM" in the workspace's zone
+    starts_on: Mapped[dt.date] = mapped_column(Date)
+    ends_on: Mapped[dt.date | None] = mapped_column(Date, default=None)
+    # What each occurrence posts: [{"channel_id": …, "text": …, "first_comment": …, …}]
+    variants: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    materialised_until: Mapped[dt.datetime | None] = mapped_column(default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class RecurringOccurrence(Base):
+    """One materialised occurrence; the unique (rule, instant) makes materialising idempotent."""
+
+    __tablename__ = "recurring_occurrences"
+    __table_args__ = (UniqueConstraint("recurring_id", "occurs_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    recurring_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("recurring_posts.id", ondelete="CASCADE")
+    )
+    occurs_at: Mapped[dt.datetime] = mapped_column()
+    post_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("posts.id", ondelete="SET NULL"), default=None, index=True
+    )
+    error: Mapped[str | None] = mapped_column(Text, default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class QueueSlot(Audited, Base):
+    """A weekly time at which a channel's queue publishes (weekday + local time)."""
+
+    __tablename__ = "queue_slots"
+    __table_args__ = (UniqueConstraint("channel_id", "weekday", "local_time"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    channel_id: Mapped[int] = mapped_column(BigId, ForeignKey("channels.id", ondelete="CASCADE"))
+    weekday: Mapped[int] = mapped_column(Integer)  # 0 = Monday … 6 = Sunday
+    local_time: Mapped[str] = mapped_column(String(5))  # "HH:MM"
+
+
+class MediaAsset(Audited, Base):
+    """An uploaded image or video, stored under the data directory by content hash."""
+
+    __tablename__ = "media_assets"
+    __table_args__ = (UniqueConstraint("workspace_id", "sha256"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    uploaded_by: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("users.id", ondelete="SET NULL"), default=None
+    )
+    filename: Mapped[str] = mapped_column(String(255))
+    mime_type: Mapped[str] = mapped_column(String(100))
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_path: Mapped[str] = mapped_column(String(500))  # relative to the data directory
+    alt_text: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class WebhookEndpoint(Audited, Base):
+    __tablename__ = "webhook_endpoints"
+    __audit_exclude__ = frozenset({"secret"})
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    url: Mapped[str] = mapped_column(String(1000))
+    description: Mapped[str] = mapped_column(String(500), default="")
+    secret: Mapped[str] = mapped_column(Text)  # "whsec_…", encrypted with the credentials key
+    events: Mapped[list[Any]] = mapped_column(JSON, default=list)  # empty: every event
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class WebhookDelivery(Base):
+    """One event for one endpoint, and the log of its delivery attempts."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_endpoint_created", "endpoint_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    workspace_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("workspaces.id", ondelete="CASCADE"), index=True
+    )
+    endpoint_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("webhook_endpoints.id", ondelete="CASCADE")
+    )
+    message_id: Mapped[str] = mapped_column(String(64), unique=True)
+    event_type: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # delivered, failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # [{"at": …, "status_code": …, "error": …, "duration_ms": …}, …]
+    log: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    next_attempt_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

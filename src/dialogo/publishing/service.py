@@ -24,7 +24,7 @@ from dialogo.channels.models import Channel, ChannelStatus
 from dialogo.channels.service import open_provider
 from dialogo.core.clock import ensure_aware, utcnow
 from dialogo.core.errors import Conflict, InvalidInput, NotFound
-from dialogo.providers.base import Draft
+from dialogo.providers.base import Draft, Media
 from dialogo.providers.errors import ProviderError
 from dialogo.providers.registry import ProviderRegistry
 from dialogo.publishing.models import (
@@ -371,6 +371,9 @@ def validate_variants(
     return results
 
 
+_MEDIA_URL_STAND_IN = "https://dialogo.invalid/media"
+
+
 def _variant_issues(
     session: Session,
     variant: PostVariant,
@@ -419,17 +422,34 @@ def _variant_issues(
                 field="thread",
             )
         )
+    attached: list[Media] = []
     if variant.media:
-        issues.append(
-            IssueOut(
-                code="media_unsupported",
-                message="media attachments are not available yet",
-                field="media",
-            )
-        )
+        from dialogo.publishing import media as media_library  # media imports this module
+
+        try:
+            assets = media_library.resolve_refs(session, variant.workspace_id, variant.media)
+            issues += media_library.check(assets, caps.media, caps.display_name)
+            # Stand-ins for the provider's own rules (how many, which kinds, alt text, that a
+            # URL will exist): sizes and types were checked above against the network's media
+            # rules without reading the files, and the dispatcher attaches the bytes and a
+            # public signed URL when it sends (publishing.media.MediaSource).
+            attached = [
+                Media(
+                    content=b"",
+                    mime_type=a.mime_type,
+                    alt_text=a.alt_text,
+                    filename=a.filename,
+                    url=_MEDIA_URL_STAND_IN,
+                )
+                for a in assets
+            ]
+        except InvalidInput as exc:
+            issues.append(IssueOut(code=exc.code, message=exc.message, field="media"))
     try:
         with open_provider(session, channel, registry=registry, cipher=cipher, http=http) as p:
-            checks: list[tuple[str, Draft]] = [("text", Draft(text=variant.text))]
+            checks: list[tuple[str, Draft]] = [
+                ("text", Draft(text=variant.text, media=tuple(attached)))
+            ]
             checks += [(f"thread[{i}]", Draft(text=str(t))) for i, t in enumerate(variant.thread)]
             if variant.first_comment:
                 checks.append(("first_comment", Draft(text=variant.first_comment)))
@@ -653,3 +673,82 @@ def refresh_post_status(post: Post, variants: Sequence[PostVariant]) -> None:
     if post.status != status.value:
         post.status = status.value
         post.updated_at = utcnow()
+
+
+# --- composer and campaign pages (web UI) ---------------------------------------------------------
+
+
+def check_variants(
+    session: Session,
+    principal: Principal,
+    workspace_id: int,
+    variants: Sequence[VariantIn],
+    *,
+    registry: ProviderRegistry,
+    cipher: CredentialCipher,
+    http: httpx.Client | None = None,
+) -> list[ChannelValidation]:
+    """Validate content that is not saved (the composer, as people type): the same checks as
+    :func:`validate_post`, on throw-away variants that never reach the database."""
+    authorize(session, principal, workspace_id, Permission.posts_write)
+    channels = _channels(session, workspace_id, [v.channel_id for v in variants])
+    results = []
+    for data in variants:
+        variant = PostVariant(
+            workspace_id=workspace_id,
+            channel_id=data.channel_id,
+            network=channels[data.channel_id].network,
+            text=data.text,
+            media=list(data.media),
+            first_comment=data.first_comment or None,
+            thread=list(data.thread),
+            idempotency_key="check",
+        )
+        issues = _variant_issues(session, variant, registry=registry, cipher=cipher, http=http)
+        results.append(
+            ChannelValidation(
+                channel_id=data.channel_id, network=variant.network, ok=not issues, issues=issues
+            )
+        )
+    return results
+
+
+def get_campaign(
+    session: Session, principal: Principal, workspace_id: int, campaign_id: int
+) -> Campaign:
+    authorize(session, principal, workspace_id, Permission.posts_read)
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None or campaign.workspace_id != workspace_id:
+        raise NotFound("campaign not found")
+    return campaign
+
+
+def update_campaign(
+    session: Session,
+    principal: Principal,
+    workspace_id: int,
+    campaign_id: int,
+    data: CampaignCreate,
+) -> Campaign:
+    """Replace a campaign's name, goal, dates, budget and default UTM tags."""
+    authorize(session, principal, workspace_id, Permission.posts_write)
+    campaign = get_campaign(session, principal, workspace_id, campaign_id)
+    clash = session.scalar(
+        select(Campaign.id).where(
+            Campaign.workspace_id == workspace_id,
+            Campaign.name == data.name,
+            Campaign.id != campaign_id,
+        )
+    )
+    if clash is not None:
+        raise Conflict(f"a campaign named {data.name!r} exists already", code="campaign_exists")
+    campaign.name = data.name
+    campaign.description = data.description
+    campaign.goal = data.goal
+    campaign.starts_on = data.starts_on
+    campaign.ends_on = data.ends_on
+    campaign.budget = data.budget
+    campaign.currency = data.currency
+    campaign.utm = dict(data.utm)
+    session.flush()
+    return campaign

@@ -1,28 +1,34 @@
-"""Publishing jobs: the periodic dispatcher tick and one publish job per variant and round.
+"""Publishing jobs: the periodic dispatcher tick and the publishing lanes.
 
 ``register`` puts both on a task registry; the module registers them on the default one with
 the installed providers. Tests and benchmarks register them on a registry of their own with
 a fake network (``providers=`` returns the registry to use).
+
+A lane is its own unit-of-work boundary: it commits once per claimed batch (the claim), sends
+with no transaction open, and commits once per batch again (the outcomes). Its variants are
+protected by their own leases, so a lane that dies or loses its job's lease loses nothing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
 
 from dialogo.channels.crypto import CredentialCipher
 from dialogo.core.config import Settings
-from dialogo.jobs import service as jobs
 from dialogo.jobs.registry import JobContext, TaskRegistry
 from dialogo.jobs.registry import registry as default_registry
 from dialogo.providers.registry import ProviderRegistry
 from dialogo.publishing import dispatcher
+from dialogo.publishing.media import MediaSource
 
-#: The longest a due post waits for the dispatcher (its lateness bound, plus the worker's poll).
+#: How often the tick runs; with a lane queued for anything due before the next tick, the
+#: lateness of a post is the worker's poll interval, not this period.
 DISPATCH_EVERY = dt.timedelta(seconds=5)
 
 ProvidersFor = Callable[[Settings], ProviderRegistry]
@@ -42,44 +48,95 @@ def register(
     *,
     providers: ProvidersFor = installed_providers,
     every: dt.timedelta = DISPATCH_EVERY,
-    caps: dict[str, int] | None = None,
+    caps: Mapping[str, int] | None = None,
     http: httpx.Client | None = None,
+    lanes: int = dispatcher.LANES,
+    batch: int | None = None,
 ) -> None:
-    """``http``: one client for every provider the jobs open (tests and benchmarks with fake
-    networks). Without it each job's provider makes its own, which costs an SSL context
-    (tens of milliseconds) per publish; sharing one between real accounts would share its
-    cookies, so it is not done by default."""
+    """``http``: one client for every provider the lanes open (tests and benchmarks with fake
+    networks). Without it each batch's provider makes its own per channel; sharing one between
+    real accounts would share its cookies, so it is not done by default.
+    ``batch``: variants per claim (default :data:`dispatcher.PUBLISH_BATCH`)."""
 
     @tasks.task(dispatcher.DISPATCH_TASK, every=every)
     def dispatch(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
         now = ctx.clock.now()
-        report = dispatcher.dispatch_due(ctx.session, now=now, caps=caps)
-        if report.more:  # a backlog: the next tick now, not at the next period
-            jobs.enqueue(
-                ctx.session,
-                dispatcher.DISPATCH_TASK,
-                {"after": ctx.job_id},
-                run_at=now,
-                unique_key=f"{dispatcher.DISPATCH_TASK}:after:{ctx.job_id}",
-                max_attempts=3,
-            )
+        report = dispatcher.dispatch_due(ctx.session, now=now)
+        if report.next_due is not None and report.next_due <= now + every:
+            for _ in range(dispatcher.lanes_to_start(ctx.session, lanes)):
+                dispatcher.enqueue_lane(ctx.session, max(now, report.next_due))
+                report.lanes += 1
         return report.as_dict()
 
     @tasks.task(dispatcher.PUBLISH_TASK, max_attempts=dispatcher.JOB_MAX_ATTEMPTS)
     def publish(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
-        outcome = dispatcher.publish_variant(
-            ctx.session,
-            int(payload["variant_id"]),
-            int(payload["round"]),
-            attempt=ctx.attempt,
-            registry=providers(ctx.settings),
-            cipher=CredentialCipher.from_settings(ctx.settings),
-            now=ctx.clock.now(),
-            backoff_base=ctx.settings.worker_backoff_base_seconds,
-            backoff_cap=ctx.settings.worker_backoff_max_seconds,
-            http=http,
+        session = ctx.session
+        cipher = CredentialCipher.from_settings(ctx.settings)
+        credentials = dispatcher.CredentialCache(cipher)
+        registry = providers(ctx.settings)
+        media = MediaSource(
+            ctx.settings.data_dir,
+            secret_key=ctx.settings.secret_key.get_secret_value(),
+            public_base=ctx.settings.public_url,
         )
-        return outcome.as_dict()
+        lease = dt.timedelta(seconds=ctx.settings.worker_lease_seconds)
+        size = batch or dispatcher.PUBLISH_BATCH
+        worker_id = f"lane:{ctx.job_id}:{ctx.attempt}"
+        started = time.monotonic()
+        budget = dispatcher.LANE_BUDGET.total_seconds()
+        windows: dict[int, dt.datetime] = {}
+        totals: dict[str, int] = {}
+        more = False
+        while True:
+            if time.monotonic() - started > budget:
+                more = True
+                break
+            now = ctx.clock.now()
+            windows = {k: w for k, w in windows.items() if w > now}
+            claimed = dispatcher.claim_batch(
+                session,
+                worker_id,
+                now=now,
+                lease=lease,
+                limit=size,
+                caps=caps,
+                skip_channels=sorted(windows),
+                job_id=ctx.job_id,
+            )
+            infos = dispatcher.channel_infos(session, claimed)
+            dispatcher.attach_media(session, claimed)
+            session.commit()  # the claim: leases taken, nothing held while sending
+            if not claimed.variants:
+                break
+            windows.update(
+                dispatcher.send(
+                    claimed,
+                    infos,
+                    registry=registry,
+                    credentials=credentials,
+                    now=now,
+                    # Never send past a third of the lease: the rest is released.
+                    deadline=time.monotonic() + lease.total_seconds() / 3,
+                    backoff_base=ctx.settings.worker_backoff_base_seconds,
+                    backoff_cap=ctx.settings.worker_backoff_max_seconds,
+                    http=http,
+                    media=media,
+                )
+            )
+            counts = dispatcher.record(session, claimed, now=ctx.clock.now(), cipher=cipher)
+            session.commit()
+            for key, n in counts.items():
+                totals[key] = totals.get(key, 0) + n
+        now = ctx.clock.now()
+        if more:
+            dispatcher.enqueue_lane(session, now)
+        else:
+            upcoming = dispatcher.next_due(session)
+            if upcoming is not None and upcoming <= now + dispatcher.LOOKAHEAD:
+                # Due now yet not claimed: held back by a cap or a rate-limit window.
+                dispatcher.enqueue_lane(session, max(now + dispatcher.IDLE_PAUSE, upcoming))
+                more = True
+        return {"outcomes": totals, "successor": more}
 
 
 register(default_registry)

@@ -234,13 +234,15 @@ class Worker:
             current = self._current
             done, failed = self._done, self._failed
         with transaction(self.factory) as session:
-            if current is not None and not jobs.renew_lease(
-                session, current, lease=self.lease, now=self.clock.now()
+            # A failed renewal is often no loss at all: the job was completed (its completion
+            # holds the row until it commits, then the renewal finds it done) a moment before
+            # the runner forgot it. Only another claim owning it now is a lost lease.
+            if (
+                current is not None
+                and not jobs.renew_lease(session, current, lease=self.lease, now=self.clock.now())
+                and jobs.owned_by_other(session, current)
             ):
-                with self._lock:
-                    still_running = self._current is current
-                if still_running:
-                    log.warning("job %s lost its lease to another worker", current.job_id)
+                log.warning("job %s lost its lease to another worker", current.job_id)
             jobs.heartbeat(
                 session,
                 self.worker_id,

@@ -1,0 +1,84 @@
+"""Publishing health API: the health page's figures for scripts and monitoring."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from dialogo.accounts.permissions import Permission
+from dialogo.api.deps import Ctx, CurrentPrincipal, Db
+from dialogo.api.routers.accounts import needs
+from dialogo.api.routers.system import WorkerOut, stale_after
+from dialogo.publishing import health
+
+
+class VariantProblemOut(BaseModel):
+    post_id: int
+    variant_id: int
+    channel_id: int | None
+    channel_name: str
+    network: str
+    status: str
+    due_at: dt.datetime | None
+    attempts: int
+    reason: str | None
+    since: dt.datetime
+
+
+class ChannelProblemOut(BaseModel):
+    channel_id: int
+    name: str
+    network: str
+    status: str
+    reason: str | None
+    waiting_variants: int
+
+
+class PublishingHealthOut(BaseModel):
+    ok: bool
+    alive_workers: int
+    due_jobs: int
+    lag_seconds: float
+    workers: list[WorkerOut]
+    stuck: list[VariantProblemOut]
+    unconfirmed: list[VariantProblemOut]
+    failed: list[VariantProblemOut]
+    channels: list[ChannelProblemOut]
+
+
+router = APIRouter(prefix="/api/v1/workspaces/{workspace_id}", tags=["publishing"])
+
+
+@router.get(
+    "/publishing/health",
+    operation_id="get_publishing_health",
+    response_model=PublishingHealthOut,
+    openapi_extra=needs(Permission.posts_read),
+)
+def get_publishing_health(
+    workspace_id: int, ctx: Ctx, principal: CurrentPrincipal, session: Db
+) -> PublishingHealthOut:
+    """Workers, queue lag, stuck and unconfirmed posts, recent failures with their reason, and
+    channels that need to be authorised again."""
+    report = health.publishing_health(
+        session, principal, workspace_id, stale_after=stale_after(ctx), now=ctx.clock.now()
+    )
+
+    def rows(items: list[health.VariantProblem]) -> list[VariantProblemOut]:
+        return [VariantProblemOut.model_validate(p, from_attributes=True) for p in items]
+
+    return PublishingHealthOut(
+        ok=report.ok,
+        alive_workers=report.queue.alive_workers,
+        due_jobs=report.queue.due,
+        lag_seconds=report.queue.lag_seconds,
+        workers=[WorkerOut.model_validate(w, from_attributes=True) for w in report.queue.workers],
+        stuck=rows(report.stuck),
+        unconfirmed=rows(report.unconfirmed),
+        failed=rows(report.failed),
+        channels=[
+            ChannelProblemOut.model_validate(c, from_attributes=True) for c in report.channels
+        ],
+    )

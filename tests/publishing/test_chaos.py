@@ -1,0 +1,243 @@
+"""Chaos: worker processes are killed with SIGKILL at random moments while posts are
+dispatched, and the network sometimes times out after accepting a post. At the end every
+post is on the network exactly once and every unknown outcome was reconciled.
+
+The network is :class:`SharedFakeNetwork`, a SQLite file every worker process writes to, so
+what reached the network survives the kills. 1,000 posts by default (about a minute);
+``DIALOGO_CHAOS_POSTS=10000`` for the issue's 10,000. Runs on both backends: SQLite too,
+since several processes on one SQLite file with SIGKILLs is exactly what it must survive.
+
+Run as a script (``python tests/publishing/test_chaos.py URL NETWORK``), it is one worker.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, insert, select
+
+from dialogo.accounts.audit import install
+from dialogo.channels.crypto import CredentialCipher
+from dialogo.channels.models import Channel
+from dialogo.core.config import Environment, load_settings
+from dialogo.core.db import make_engine, make_session_factory, transaction
+from dialogo.providers.base import Credentials
+from dialogo.providers.registry import ProviderRegistry
+from dialogo.providers.testing import SharedFakeNetwork
+from dialogo.publishing.models import Post, PostVariant
+
+NETWORK = "chaosnet"
+CHANNELS = 20
+LOSE_RATIO = 0.03
+SETTINGS = {
+    "worker_lease_seconds": 3,
+    "worker_heartbeat_seconds": 0.3,
+    "worker_poll_seconds": 0.05,
+    "worker_backoff_base_seconds": 0.5,
+}
+
+
+def run_worker(url: str, network_path: str) -> None:  # pragma: no cover - a subprocess
+    import httpx
+
+    from dialogo.jobs.registry import TaskRegistry
+    from dialogo.publishing import dispatcher, tasks
+    from dialogo.worker.runner import Worker
+
+    install()
+    settings = load_settings(database_url=url)
+    factory = make_session_factory(make_engine(settings))
+    network = SharedFakeNetwork(network_path, NETWORK, lose_ratio=LOSE_RATIO)
+    providers = ProviderRegistry({NETWORK: network.provider_class()})
+    registry = TaskRegistry()
+    tasks.register(
+        registry,
+        providers=lambda _s: providers,
+        http=httpx.Client(),
+        every=dt.timedelta(seconds=1),
+        batch=50,
+    )
+    dispatcher.RECONCILE_DELAY = dt.timedelta(seconds=0.5)
+    worker = Worker(settings, factory, registry)
+    signal.signal(signal.SIGTERM, lambda *_: worker.stop())
+    worker.run()
+
+
+def populate(factory, settings, posts: int) -> None:  # type: ignore[no-untyped-def]
+    from dialogo.accounts import service as accounts
+    from dialogo.accounts.schemas import UserCreate, WorkspaceCreate
+
+    cipher = CredentialCipher.from_settings(settings)
+    with transaction(factory) as session:
+        owner = accounts.create_user(
+            session, UserCreate(email="chaos@example.com", password="x" * 16, name="Chaos")
+        )
+        ws = accounts.create_workspace(
+            session, accounts.Principal.for_user(owner), WorkspaceCreate(name="Chaos")
+        ).id
+        handles = [f"acct{n}" for n in range(CHANNELS)]
+        session.execute(
+            insert(Channel),
+            [
+                {
+                    "workspace_id": ws,
+                    "network": NETWORK,
+                    "name": h,
+                    "account_remote_id": h,
+                    "account_handle": h,
+                    "config": {},
+                    "credentials": cipher.encrypt(
+                        Credentials(access_token=SharedFakeNetwork.token(h), account_id=h)
+                    ),
+                    "status": "ok",
+                }
+                for h in handles
+            ],
+        )
+        channel_ids = list(session.scalars(select(Channel.id).order_by(Channel.id)))
+        now = dt.datetime.now(dt.UTC)
+        for start in range(0, posts, 2000):
+            count = min(2000, posts - start)
+            ids = session.scalars(
+                insert(Post).returning(Post.id),
+                [
+                    {
+                        "workspace_id": ws,
+                        "status": "scheduled",
+                        "scheduled_at": now,
+                        "approval_step": 0,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for _ in range(count)
+                ],
+            ).all()
+            session.execute(
+                insert(PostVariant),
+                [
+                    {
+                        "post_id": post_id,
+                        "workspace_id": ws,
+                        "channel_id": channel_ids[(start + i) % CHANNELS],
+                        "network": NETWORK,
+                        # Same text on many posts: only the idempotency key tells them apart.
+                        "text": f"chaos {(start + i) % 7}",
+                        "media": [],
+                        "thread": [],
+                        "thread_ids": [],
+                        "status": "scheduled",
+                        "due_at": now,
+                        "idempotency_key": f"chaos-{start + i}",
+                        "dispatch_round": 0,
+                        "needs_check": False,
+                        "attempts": 0,
+                        "updated_at": now,
+                    }
+                    for i, post_id in enumerate(ids)
+                ],
+            )
+
+
+@pytest.mark.integration
+@pytest.mark.slow
+def test_killed_workers_and_lost_answers_publish_every_post_exactly_once(
+    fresh_database: str, tmp_path: Path
+) -> None:
+    from tests.worker.support import worker_env
+
+    posts = int(os.environ.get("DIALOGO_CHAOS_POSTS", "1000"))
+    env = worker_env(fresh_database, **SETTINGS)
+    settings = load_settings(
+        env=Environment.test,
+        database_url=fresh_database,
+        data_dir=tmp_path,
+        secret_key=env["DIALOGO_SECRET_KEY"],
+    )
+    engine = make_engine(settings)
+    factory = make_session_factory(engine)
+    net_path = str(tmp_path / "network.sqlite3")
+    network = SharedFakeNetwork(net_path, NETWORK)
+    populate(factory, settings, posts)
+    rng = random.Random(int(os.environ.get("DIALOGO_CHAOS_SEED", "4")))
+    procs: list[subprocess.Popen[bytes]] = []
+    logs = tmp_path / "logs"
+    logs.mkdir()
+
+    def start() -> None:
+        with open(logs / f"w{len(procs)}.log", "wb") as log:
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, __file__, fresh_database, net_path],
+                    cwd=tmp_path,
+                    env=env,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+
+    def unfinished() -> int:
+        with factory() as session:
+            return int(
+                session.scalar(
+                    select(func.count())
+                    .select_from(PostVariant)
+                    .where(PostVariant.status != "published")
+                )
+                or 0
+            )
+
+    kills = 0
+    try:
+        for _ in range(3):
+            start()
+        deadline = time.monotonic() + 60 + posts / 20
+        while unfinished() and time.monotonic() < deadline:
+            time.sleep(rng.uniform(0.3, 1.5))
+            live = [p for p in procs if p.poll() is None]
+            if kills < 12 and live and unfinished():
+                victim = rng.choice(live)
+                victim.send_signal(signal.SIGKILL)
+                victim.wait(timeout=10)
+                kills += 1
+                start()
+        left = unfinished()
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+    output = "\n".join(p.read_text(errors="replace")[-2000:] for p in sorted(logs.iterdir()))
+    assert left == 0, f"{left} posts not published\n{output}"
+    assert kills >= 3, "the workers finished before enough of them were killed"
+    doubled = network.rows("SELECT key, count(*) FROM posts GROUP BY key HAVING count(*) > 1")
+    assert doubled == [], f"published more than once: {doubled[:10]}"
+    on_network = dict(network.rows("SELECT key, 's' || id FROM posts"))
+    assert len(on_network) == posts
+    with factory() as session:
+        variants = session.execute(
+            select(PostVariant.idempotency_key, PostVariant.remote_id, PostVariant.status)
+        ).all()
+    assert {v.status for v in variants} == {"published"}
+    assert all(on_network[v.idempotency_key] == v.remote_id for v in variants)
+    lost = [key for (key,) in network.rows("SELECT key FROM posts WHERE lost = 1")]
+    assert lost, "the network never lost an answer"
+    checks = network.rows("SELECT count(*) FROM calls WHERE op = 'recent_posts'")[0][0]
+    assert checks >= len(lost)  # every unknown outcome was reconciled by asking the network
+    print(f"chaos: {posts} posts, {kills} kills, {len(lost)} lost answers, {checks} checks")
+    engine.dispose()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    run_worker(sys.argv[1], sys.argv[2])
