@@ -1,10 +1,13 @@
 """Benchmark of the sandbox simulation: building worlds, generating history, forecasting.
 
-    python benchmarks/simulation.py                  # 20,000 and 100,000 people, 90 days
-    python benchmarks/simulation.py --sizes 5000 --days 30
+    python benchmarks/simulation.py                  # 10,000 (baseline), 20,000, 100,000 people
+    python benchmarks/simulation.py --sizes 5000 50000 --days 30
 
 Each world runs in a fresh child process, so "peak MB" is that process's own peak resident
-memory (interpreter and numpy included). Prints a table; it is not a timed test.
+memory (interpreter and numpy included). The first size is the named baseline: the "× base"
+columns divide each run's total time (build + history) and peak memory by the baseline's, so a
+simulation that scales linearly with people shows a time factor close to the size factor.
+Prints a table; it is not a timed test.
 """
 
 from __future__ import annotations
@@ -142,7 +145,7 @@ def _table(rows: list[dict[str, float | str]], columns: list[tuple[str, str, str
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--sizes", type=int, nargs="+", default=[20_000, 100_000])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[10_000, 20_000, 100_000])
     parser.add_argument("--days", type=int, default=90)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--forecast-runs", type=int, default=200)
@@ -151,11 +154,21 @@ def main() -> None:
 
     print(f"Sandbox simulation benchmark ({args.days} days of history, seed {args.seed})\n")
     worlds = [_child("run_world", str(n), str(args.days), str(args.seed)) for n in args.sizes]
+    base = worlds[0]
+    base_total = base["build_s"] + base["history_s"]
     for row in worlds:
         row["events_per_s"] = row["events"] / row["history_s"]
+        row["label"] = "baseline" if row is base else f"{row['people'] / base['people']:g}× people"
+        row["time_x"] = (row["build_s"] + row["history_s"]) / base_total
+        row["memory_x"] = row["peak_mb"] / base["peak_mb"]
+        row["us_per_person_day"] = (
+            1e6 * (row["build_s"] + row["history_s"]) / (row["people"] * row["days"])
+        )
+    print(f"Baseline: the same run at {base['people']:,.0f} people\n")
     _table(
         worlds,  # type: ignore[arg-type]
         [
+            ("label", "run", ""),
             ("people", "world size", ",.0f"),
             ("arcs", "follow arcs", ",.0f"),
             ("build_s", "build s", ".2f"),
@@ -166,6 +179,9 @@ def main() -> None:
             ("truth_s", "truth s", ".2f"),
             ("truth_mb", "truth JSON MB", ".1f"),
             ("peak_mb", "peak MB", ".0f"),
+            ("us_per_person_day", "µs/person-day", ".2f"),
+            ("time_x", "time × base", ".1f"),
+            ("memory_x", "memory × base", ".1f"),
         ],
     )
     print("What-if forecast (3 posts, €60 budget, 10 advocates)\n")

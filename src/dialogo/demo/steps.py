@@ -9,4 +9,10 @@ A domain adds its line here; the demo imports them lazily so a missing domain fa
 
 from __future__ import annotations
 
-DEMO_STEPS: list[str] = []
+DEMO_STEPS: list[str] = [
+    "dialogo.analytics.demo:demo_step",
+    "dialogo.influence.refresh:demo_step",
+    "dialogo.inbox.demo:demo_step",
+    "dialogo.listening.demo:demo_step",
+    "dialogo.audience.demo:demo_step",
+]

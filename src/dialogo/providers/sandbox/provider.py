@@ -8,8 +8,10 @@ Configuration (``config``, overridable by ``credentials.extra``; all optional)
 ISO date, default ``2026-01-01``: fixed, never "today", so the same seed gives the same data),
 ``history_days`` (90), ``speed`` (simulated seconds per real second, default 60),
 ``clock_start`` (the real instant, ISO 8601, at which the simulated clock reads the end of the
-history; see *Time*), ``backfill_days`` (how far back the first ``fetch_messages`` reads,
-default 3) and ``ledger`` (a file path; see *What survives a restart*).
+history; see *Time*), ``sim_now`` (an ISO 8601 instant: the simulated clock stands still
+there, for reproducible runs such as the demo's build), ``backfill_days`` (how far back the
+first ``fetch_messages`` reads, default 3) and ``ledger`` (a file path; see *What survives a
+restart*). ``start`` may be a full ISO 8601 instant (the demo ends the history "now").
 
 Credentials: the demo access token :data:`DEMO_TOKEN`; anything else raises
 ``ReauthRequired``, so the channel health logic can be tried too.
@@ -44,6 +46,11 @@ budget, key]`` (:func:`encode_post_id` / :func:`decode_post_id`); the spec's own
 seeds its random streams) is a hash of that payload. :meth:`fetch_metrics` needs nothing but
 the ids the application already stores, so metrics survive process restarts and agree
 between processes. (A forged id just yields another simulated post: harmless in a sandbox.)
+
+The brand's own posts of the simulated history (published by the world's autopilot before
+``live_from``) have the remote id ``sbxh1.`` + the world's post id (:func:`history_post_id`);
+their metrics are the outcome the history generated (``World.outcome_of``), so they agree with
+the comments and engagement the history holds. ``dialogo demo`` records them as published.
 
 What survives a restart
 -----------------------
@@ -112,6 +119,7 @@ from dialogo.providers.base import (
 )
 from dialogo.providers.errors import InvalidPayload, ProviderError, ReauthRequired
 from dialogo.simulation import (
+    BrandPost,
     BrandSpec,
     Message,
     PostOutcome,
@@ -139,6 +147,7 @@ FOLLOWUP_HORIZON = dt.timedelta(hours=91)
 #: Comments under a post arrive within a few days of it (``simulation.world.MAX_LAG_DAYS``).
 COMMENT_HORIZON = dt.timedelta(days=6)
 POST_PREFIX = "sbx1."
+HISTORY_PREFIX = "sbxh1."
 REPLY_PREFIX = "sbxr1."
 WEB = "https://sandbox.dialogo.invalid"
 
@@ -229,6 +238,27 @@ def decode_post_id(remote_id: str) -> PostSpec:
         )
     except (ValueError, TypeError) as exc:
         raise InvalidPayload(f"{remote_id!r} is not a sandbox post id", network=NETWORK) from exc
+
+
+def history_post_id(post: BrandPost) -> str:
+    """The remote id of a post the brand published in the simulated history."""
+    return HISTORY_PREFIX + post.id
+
+
+_HISTORY_ID = re.compile(r"^p-(?P<brand>.+)-(?P<day>\d{8})-(?P<k>\d+)$")
+
+
+def find_history_post(world: World, remote_id: str) -> BrandPost:
+    """The history post behind a :func:`history_post_id` (``InvalidPayload`` if none)."""
+    post_id = remote_id.removeprefix(HISTORY_PREFIX)
+    match = _HISTORY_ID.match(post_id)
+    if not remote_id.startswith(HISTORY_PREFIX) or match is None:
+        raise InvalidPayload(f"{remote_id!r} is not a sandbox post id", network=NETWORK)
+    day = dt.datetime.strptime(match["day"], "%Y%m%d").replace(tzinfo=dt.UTC)
+    for _spec, post in world.scheduled_posts(int(day.timestamp()) // 86_400):
+        if post.id == post_id:
+            return post
+    raise InvalidPayload(f"no post {post_id!r} in this sandbox's history", network=NETWORK)
 
 
 def _spec_for(brand: BrandSpec, at: dt.datetime, draft: Draft, key: str) -> tuple[PostSpec, str]:
@@ -407,6 +437,10 @@ class SandboxProvider(Provider):
         """Simulated time now."""
         if self._clock is not None:
             return self._clock.now()
+        frozen = self.credentials.extra.get("sim_now") or self.config.get("sim_now")
+        if frozen:
+            at = dt.datetime.fromisoformat(frozen)
+            return at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)
         origin = self.credentials.extra.get("clock_start") or self.config.get("clock_start")
         real_start = dt.datetime.fromisoformat(origin) if origin else self._created
         clock = SimClock(
@@ -432,7 +466,8 @@ class SandboxProvider(Provider):
 
     def verify(self) -> Account:
         self._check_token()
-        if not (self.credentials.extra.get("clock_start") or self.config.get("clock_start")):
+        pinned = ("clock_start", "sim_now")
+        if not any(self.credentials.extra.get(k) or self.config.get(k) for k in pinned):
             self.credentials = dataclasses.replace(
                 self.credentials,
                 extra={**self.credentials.extra, "clock_start": self._created.isoformat()},
@@ -655,11 +690,23 @@ class SandboxProvider(Provider):
                 self._outcomes.popitem(last=False)
         return outcome
 
+    def _outcome_of_id(self, remote_id: str) -> PostOutcome:
+        if remote_id.startswith(HISTORY_PREFIX):
+            post = find_history_post(self.world, remote_id)
+            outcome = self._outcomes.get(post.id)
+            if outcome is None:
+                outcome = self.world.outcome_of(post)
+                self._outcomes[post.id] = outcome
+                while len(self._outcomes) > OUTCOME_CACHE_SIZE:
+                    self._outcomes.popitem(last=False)
+            return outcome
+        return self._outcome(decode_post_id(remote_id))
+
     def _snapshots(self, remote_ids: Sequence[str]) -> Iterator[tuple[str, Any]]:
         self._check_token()
         now = self.now()
         for remote_id in remote_ids:
-            yield remote_id, self._outcome(decode_post_id(remote_id)).metrics_at(now)
+            yield remote_id, self._outcome_of_id(remote_id).metrics_at(now)
 
     def fetch_metrics(self, remote_ids: Sequence[str]) -> list[PostMetrics]:
         observed = self.now()
