@@ -20,8 +20,15 @@ from dialogo import __version__
 from dialogo.api import problems
 from dialogo.api.metrics import Metrics, MetricsMiddleware
 from dialogo.api.routers import accounts as accounts_api
+from dialogo.api.routers import analytics as analytics_api
+from dialogo.api.routers import audience as audience_api
 from dialogo.api.routers import channels as channels_api
+from dialogo.api.routers import inbox as inbox_api
+from dialogo.api.routers import influence as influence_api
+from dialogo.api.routers import listening as listening_api
 from dialogo.api.routers import publishing as publishing_api
+from dialogo.api.routers import publishing_health as publishing_health_api
+from dialogo.api.routers import sandbox as sandbox_api
 from dialogo.api.routers import system as system_api
 from dialogo.core.context import AppContext
 from dialogo.db import migrate
@@ -97,8 +104,16 @@ def create_app(ctx: AppContext, *, run_worker: bool = False) -> FastAPI:
         return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     app.include_router(accounts_api.router)
+    app.include_router(analytics_api.router)
+    app.include_router(analytics_api.hooks)
+    app.include_router(audience_api.router)
     app.include_router(channels_api.router)
+    app.include_router(inbox_api.router)
+    app.include_router(influence_api.router)
+    app.include_router(listening_api.router)
     app.include_router(publishing_api.router)
+    app.include_router(publishing_health_api.router)
+    app.include_router(sandbox_api.router)
     app.include_router(system_api.router)
     app.include_router(web_routes.router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -3,7 +3,10 @@
 ``ROUTES`` lists every operation under ``/api/``, with a valid request for it. A route added to
 the app without a row here fails ``test_every_api_route_is_in_the_table``, so the matrix can
 never silently fall behind the API. Workspace routes take their permission from the OpenAPI
-``x-permission`` extension; what each role may do comes from ``permissions.MATRIX``.
+``x-permission`` extension; what each role may do comes from ``permissions.MATRIX``. A public
+route that authenticates the request rather than its sender (the shop's signed conversion
+webhook) is listed with a request lacking that proof, refused whoever sends it; the signed
+request is tested on its own below.
 """
 
 from __future__ import annotations
@@ -11,18 +14,28 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import json
 import secrets
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
+import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import Engine, func, select, update
+from sqlalchemy import Engine, Table, func, select, update
 from sqlalchemy.orm import Session
 
 from dialogo.accounts import service as accounts
-from dialogo.accounts.models import ApiToken, AuditEntry, Membership, User, WebSession, Workspace
+from dialogo.accounts.models import ApiToken, Membership, User, WebSession, Workspace
 from dialogo.accounts.permissions import MATRIX, Permission, Role, Scope
+from dialogo.analytics import conversions, experiments, metrics
+from dialogo.analytics.engagement import MIN_HISTORY
+from dialogo.analytics.models import AbArm, AbTest, Conversion, MetricSnapshot
+from dialogo.audience import receptiveness
+from dialogo.audience import service as audience
+from dialogo.audience.models import ContactProfile
 from dialogo.channels import service as channels
 from dialogo.channels.crypto import CredentialCipher
 from dialogo.channels.models import Channel
@@ -30,13 +43,29 @@ from dialogo.channels.schemas import ChannelConnect, ChannelCredentialsIn
 from dialogo.core.clock import SystemClock
 from dialogo.core.config import Settings
 from dialogo.core.context import AppContext
-from dialogo.core.db import make_session_factory
+from dialogo.core.db import Base, make_session_factory
+from dialogo.inbox import ingest
+from dialogo.inbox import service as inbox
+from dialogo.inbox.models import Conversation, ConversationTag, Message
+from dialogo.influence import ugc
+from dialogo.influence.service import Evidence, build_graph
+from dialogo.listening import service as listening
+from dialogo.listening.models import Mention, MentionMatch
+from dialogo.listening.schemas import MentionIn, QueryCreate
 from dialogo.notifications import service as notifications
-from dialogo.notifications.models import Notification
+from dialogo.providers.base import Author, Credentials, InboundMessage, MessageKind, Provider
 from dialogo.providers.registry import ProviderRegistry
+from dialogo.providers.sandbox.provider import DEMO_TOKEN, SandboxProvider
 from dialogo.providers.testing import FakeNetwork, credentials_for
+from dialogo.publishing import media as media_library
+from dialogo.publishing import recurrence, slots, webhooks
 from dialogo.publishing import service as publishing
-from dialogo.publishing.models import Campaign, Post, WorkspacePublishingSettings
+from dialogo.publishing.models import (
+    RecurrenceFrequency,
+    RecurringOccurrence,
+    RecurringPost,
+    VariantStatus,
+)
 from dialogo.publishing.schemas import PostCreate, VariantIn
 from dialogo.server import create_app
 from tests.accounts.helpers import png_bytes
@@ -58,7 +87,8 @@ class Access(enum.Enum):
 
 @dataclasses.dataclass(frozen=True)
 class Ids:
-    """What a request needs to name: the workspace, a member in it, a user to add, a token."""
+    """What a request needs to name: the workspace, a member in it, a user to add, a token,
+    and one row of each kind the routes act on (see :meth:`Worlds.rows`)."""
 
     workspace_id: int
     member_id: int
@@ -72,6 +102,61 @@ class Ids:
     pending_post_id: int = 0  # submitted for approval
     approved_post_id: int = 0
     scheduled_post_id: int = 0
+    conversation_id: int = 0  # an open conversation tagged TAG, from an inbound message
+    contact_id: int = 0  # a CRM contact (its profile, interests; in the interaction graph)
+    segment_id: int = 0
+    query_id: int = 0  # a listening query
+    mention_id: int = 0  # a mention it matched
+    media_id: int = 0
+    webhook_id: int = 0
+    recurring_id: int = 0  # a weekly recurring post
+    experiment_id: int = 0  # a past campaign with a control group, over CRM contacts
+    ugc_request_id: int = 0  # rights asked for the customer's post in the conversation
+    rule_id: int = 0  # an inbox rule
+    ab_test_id: int = 0  # a running A/B test whose two arms are counted by hand
+
+
+# What a request may name inside a workspace: B's ids put in A's path must not be found.
+ROW_IDS = (
+    "member_id",
+    "channel_id",
+    "notification_id",
+    "post_id",
+    "pending_post_id",
+    "approved_post_id",
+    "scheduled_post_id",
+    "conversation_id",
+    "contact_id",
+    "segment_id",
+    "query_id",
+    "mention_id",
+    "media_id",
+    "webhook_id",
+    "recurring_id",
+    "experiment_id",
+    "ugc_request_id",
+    "rule_id",
+    "ab_test_id",
+)
+ROW_PARAMS = (
+    "{member_id}",
+    "{channel_id}",
+    "{notification_id}",
+    "{post_id}",
+    "{conversation_id}",
+    "{contact_id}",
+    "{segment_id}",
+    "{query_id}",
+    "{mention_id}",
+    "{media_id}",
+    "{webhook_id}",
+    "{recurring_id}",
+    "{experiment_id}",
+    "{request_id}",
+    "{rule_id}",
+    "{test_id}",
+)
+TAG = "vip"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,6 +165,9 @@ class Req:
     url: str
     json: Any = None
     files: dict[str, tuple[str, bytes, str]] | None = None
+    data: dict[str, str] | None = None  # form fields sent with ``files``
+    content: bytes | None = None  # a raw body (CSV imports), with its Content-Type in headers
+    headers: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,6 +176,9 @@ class Case:
     build: Callable[[Ids], Req]
     # Whether the request writes when made with an API token (a read-only token must be refused).
     token_writes: bool | None = None
+    # A PUBLIC route that authenticates the request itself (a signature), not its sender: the
+    # table's request lacks that proof, and whoever sends it gets a 401 with this code.
+    refused: str | None = None
 
     def writes(self, ids: Ids) -> bool:
         if self.token_writes is not None:
@@ -109,6 +200,23 @@ def _ws(i: Ids, rest: str) -> str:
 
 def _tomorrow() -> str:
     return (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).isoformat()
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat()
+
+
+def _posts_file(i: Ids) -> bytes:
+    return json.dumps([{"channel": i.channel_id, "text": "Imported from a spreadsheet"}]).encode()
+
+
+def _mentions_csv() -> bytes:
+    return f"id,text,posted_at\nimp-1,Tried Aurora's beans today,{_now()}\n".encode()
+
+
+C = W + "/conversations/{conversation_id}"
+L = W + "/listening"
+A = W + "/audience"
 
 
 ROUTES: dict[tuple[str, str], Case] = {
@@ -305,17 +413,520 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("POST", P + "/duplicate"): Case(
         Access.WORKSPACE, lambda i: Req("POST", _ws(i, f"/posts/{i.post_id}/duplicate"))
     ),
+    ("POST", P + "/queue"): Case(
+        Access.WORKSPACE, lambda i: Req("POST", _ws(i, f"/posts/{i.approved_post_id}/queue"))
+    ),
+    ("POST", W + "/posts/import"): Case(
+        Access.WORKSPACE,
+        lambda i: Req(
+            "POST",
+            _ws(i, "/posts/import"),
+            files={"file": ("posts.json", _posts_file(i), "application/json")},
+        ),
+    ),
+    ("GET", W + "/publishing/health"): Case(
+        Access.WORKSPACE, lambda i: Req("GET", _ws(i, "/publishing/health"))
+    ),
+    # --- publishing: recurring posts, queue slots, media, webhooks ---------------------------
+    ("GET", W + "/recurring-posts"): Case(
+        Access.WORKSPACE, lambda i: Req("GET", _ws(i, "/recurring-posts"))
+    ),
+    ("POST", W + "/recurring-posts"): Case(
+        Access.WORKSPACE,
+        lambda i: Req(
+            "POST",
+            _ws(i, "/recurring-posts"),
+            {
+                "name": "Friday tip",
+                "frequency": "weekly",
+                "weekdays": [4],
+                "local_time": "17:30",
+                "starts_on": dt.date.today().isoformat(),
+                "variants": [{"channel_id": i.channel_id, "text": "Weekend brew tip"}],
+            },
+        ),
+    ),
+    ("GET", W + "/recurring-posts/{recurring_id}/posts"): Case(
+        Access.WORKSPACE,
+        lambda i: Req("GET", _ws(i, f"/recurring-posts/{i.recurring_id}/posts")),
+    ),
+    ("POST", W + "/recurring-posts/{recurring_id}/stop"): Case(
+        Access.WORKSPACE,
+        lambda i: Req("POST", _ws(i, f"/recurring-posts/{i.recurring_id}/stop")),
+    ),
+    ("GET", W + "/queue-slots"): Case(
+        Access.WORKSPACE, lambda i: Req("GET", _ws(i, "/queue-slots"))
+    ),
+    ("GET", W + "/queue-slots/next"): Case(
+        Access.WORKSPACE,
+        lambda i: Req("GET", _ws(i, f"/queue-slots/next?channel_id={i.channel_id}")),
+    ),
+    ("PUT", W + "/channels/{channel_id}/queue-slots"): Case(
+        Access.WORKSPACE,
+        lambda i: Req(
+            "PUT",
+            _ws(i, f"/channels/{i.channel_id}/queue-slots"),
+            [{"weekday": 0, "local_time": "08:30"}, {"weekday": 3, "local_time": "12:00"}],
+        ),
+    ),
+    ("GET", W + "/media"): Case(Access.WORKSPACE, lambda i: Req("GET", _ws(i, "/media"))),
+    ("POST", W + "/media"): Case(
+        Access.WORKSPACE,
+        lambda i: Req(
+            "POST",
+            _ws(i, "/media"),
+            files={"file": ("beans.png", png_bytes(5, 4), "image/png")},
+            data={"alt_text": "A bag of beans"},
+        ),
+    ),
+    ("PATCH", W + "/media/{media_id}"): Case(
+        Access.WORKSPACE,
+        lambda i: Req("PATCH", _ws(i, f"/media/{i.media_id}"), {"alt_text": "A cup of coffee"}),
+    ),
+    ("GET", W + "/webhooks"): Case(Access.WORKSPACE, lambda i: Req("GET", _ws(i, "/webhooks"))),
+    ("POST", W + "/webhooks"): Case(
+        Access.WORKSPACE,
+        lambda i: Req(
+            "POST",
+            _ws(i, "/webhooks"),
+            {"url": "https://example.com/hooks/other", "events": ["post.published"]},
+        ),
+    ),
+    ("DELETE", W + "/webhooks/{webhook_id}"): Case(
+        Access.WORKSPACE, lambda i: Req("DELETE", _ws(i, f"/webhooks/{i.webhook_id}"))
+    ),
+    ("GET", W + "/webhooks/{webhook_id}/deliveries"): Case(
+        Access.WORKSPACE,
+        lambda i: Req("GET", _ws(i, f"/webhooks/{i.webhook_id}/deliveries")),
+    ),
+    # --- inbox ---------------------------------------------------------------------------
+    ("GET", W + "/conversations"): Case(
+        Access.WORKSPACE, lambda i: Req("GET", _ws(i, "/conversations"))
+    ),
+    ("GET", C): Case(
+        Access.WORKSPACE, lambda i: Req("GET", _ws(i, f"/conversations/{i.conversation_id}"))
+    ),
+    ("POST", C + "/assign"): Case(
+        Access.WORKSPACE,
+        lambda i: Req(
+            "POST", _ws(i, f"/conversations/{i.conversation_id}/assign"), {"round_robin": True}
+        ),
+    ),
+    ("POST", C + "/status"): Case(
+        Access.WORKSPACE,
+        lambda i: Req(
+            "POST", _ws(i, f"/conversations/{i.conversation_id}/status"), {"status": "closed"}
+        ),
+    ),
+    ("POST", C + "/tags"): Case(
+        Access.WORKSPACE,
+        lambda i: Req(
+            "POST", _ws(i, f"/conversations/{i.conversation_id}/tags"), {"tag": "opening-hours"}
+        ),
+    ),
+    ("DELETE", C + "/tags/{tag}"): Case(
+        Access.WORKSPACE,
+        lambda i: Req("DELETE", _ws(i, f"/conversations/{i.conversation_id}/tags/{TAG}")),
+    ),
+    ("POST", C + "/notes"): Case(
+        Access.WORKSPACE,
+        lambda i: Req(
+            "POST",
+            _ws(i, f"/conversations/{i.conversation_id}/notes"),
+            {"body": "Regular customer, answer in Italian"},
+        ),
+    ),
+    ("POST", C + "/replies"): Case(
+        Access.WORKSPACE,
+        lambda i: Req(
+            "POST",
+            _ws(i, f"/conversations/{i.conversation_id}/replies"),
+            {"text": "Yes, from 9 to 13 on Sundays!"},
+        ),
+    ),
+    ("GET", W + "/inbox/quarantine"): Case(
+        Access.WORKSPACE, lambda i: Req("GET", _ws(i, "/inbox/quarantine"))
+    ),
+    ("GET", W + "/inbox/settings"): Case(
+        Access.WORKSPACE, lambda i: Req("GET", _ws(i, "/inbox/settings"))
+    ),
+    ("PUT", W + "/inbox/settings"): Case(
+        Access.WORKSPACE,
+        lambda i: Req(
+            "PUT",
+            _ws(i, "/inbox/settings"),
+            {
+                "first_response_minutes": 30,
+                "resolution_minutes": 480,
+                "business_hours": {"mon": [{"start": "09:00", "end": "18:00"}]},
+            },
+        ),
+    ),
+    ("GET", W + "/inbox/stats"): Case(
+        Access.WORKSPACE, lambda i: Req("GET", _ws(i, "/inbox/stats"))
+    ),
+    ("GET", W + "/contacts/{contact_id}/history"): Case(
+        Access.WORKSPACE, lambda i: Req("GET", _ws(i, f"/contacts/{i.contact_id}/history"))
+    ),
+    ("GET", W + "/inbox/rules"): Case(
+        Access.WORKSPACE, lambda i: Req("GET", _ws(i, "/inbox/rules"))
+    ),
+    ("POST", W + "/inbox/rules"): Case(
+        Access.WORKSPACE,
+        lambda i: Req(
+            "POST",
+            _ws(i, "/inbox/rules"),
+            {
+                "name": "Opening hours",
+                "conditions": {"words": ["open", "sunday"], "question": True},
+                "actions": {"tag": "opening-hours"},
+            },
+        ),
+    ),
+    ("PUT", W + "/inbox/rules/{rule_id}"): Case(
+        Access.WORKSPACE,
+        lambda i: Req(
+            "PUT",
+            _ws(i, f"/inbox/rules/{i.rule_id}"),
+            {"name": "Complaints", "conditions": {"complaint": True}, "actions": {"close": False}},
+        ),
+    ),
+    ("DELETE", W + "/inbox/rules/{rule_id}"): Case(
+        Access.WORKSPACE, lambda i: Req("DELETE", _ws(i, f"/inbox/rules/{i.rule_id}"))
+    ),
+    # --- listening -----------------------------------------------------------------------
+    ("GET", L + "/queries"): Case(
+        Access.WORKSPACE, lambda i: Req("GET", _ws(i, "/listening/queries"))
+    ),
+    ("POST", L + "/queries"): Case(
+        Access.WORKSPACE,
+        lambda i: Req(
+            "POST",
+            _ws(i, "/listening/queries"),
+            {"name": "Moka Nera", "query": '"moka nera"', "kind": "competitor"},
+        ),
+    ),
+    ("PATCH", L + "/queries/{query_id}"): Case(
+        Access.WORKSPACE,
+        lambda i: Req("PATCH", _ws(i, f"/listening/queries/{i.query_id}"), {"active": False}),
+    ),
+    ("DELETE", L + "/queries/{query_id}"): Case(
+        Access.WORKSPACE, lambda i: Req("DELETE", _ws(i, f"/listening/queries/{i.query_id}"))
+    ),
+    ("GET", L + "/mentions"): Case(
+        Access.WORKSPACE, lambda i: Req("GET", _ws(i, "/listening/mentions"))
+    ),
+    ("PUT", L + "/mentions/{mention_id}/label"): Case(
+        Access.WORKSPACE,
+        lambda i: Req(
+            "PUT", _ws(i, f"/listening/mentions/{i.mention_id}/label"), {"label": "positive"}
+        ),
+    ),
+    ("POST", L + "/import"): Case(
+        Access.WORKSPACE,
+        lambda i: Req(
+            "POST",
+            _ws(i, "/listening/import?format=csv"),
+            files={"file": ("mentions.csv", _mentions_csv(), "text/csv")},
+        ),
+    ),
+    ("POST", L + "/intake"): Case(
+        Access.WORKSPACE,
+        lambda i: Req(
+            "POST",
+            _ws(i, "/listening/intake"),
+            [{"id": "hook-1", "text": "Aurora's espresso!", "posted_at": _now()}],
+        ),
+    ),
+    ("POST", L + "/ingest"): Case(
+        Access.WORKSPACE, lambda i: Req("POST", _ws(i, "/listening/ingest"))
+    ),
+    ("GET", L + "/reputation"): Case(
+        Access.WORKSPACE, lambda i: Req("GET", _ws(i, "/listening/reputation"))
+    ),
+    ("GET", L + "/alerts"): Case(
+        Access.WORKSPACE, lambda i: Req("GET", _ws(i, "/listening/alerts"))
+    ),
+    ("POST", L + "/alert-targets"): Case(
+        Access.WORKSPACE,
+        lambda i: Req(
+            "POST",
+            _ws(i, "/listening/alert-targets"),
+            {"target": "https://example.com/alerts", "secret": "s" * 24},
+        ),
+    ),
+    # --- audience ------------------------------------------------------------------------
+    ("GET", A + "/profiles"): Case(
+        Access.WORKSPACE, lambda i: Req("GET", _ws(i, "/audience/profiles"))
+    ),
+    # Computes a count: a read, whatever the method.
+    ("POST", A + "/size"): Case(
+        Access.WORKSPACE,
+        lambda i: Req("POST", _ws(i, "/audience/size"), {"expression": "interest:running"}),
+        token_writes=False,
+    ),
+    ("GET", A + "/segments"): Case(
+        Access.WORKSPACE, lambda i: Req("GET", _ws(i, "/audience/segments"))
+    ),
+    ("POST", A + "/segments"): Case(
+        Access.WORKSPACE,
+        lambda i: Req(
+            "POST",
+            _ws(i, "/audience/segments"),
+            {"name": "Campania", "expression": "region = Campania"},
+        ),
+    ),
+    ("DELETE", A + "/segments/{segment_id}"): Case(
+        Access.WORKSPACE, lambda i: Req("DELETE", _ws(i, f"/audience/segments/{i.segment_id}"))
+    ),
+    ("GET", A + "/overlaps"): Case(
+        Access.WORKSPACE,
+        lambda i: Req("GET", _ws(i, f"/audience/overlaps?ids={i.segment_id}")),
+    ),
+    ("POST", A + "/export"): Case(
+        Access.WORKSPACE,
+        lambda i: Req(
+            "POST", _ws(i, "/audience/export"), {"expression": "interest:running", "format": "meta"}
+        ),
+    ),
+    ("POST", A + "/import"): Case(
+        Access.WORKSPACE,
+        lambda i: Req(
+            "POST",
+            _ws(i, "/audience/import?" + urlencode([("map", "E-mail=email")])),
+            content=b"E-mail\nmarco@example.com\n",
+            headers={"Content-Type": "text/csv"},
+        ),
+    ),
+    # A GET, but the export is audited and needs the audience.export permission (write scope).
+    ("GET", A + "/contacts/{contact_id}/export"): Case(
+        Access.WORKSPACE,
+        lambda i: Req("GET", _ws(i, f"/audience/contacts/{i.contact_id}/export")),
+        token_writes=True,
+    ),
+    ("DELETE", A + "/contacts/{contact_id}"): Case(
+        Access.WORKSPACE, lambda i: Req("DELETE", _ws(i, f"/audience/contacts/{i.contact_id}"))
+    ),
+    ("GET", A + "/contacts/{contact_id}/profile"): Case(
+        Access.WORKSPACE, lambda i: Req("GET", _ws(i, f"/audience/contacts/{i.contact_id}/profile"))
+    ),
+    ("GET", A + "/experiments"): Case(
+        Access.WORKSPACE, lambda i: Req("GET", _ws(i, "/audience/experiments"))
+    ),
+    ("POST", A + "/experiments/import"): Case(
+        Access.WORKSPACE,
+        lambda i: Req(
+            "POST",
+            _ws(i, "/audience/experiments/import?name=Autumn&topic=coffee"),
+            content=EXPERIMENT.encode(),
+            headers={"Content-Type": "text/csv"},
+        ),
+    ),
+    ("DELETE", A + "/experiments/{experiment_id}"): Case(
+        Access.WORKSPACE,
+        lambda i: Req("DELETE", _ws(i, f"/audience/experiments/{i.experiment_id}")),
+    ),
+    ("GET", A + "/experiments/{experiment_id}/receptiveness"): Case(
+        Access.WORKSPACE,
+        lambda i: Req("GET", _ws(i, f"/audience/experiments/{i.experiment_id}/receptiveness")),
+    ),
+    # --- influence -----------------------------------------------------------------------
+    ("GET", W + "/influence/ugc/candidates"): Case(
+        Access.WORKSPACE, lambda i: Req("GET", _ws(i, "/influence/ugc/candidates"))
+    ),
+    ("GET", W + "/influence/ugc/requests"): Case(
+        Access.WORKSPACE, lambda i: Req("GET", _ws(i, "/influence/ugc/requests"))
+    ),
+    ("POST", W + "/influence/ugc/requests"): Case(
+        Access.WORKSPACE,
+        lambda i: Req(
+            "POST",
+            _ws(i, "/influence/ugc/requests"),
+            {"item_key": f"mention:{i.mention_id}", "request_text": "Can we repost this?"},
+        ),
+    ),
+    ("POST", W + "/influence/ugc/requests/{request_id}/answer"): Case(
+        Access.WORKSPACE,
+        lambda i: Req(
+            "POST",
+            _ws(i, f"/influence/ugc/requests/{i.ugc_request_id}/answer"),
+            {"status": "granted", "rights": "Instagram and the website, for one year"},
+        ),
+    ),
+    ("GET", W + "/influence/graph"): Case(
+        Access.WORKSPACE, lambda i: Req("GET", _ws(i, "/influence/graph"))
+    ),
+    ("POST", W + "/influence/graph/rebuild"): Case(
+        Access.WORKSPACE, lambda i: Req("POST", _ws(i, "/influence/graph/rebuild"))
+    ),
+    ("GET", W + "/influence/rankings"): Case(
+        Access.WORKSPACE, lambda i: Req("GET", _ws(i, "/influence/rankings"))
+    ),
+    # Computes a plan, stores nothing: a read.
+    ("POST", W + "/influence/advocates"): Case(
+        Access.WORKSPACE,
+        lambda i: Req("POST", _ws(i, "/influence/advocates"), {"k": 1, "runs": 100}),
+        token_writes=False,
+    ),
+    # --- analytics -----------------------------------------------------------------------
+    ("GET", W + "/analytics/dashboard"): Case(
+        Access.WORKSPACE, lambda i: Req("GET", _ws(i, "/analytics/dashboard"))
+    ),
+    ("GET", W + "/analytics/roi"): Case(
+        Access.WORKSPACE, lambda i: Req("GET", _ws(i, "/analytics/roi?by=channel"))
+    ),
+    ("GET", W + "/analytics/attribution"): Case(
+        Access.WORKSPACE, lambda i: Req("GET", _ws(i, "/analytics/attribution"))
+    ),
+    ("GET", W + "/analytics/best-time"): Case(
+        Access.WORKSPACE, lambda i: Req("GET", _ws(i, "/analytics/best-time"))
+    ),
+    ("GET", W + "/links"): Case(Access.WORKSPACE, lambda i: Req("GET", _ws(i, "/links"))),
+    ("POST", W + "/links"): Case(
+        Access.WORKSPACE,
+        lambda i: Req(
+            "POST",
+            _ws(i, "/links"),
+            {"url": "https://example.com/shop/moka", "channel_id": i.channel_id},
+        ),
+    ),
+    ("GET", W + "/conversions"): Case(
+        Access.WORKSPACE, lambda i: Req("GET", _ws(i, "/conversions"))
+    ),
+    ("POST", W + "/conversions"): Case(
+        Access.WORKSPACE,
+        lambda i: Req("POST", _ws(i, "/conversions"), {"order_id": "A-1001", "value": "24.90"}),
+    ),
+    ("POST", W + "/conversions/import"): Case(
+        Access.WORKSPACE,
+        lambda i: Req(
+            "POST",
+            _ws(i, "/conversions/import"),
+            content=b"order_id,value\nA-2001,12.50\nA-2002,7.00\n",
+            headers={"Content-Type": "text/csv"},
+        ),
+    ),
+    ("GET", W + "/conversions/webhook-secret"): Case(
+        Access.WORKSPACE, lambda i: Req("GET", _ws(i, "/conversions/webhook-secret"))
+    ),
+    ("POST", W + "/conversions/webhook-secret/rotate"): Case(
+        Access.WORKSPACE, lambda i: Req("POST", _ws(i, "/conversions/webhook-secret/rotate"))
+    ),
+    ("GET", W + "/analytics/export/{table}.csv"): Case(
+        Access.WORKSPACE, lambda i: Req("GET", _ws(i, "/analytics/export/daily.csv?days=7"))
+    ),
+    ("GET", W + "/analytics/export.xlsx"): Case(
+        Access.WORKSPACE, lambda i: Req("GET", _ws(i, "/analytics/export.xlsx"))
+    ),
+    ("GET", W + "/analytics/engagement/drafts"): Case(
+        Access.WORKSPACE, lambda i: Req("GET", _ws(i, "/analytics/engagement/drafts"))
+    ),
+    # Ranks where and when a text would do best, stores nothing: a read.
+    ("POST", W + "/analytics/engagement/placements"): Case(
+        Access.WORKSPACE,
+        lambda i: Req(
+            "POST",
+            _ws(i, "/analytics/engagement/placements"),
+            {"text": "New autumn blend, taste it in the shop!", "media": 1, "limit": 3},
+        ),
+        token_writes=False,
+    ),
+    ("GET", W + "/analytics/ab-tests"): Case(
+        Access.WORKSPACE, lambda i: Req("GET", _ws(i, "/analytics/ab-tests"))
+    ),
+    ("POST", W + "/analytics/ab-tests"): Case(
+        Access.WORKSPACE,
+        lambda i: Req(
+            "POST",
+            _ws(i, "/analytics/ab-tests"),
+            {
+                "name": "Two drafts",
+                "metric": "clicks",
+                "arms": [
+                    {"name": "short"},
+                    {"name": "long", "weight": 2, "trials": 10, "successes": 1},
+                ],
+            },
+        ),
+    ),
+    ("GET", W + "/analytics/ab-tests/{test_id}"): Case(
+        Access.WORKSPACE, lambda i: Req("GET", _ws(i, f"/analytics/ab-tests/{i.ab_test_id}"))
+    ),
+    ("PUT", W + "/analytics/ab-tests/{test_id}/counts"): Case(
+        Access.WORKSPACE,
+        lambda i: Req(
+            "PUT",
+            _ws(i, f"/analytics/ab-tests/{i.ab_test_id}/counts"),
+            {"plain": {"successes": 12, "trials": 240}, "emoji": {"successes": 20, "trials": 240}},
+        ),
+    ),
+    ("POST", W + "/analytics/ab-tests/{test_id}/stop"): Case(
+        Access.WORKSPACE,
+        lambda i: Req("POST", _ws(i, f"/analytics/ab-tests/{i.ab_test_id}/stop")),
+    ),
+    ("GET", W + "/analytics/ab-tests/{test_id}/assign"): Case(
+        Access.WORKSPACE,
+        lambda i: Req("GET", _ws(i, f"/analytics/ab-tests/{i.ab_test_id}/assign?unit=contact-7")),
+    ),
+    ("GET", W + "/analytics/competitors"): Case(
+        Access.WORKSPACE, lambda i: Req("GET", _ws(i, "/analytics/competitors?days=30"))
+    ),
+    ("GET", W + "/spend"): Case(Access.WORKSPACE, lambda i: Req("GET", _ws(i, "/spend"))),
+    ("POST", W + "/spend"): Case(
+        Access.WORKSPACE,
+        lambda i: Req(
+            "POST",
+            _ws(i, "/spend"),
+            {"day": dt.date.today().isoformat(), "amount": "40.00", "channel_id": i.channel_id},
+        ),
+    ),
+    ("POST", W + "/spend/import"): Case(
+        Access.WORKSPACE,
+        lambda i: Req(
+            "POST",
+            _ws(i, "/spend/import"),
+            content=b"day,amount\n2026-05-01,10.00\n2026-05-02,12.00\n",
+            headers={"Content-Type": "text/csv"},
+        ),
+    ),
+    # Signed by the shop, not sent by a user: without its signature every caller is refused
+    # (the signed request is tested below, test_conversion_webhook_*).
+    ("POST", "/api/v1/hooks/conversions/{workspace_id}"): Case(
+        Access.PUBLIC,
+        lambda i: Req(
+            "POST",
+            f"/api/v1/hooks/conversions/{i.workspace_id}",
+            {"order_id": "W-1", "value": "9.90"},
+        ),
+        refused="signature_missing",
+    ),
+    # --- sandbox -------------------------------------------------------------------------
+    ("GET", W + "/sandbox/whatif"): Case(
+        Access.WORKSPACE, lambda i: Req("GET", _ws(i, "/sandbox/whatif"))
+    ),
+    # A forecast: nothing is stored or published, so a read.
+    ("POST", W + "/sandbox/whatif"): Case(
+        Access.WORKSPACE,
+        lambda i: Req(
+            "POST",
+            _ws(i, "/sandbox/whatif"),
+            {"posts": [{"at": "2026-01-12T09:00:00+01:00", "topic": "coffee"}], "runs": 10},
+        ),
+        token_writes=False,
+    ),
 }
 
 KEYS = sorted(ROUTES)
+# Routes reading the workspace's published history (the engagement model trains on it): only
+# their worlds get one (see :meth:`Worlds.history`).
+NEEDS_HISTORY = {
+    ("GET", W + "/analytics/engagement/drafts"),
+    ("POST", W + "/analytics/engagement/placements"),
+}
 WORKSPACE_KEYS = [k for k in KEYS if ROUTES[k].access is Access.WORKSPACE]
 NON_PUBLIC_KEYS = [k for k in KEYS if ROUTES[k].access is not Access.PUBLIC]
 # Routes naming a row inside a workspace: reaching B's rows through A must fail too.
-NESTED_KEYS = [
-    k
-    for k in WORKSPACE_KEYS
-    if any(p in k[1] for p in ("{member_id}", "{channel_id}", "{notification_id}", "{post_id}"))
-]
+NESTED_KEYS = [k for k in WORKSPACE_KEYS if any(p in k[1] for p in ROW_PARAMS)]
 
 
 def key_id(key: tuple[str, str]) -> str:
@@ -374,14 +985,68 @@ def membership_id(db: Session, workspace_id: int, user_id: int) -> int:
     return found
 
 
-class Worlds:
-    """Builds, per test, a workspace with a logo, a connected channel and a notification; an
-    owner; a viewer to act on; a user to add; and a caller with a role, a web session and an
-    API token of their own."""
+def _no_network(request: httpx.Request) -> httpx.Response:
+    raise AssertionError(f"these providers run in-process; nothing may call {request.url}")
 
-    def __init__(self, db: Session, network: FakeNetwork, cipher: CredentialCipher) -> None:
-        self.db, self.network, self.cipher = db, network, cipher
-        self.registry = ProviderRegistry({network.name: network.provider_class()})
+
+def offline(provider: type[Provider]) -> type[Provider]:
+    """The provider with an HTTP client that refuses every request. Both networks here run
+    in-process, and the default client costs a TLS context (CA bundle) per opening, which is
+    most of the time of a world made of a thousand openings."""
+
+    class Offline(provider):  # type: ignore[valid-type, misc]
+        def __init__(
+            self,
+            credentials: Credentials,
+            *,
+            http: httpx.Client | None = None,
+            config: dict[str, str] | None = None,
+        ) -> None:
+            http = http or httpx.Client(transport=httpx.MockTransport(_no_network))
+            super().__init__(credentials, http=http, config=config)
+
+    Offline.__name__ = Offline.__qualname__ = provider.__name__
+    return Offline
+
+
+# CRM contacts (a third are runners) and a past campaign over them with a random control group,
+# where runners respond more when treated: enough for the uplift models to learn from.
+PEOPLE = 60
+CRM = "email,interests,region\n" + "".join(
+    f"p{n}@example.com,{'running' if n % 3 == 0 else 'cooking'},Campania\n" for n in range(PEOPLE)
+)
+EXPERIMENT = "email,treated,responded\n" + "".join(
+    f"p{n}@example.com,{n % 2},{int((n % 3 == 0 and n % 2 == 1) or n % 7 == 0)}\n"
+    for n in range(PEOPLE)
+)
+
+
+# The sandbox world every test workspace connects to (what-if runs on it): small, so cheap.
+SANDBOX = {"seed": "3", "population": "600", "start": "2026-01-01", "history_days": "10"}
+
+
+class Worlds:
+    """Builds, per test, a workspace with a logo, a connected channel and a notification, posts
+    in each state, and a row of every kind a route can name (a conversation, a contact, a
+    segment, a listening query and a mention, a media item, a webhook, a recurring post, queue
+    slots, an interaction graph) plus a sandbox channel; an owner; a viewer to act on; a user to
+    add; and a caller with a role, a web session and an API token of their own."""
+
+    def __init__(
+        self,
+        db: Session,
+        network: FakeNetwork,
+        cipher: CredentialCipher,
+        data_dir: Path,
+        *,
+        key: tuple[str, str] | None = None,
+    ) -> None:
+        self.db, self.network, self.cipher, self.data_dir = db, network, cipher, data_dir
+        # The route the test is about, if any: data only some routes read is built for them.
+        self.key = key
+        self.registry = ProviderRegistry(
+            {network.name: offline(network.provider_class()), "sandbox": offline(SandboxProvider)}
+        )
 
     def __call__(self, role: Role, *, superuser: bool = False) -> World:
         db = self.db
@@ -397,8 +1062,23 @@ class Worlds:
             registry=self.registry,
             cipher=self.cipher,
         )
+        channels.connect_channel(
+            db,
+            as_owner,
+            workspace.id,
+            ChannelConnect(
+                network="sandbox",
+                credentials=ChannelCredentialsIn(access_token=DEMO_TOKEN),
+                config=SANDBOX,
+            ),
+            registry=self.registry,
+            cipher=self.cipher,
+        )
         notification = notifications.notify(db, workspace.id, kind="test", title="Look")
+        if self.key in NEEDS_HISTORY:
+            self.history(db, as_owner, workspace.id, channel.id)
         posts = self.posts(db, as_owner, workspace.id, channel.id)
+        rows = self.rows(db, as_owner, workspace.id, channel)
         target = add_member(db, workspace, owner, Role.viewer)
         candidate = make_user(db)
         caller = owner if role is Role.owner else add_member(db, workspace, owner, role)
@@ -417,6 +1097,7 @@ class Worlds:
             notification_id=notification.id,
             connect=self.connect_body().model_dump(),
             **posts,
+            **rows,
         )
         members = [owner.id, target.id] + ([caller.id] if caller is not owner else [])
         return World(workspace.id, owner, caller, auth, ids, members)
@@ -450,6 +1131,166 @@ class Worlds:
             "scheduled_post_id": ids["scheduled"],
         }
 
+    def history(
+        self, db: Session, owner: accounts.Principal, workspace_id: int, channel_id: int
+    ) -> None:
+        """Published posts with metrics, enough for the engagement model to train on: the
+        variants are marked published and their snapshots rolled up as the collector does
+        (publishing them through the dispatcher would cost far more, for the same rows)."""
+        now = dt.datetime.now(dt.UTC)
+        published = []
+        for n in range(MIN_HISTORY + 2):
+            body = PostCreate(variants=[VariantIn(channel_id=channel_id, text=f"Espresso {n}")])
+            variant = publishing.create_post(db, owner, workspace_id, body).variants[0]
+            variant.status = VariantStatus.published.value
+            variant.published_at = now - dt.timedelta(days=n + 1, hours=3 * n)
+            variant.remote_id = f"remote-{n}"
+            published.append(variant)
+        db.flush()
+        for n, variant in enumerate(published):
+            db.add(
+                MetricSnapshot(
+                    workspace_id=workspace_id,
+                    variant_id=variant.id,
+                    observed_at=now - dt.timedelta(hours=n),
+                    impressions=500 + 40 * n,
+                    likes=10 + 3 * n,
+                    replies=n % 4,
+                    clicks=5 + n,
+                    followers=1200,
+                )
+            )
+        db.flush()
+        metrics.refresh_rollups(db, published)
+
+    def rows(
+        self, db: Session, owner: accounts.Principal, workspace_id: int, channel: Channel
+    ) -> dict[str, int]:
+        """One row of each kind the newer routes name, made through the domains' services."""
+        now = dt.datetime.now(dt.UTC)
+        # Inbox: a customer's question arrives on the channel and opens a conversation.
+        inbound = InboundMessage(
+            remote_id=f"in-{secrets.token_hex(4)}",
+            kind=MessageKind.mention,
+            author=Author(remote_id="id-alice", handle="alice", display_name="Alice"),
+            text="Is the shop open on Sunday?",
+            created_at=now - dt.timedelta(hours=1),
+        )
+        ingest.store_messages(db, channel, [inbound])
+        conversation = db.scalars(
+            select(Conversation).where(
+                Conversation.channel_id == channel.id, Conversation.thread_key == inbound.remote_id
+            )
+        ).one()
+        inbox.add_tag(db, owner, workspace_id, conversation.id, TAG)
+        # Audience: CRM contacts, a past campaign over them, a saved segment; influence: a
+        # graph over two people, and rights asked for the customer's post.
+        audience.import_csv(
+            db,
+            owner,
+            workspace_id,
+            CRM,
+            {"email": "email", "interests": "interests", "region": "region"},
+        )
+        contact_id = db.scalars(
+            select(ContactProfile.contact_id).where(
+                ContactProfile.workspace_id == workspace_id,
+                ContactProfile.email == "p0@example.com",
+            )
+        ).one()
+        experiment = receptiveness.import_experiment_csv(
+            db, owner, workspace_id, "Spring running", EXPERIMENT, topic="running"
+        )
+        message_id = db.scalars(
+            select(Message.id).where(Message.conversation_id == conversation.id)
+        ).one()
+        ugc_request = ugc.request_rights(
+            db, owner, workspace_id, f"message:{message_id}", "May we share your photo?"
+        )
+        segment = audience.create_segment(db, owner, workspace_id, "Runners", "interest:running")
+        assert conversation.contact_id is not None
+        build_graph(db, workspace_id, Evidence(follows=[(contact_id, conversation.contact_id)]))
+        # Listening: a query and a mention it matched (pushed through the intake).
+        query = listening.create_query(
+            db, owner, workspace_id, QueryCreate(name="Brand", query="aurora")
+        )
+        listening.intake(
+            db,
+            owner,
+            workspace_id,
+            [MentionIn(id="m-1", text="Caffè Aurora is lovely", posted_at=now)],
+        )
+        mention_id = db.scalars(
+            select(Mention.id).where(Mention.workspace_id == workspace_id)
+        ).one()
+        # Publishing: a media item, a webhook, a weekly recurring post, queue slots.
+        asset = media_library.upload(
+            db, owner, workspace_id, png_bytes(3, 3), filename="cup.png", data_dir=self.data_dir
+        )
+        endpoint, _secret = webhooks.create_endpoint(
+            db,
+            owner,
+            workspace_id,
+            webhooks.WebhookIn(url="https://example.com/hooks/dialogo"),
+            cipher=self.cipher,
+        )
+        recurring = recurrence.create_recurring(
+            db,
+            owner,
+            workspace_id,
+            recurrence.RecurringIn(
+                name="Monday greeting",
+                frequency=RecurrenceFrequency.weekly,
+                weekdays=[0],
+                local_time="09:00",
+                starts_on=now.date(),
+                variants=[VariantIn(channel_id=channel.id, text="Buon lunedì")],
+            ),
+            registry=self.registry,
+            cipher=self.cipher,
+            now=now,
+        )
+        slots.set_slots(
+            db,
+            owner,
+            workspace_id,
+            channel.id,
+            [slots.SlotIn(weekday=day, local_time="10:00") for day in range(7)],
+        )
+        # Inbox rules; analytics: an A/B test of two newsletters, counted by hand.
+        rule = inbox.create_rule(
+            db,
+            owner,
+            workspace_id,
+            name="Complaints first",
+            conditions={"complaint": True},
+            actions={"priority": 1, "tag": "complaint"},
+        )
+        ab_test = experiments.create_test(
+            db,
+            owner,
+            workspace_id,
+            name="Subject line",
+            arms=[
+                experiments.ArmSpec(name="plain", trials=200, successes=10),
+                experiments.ArmSpec(name="emoji", trials=200, successes=16),
+            ],
+        )
+        return {
+            "conversation_id": conversation.id,
+            "contact_id": contact_id,
+            "segment_id": segment.id,
+            "query_id": query.id,
+            "mention_id": mention_id,
+            "media_id": asset.id,
+            "webhook_id": endpoint.id,
+            "recurring_id": recurring.id,
+            "experiment_id": experiment.id,
+            "ugc_request_id": ugc_request.id,
+            "rule_id": rule.id,
+            "ab_test_id": ab_test.id,
+        }
+
     def connect_body(self) -> ChannelConnect:
         account = self.network.add_account(f"brand_{secrets.token_hex(3)}")
         return ChannelConnect(
@@ -459,25 +1300,34 @@ class Worlds:
 
 
 @pytest.fixture
-def worlds(db: Session, ctx: AppContext) -> Worlds:
-    return Worlds(db, FakeNetwork("fakenet"), CredentialCipher.from_settings(ctx.settings))
+def worlds(db: Session, ctx: AppContext, request: pytest.FixtureRequest) -> Worlds:
+    callspec = getattr(request.node, "callspec", None)
+    return Worlds(
+        db,
+        FakeNetwork("fakenet"),
+        CredentialCipher.from_settings(ctx.settings),
+        ctx.settings.data_dir,
+        key=callspec.params.get("key") if callspec is not None else None,
+    )
 
 
 @pytest.fixture
 def app(ctx: AppContext, worlds: Worlds) -> FastAPI:
-    """The app, with the fake network installed."""
+    """The app, with the fake network and the sandbox installed."""
     return create_app(dataclasses.replace(ctx, providers=worlds.registry))
+
+
+# Every table holding a workspace's rows (found from the models, so a new domain's tables are
+# covered as they appear), and those that hang off such a row without a workspace column.
+WORKSPACE_TABLES: list[Table] = [
+    t for t in Base.metadata.sorted_tables if "workspace_id" in t.c and t.name != "api_tokens"
+]
 
 
 def snapshot(db: Session, workspace_id: int, user_ids: list[int]) -> dict[str, Any]:
     """Everything a request could change about a workspace and its people, read afresh."""
     db.expire_all()
     ws = db.execute(select(Workspace.__table__).where(Workspace.id == workspace_id)).one_or_none()
-    members = db.execute(
-        select(Membership.id, Membership.user_id, Membership.role)
-        .where(Membership.workspace_id == workspace_id)
-        .order_by(Membership.id)
-    ).all()
     users = db.execute(
         select(User.id, User.email, User.name, User.language, User.password_hash)
         .where(User.id.in_(user_ids))
@@ -488,42 +1338,33 @@ def snapshot(db: Session, workspace_id: int, user_ids: list[int]) -> dict[str, A
         .where(ApiToken.user_id.in_(user_ids))
         .order_by(ApiToken.id)
     ).all()
-    audit = db.scalar(
-        select(func.count(AuditEntry.id)).where(AuditEntry.workspace_id == workspace_id)
-    )
-    channel_rows = db.execute(
-        select(Channel.__table__).where(Channel.workspace_id == workspace_id).order_by(Channel.id)
-    ).all()
-    notification_rows = db.execute(
-        select(Notification.__table__)
-        .where(Notification.workspace_id == workspace_id)
-        .order_by(Notification.id)
-    ).all()
-    post_rows = db.execute(
-        select(Post.id, Post.status, Post.approval_step, Post.scheduled_at, Post.campaign_id)
-        .where(Post.workspace_id == workspace_id)
-        .order_by(Post.id)
-    ).all()
-    campaigns = db.scalar(
-        select(func.count(Campaign.id)).where(Campaign.workspace_id == workspace_id)
-    )
-    publishing_settings = db.execute(
-        select(WorkspacePublishingSettings.__table__).where(
-            WorkspacePublishingSettings.workspace_id == workspace_id
-        )
-    ).all()
-    return {
-        "posts": [tuple(p) for p in post_rows],
-        "campaigns": campaigns,
-        "publishing_settings": [tuple(r) for r in publishing_settings],
-        "channels": [tuple(c) for c in channel_rows],
-        "notifications": [tuple(n) for n in notification_rows],
+    found: dict[str, Any] = {
         "workspace": tuple(ws) if ws is not None else None,
-        "members": [tuple(m) for m in members],
         "users": [tuple(u) for u in users],
         "tokens": [tuple(t) for t in tokens],
-        "audit": audit,
     }
+    for table in WORKSPACE_TABLES:
+        rows = db.execute(
+            select(table).where(table.c.workspace_id == workspace_id).order_by(*table.primary_key)
+        ).all()
+        found[table.name] = sorted(repr(tuple(r)) for r in rows)
+    children = {
+        "conversation_tags": select(ConversationTag.__table__)
+        .join(Conversation, Conversation.id == ConversationTag.conversation_id)
+        .where(Conversation.workspace_id == workspace_id),
+        "mention_matches": select(MentionMatch.__table__)
+        .join(Mention, Mention.id == MentionMatch.mention_id)
+        .where(Mention.workspace_id == workspace_id),
+        "recurring_occurrences": select(RecurringOccurrence.__table__)
+        .join(RecurringPost, RecurringPost.id == RecurringOccurrence.recurring_id)
+        .where(RecurringPost.workspace_id == workspace_id),
+        "ab_arms": select(AbArm.__table__)
+        .join(AbTest, AbTest.id == AbArm.test_id)
+        .where(AbTest.workspace_id == workspace_id),
+    }
+    for name, query in children.items():
+        found[name] = sorted(repr(tuple(r)) for r in db.execute(query).all())
+    return found
 
 
 def send(api: Api, req: Req, auth: Auth | None) -> Any:
@@ -532,11 +1373,27 @@ def send(api: Api, req: Req, auth: Auth | None) -> Any:
         kwargs["json"] = req.json
     if req.files is not None:
         kwargs["files"] = req.files
+    if req.data is not None:
+        kwargs["data"] = req.data
+    if req.content is not None:
+        kwargs["content"] = req.content
+    if req.headers:
+        kwargs["headers"] = dict(req.headers)
     return api.request(req.method, req.url, auth=auth, **kwargs)
 
 
 def is_success(status: int) -> bool:
     return 200 <= status < 300
+
+
+def assert_goes_through(case: Case, response: Any) -> None:
+    """The request does what it asks: a success, or, for a route that needs a proof the
+    table's request lacks (``Case.refused``), that same refusal whoever the caller."""
+    if case.refused is not None:
+        body = assert_problem(response, 401)
+        assert body["code"] == case.refused, body
+    else:
+        assert is_success(response.status_code), (response.status_code, response.text)
 
 
 # --- the table is complete and agrees with the OpenAPI document ----------------------------
@@ -553,7 +1410,10 @@ def test_every_api_route_is_in_the_table(app: FastAPI) -> None:
 def test_workspace_routes_document_their_permission(app: FastAPI, permissions: Permissions) -> None:
     for key in api_operations(app):
         permission = permissions[key]
-        if "{workspace_id}" in key[1]:
+        public = key in ROUTES and ROUTES[key].access is Access.PUBLIC
+        if key[1].startswith("/api/v1/workspaces/{workspace_id}") or (
+            "{workspace_id}" in key[1] and not public
+        ):
             assert permission is not None, f"{key_id(key)} lacks openapi_extra x-permission"
         # The table says WORKSPACE exactly for the routes that document a permission (a route
         # missing from the table is reported by the test above).
@@ -588,7 +1448,7 @@ def test_role_matrix(
     response = send(api, case.build(world.ids), world.auth)
 
     if allowed:
-        assert is_success(response.status_code), (role, response.status_code, response.text)
+        assert_goes_through(case, response)
     else:
         body = assert_problem(response, 403)
         assert body["code"] == "permission_denied"
@@ -644,21 +1504,30 @@ def test_member_of_a_gets_404_for_workspace_b(
     assert snapshot(db, b.workspace_id, two_brands.b_user_ids) == before
 
 
-@pytest.mark.parametrize("key", NESTED_KEYS, ids=key_id)
+# Known bugs, reported to the owners of the code; strict, so a fix makes these fail loudly.
+# Routes whose tenant check is known to be wrong (a strict xfail: fixing one fails the test
+# until its row goes). Empty: keep it so for good.
+TENANT_BUGS: dict[tuple[str, str], str] = {}
+
+
+@pytest.mark.parametrize(
+    "key",
+    [
+        pytest.param(k, marks=pytest.mark.xfail(reason=TENANT_BUGS[k], strict=True))
+        if k in TENANT_BUGS
+        else k
+        for k in NESTED_KEYS
+    ],
+    ids=key_id,
+)
 def test_rows_of_b_are_not_found_through_workspace_a(
     api: Api, db: Session, two_brands: TwoBrands, key: tuple[str, str]
 ) -> None:
-    """A's id in the path, B's member, channel or notification id after it."""
+    """A's id in the path, the id of one of B's rows (member, channel, post, conversation,
+    contact, segment, query, mention, media, webhook, recurring post) after it."""
     b = two_brands.b
     ids = dataclasses.replace(
-        two_brands.a.ids,
-        member_id=two_brands.b_ids.member_id,
-        channel_id=two_brands.b_ids.channel_id,
-        notification_id=two_brands.b_ids.notification_id,
-        post_id=two_brands.b_ids.post_id,
-        pending_post_id=two_brands.b_ids.pending_post_id,
-        approved_post_id=two_brands.b_ids.approved_post_id,
-        scheduled_post_id=two_brands.b_ids.scheduled_post_id,
+        two_brands.a.ids, **{name: getattr(two_brands.b_ids, name) for name in ROW_IDS}
     )
     before = snapshot(db, b.workspace_id, two_brands.b_user_ids)
     response = send(api, ROUTES[key].build(ids), two_brands.a.auth)
@@ -690,7 +1559,7 @@ def test_unauthenticated(api: Api, db: Session, key: tuple[str, str], worlds: Wo
     before = snapshot(db, world.workspace_id, world.member_user_ids)
     response = send(api, ROUTES[key].build(world.ids), None)
     if ROUTES[key].access is Access.PUBLIC:
-        assert is_success(response.status_code), response.text
+        assert_goes_through(ROUTES[key], response)
     else:
         body = assert_problem(response, 401)
         assert body["code"] == "not_authenticated"
@@ -725,7 +1594,7 @@ def test_read_only_token_cannot_write(
     before = snapshot(db, world.workspace_id, world.member_user_ids)
     response = send(api, case.build(world.ids), auth)
     if case.access is Access.PUBLIC or not (case.writes(world.ids) or admin_read):
-        assert is_success(response.status_code), response.text
+        assert_goes_through(case, response)
     else:
         assert_problem(response, 403)
         assert snapshot(db, world.workspace_id, world.member_user_ids) == before
@@ -744,7 +1613,7 @@ def test_admin_token_may_do_what_its_user_may(
         body = assert_problem(response, 403)  # tokens never mint tokens: sign in for that
         assert "sign in" in body["detail"]
     else:
-        assert is_success(response.status_code), response.text
+        assert_goes_through(ROUTES[key], response)
 
 
 @pytest.mark.parametrize("key", WORKSPACE_KEYS, ids=key_id)
@@ -828,6 +1697,90 @@ def test_dead_tokens_are_refused(
         body = assert_problem(response, 401)
         assert body["code"] == "invalid_token", how
     assert snapshot(db, world.workspace_id, world.member_user_ids) == before
+
+
+# --- the signed conversion webhook: a signature, never credentials ---------------------------
+
+
+def _signed(secret: str, body: bytes, *, at: int | None = None) -> dict[str, str]:
+    stamp = int(dt.datetime.now(dt.UTC).timestamp()) if at is None else at
+    return {
+        conversions.SIGNATURE_HEADER: conversions.sign(secret, body, stamp),
+        "Content-Type": "application/json",
+    }
+
+
+def _hook_secret(ctx: AppContext, workspace_id: int) -> str:
+    return conversions.webhook_secret(ctx.settings.secret_key.get_secret_value(), workspace_id)
+
+
+def _conversions(db: Session, workspace_id: int) -> list[tuple[str, str]]:
+    db.expire_all()
+    return [
+        (c.external_id, c.source)
+        for c in db.scalars(
+            select(Conversion)
+            .where(Conversion.workspace_id == workspace_id)
+            .order_by(Conversion.id)
+        )
+    ]
+
+
+def test_conversion_webhook_accepts_the_shops_signature_without_credentials(
+    api: Api, db: Session, ctx: AppContext, worlds: Worlds
+) -> None:
+    world = worlds(Role.viewer)
+    url = f"/api/v1/hooks/conversions/{world.workspace_id}"
+    body = json.dumps({"order_id": "S-1", "value": "19.90"}).encode()
+    headers = _signed(_hook_secret(ctx, world.workspace_id), body)
+
+    response = api.post(url, content=body, headers=headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["external_id"] == "S-1"
+    # The same order again is stored once.
+    assert api.post(url, content=body, headers=headers).status_code == 200
+    assert _conversions(db, world.workspace_id) == [("S-1", "webhook")]
+
+
+def test_conversion_webhook_refuses_what_its_secret_did_not_sign(
+    api: Api, db: Session, ctx: AppContext, worlds: Worlds
+) -> None:
+    """Whatever credentials come with it: a viewer's session, the owner's admin token."""
+    a = worlds(Role.viewer)
+    b = worlds(Role.owner)
+    owner_token, _, _ = token_auth(db, a.owner, ["admin"])
+    db.commit()
+    url = f"/api/v1/hooks/conversions/{a.workspace_id}"
+    secret = _hook_secret(ctx, a.workspace_id)
+    body = json.dumps({"order_id": "S-2", "value": "5.00"}).encode()
+    other = json.dumps({"order_id": "S-2", "value": "5000.00"}).encode()
+    stale = int((dt.datetime.now(dt.UTC) - dt.timedelta(minutes=10)).timestamp())
+    attempts = {
+        "signature_missing": {"Content-Type": "application/json"},
+        "signature_invalid": _signed(secret, other),  # the body was changed after signing
+        "signature_expired": _signed(secret, body, at=stale),  # a replay
+    }
+    malformed = {conversions.SIGNATURE_HEADER: "v1=abc", "Content-Type": "application/json"}
+    b_signed = _signed(_hook_secret(ctx, b.workspace_id), body)  # B's secret, A's address
+    before = snapshot(db, a.workspace_id, a.member_user_ids)
+    for auth in (None, a.auth, owner_token):
+        for code, headers in [
+            *attempts.items(),
+            ("signature_invalid", malformed),
+            ("signature_invalid", b_signed),
+        ]:
+            response = api.post(url, content=body, headers=headers, auth=auth)
+            assert assert_problem(response, 401)["code"] == code
+    assert snapshot(db, a.workspace_id, a.member_user_ids) == before
+    assert _conversions(db, a.workspace_id) == []
+    # A workspace that does not exist is not found, signed or not.
+    missing = a.workspace_id + 10_000
+    response = api.post(
+        f"/api/v1/hooks/conversions/{missing}",
+        content=body,
+        headers=_signed(_hook_secret(ctx, missing), body),
+    )
+    assert_problem(response, 404)
 
 
 # --- web sessions: CSRF on writes, expiry ---------------------------------------------------

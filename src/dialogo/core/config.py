@@ -83,6 +83,13 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
+    # Outgoing e-mail (listening crisis alerts). No host: e-mail alerts are recorded as undelivered.
+    smtp_host: str | None = None
+    smtp_port: int = 587  # 465: implicit TLS; otherwise STARTTLS when the server offers it
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str | None = None
+
     def check(self) -> Settings:
         """Refuse settings that are unsafe or inconsistent; raise ``ConfigError``."""
         if self.env is not Environment.development:

@@ -52,12 +52,13 @@ class NavItem:
 # Every domain of the architecture guide; those without a page are shown disabled.
 WORKSPACE_NAV: tuple[NavSpec, ...] = (
     NavSpec("home", N_("Overview"), "", Permission.workspace_read),
-    NavSpec("publishing", N_("Publishing"), None, Permission.posts_read),
-    NavSpec("inbox", N_("Inbox"), None, Permission.inbox_read),
-    NavSpec("listening", N_("Listening"), None, Permission.listening_read),
-    NavSpec("audience", N_("Audience"), None, Permission.audience_read),
-    NavSpec("influence", N_("Word of mouth"), None, Permission.audience_read),
-    NavSpec("analytics", N_("Measurement"), None, Permission.analytics_read),
+    NavSpec("publishing", N_("Publishing"), "/publishing", Permission.posts_read),
+    NavSpec("whatif", N_("What-if"), "/whatif", Permission.posts_read),
+    NavSpec("inbox", N_("Inbox"), "/inbox", Permission.inbox_read),
+    NavSpec("listening", N_("Listening"), "/listening", Permission.listening_read),
+    NavSpec("audience", N_("Audience"), "/audience", Permission.audience_read),
+    NavSpec("influence", N_("Word of mouth"), "/influence", Permission.audience_read),
+    NavSpec("analytics", N_("Measurement"), "/analytics", Permission.analytics_read),
     NavSpec("channels", N_("Channels"), "/channels", Permission.channels_read),
 )
 MANAGE_NAV: tuple[NavSpec, ...] = (

@@ -40,9 +40,65 @@ HTMX_CONFIG = (
 )
 
 
-def tr(language: str) -> NullTranslations:
-    """The translations of one language (compiled once per process)."""
-    return i18n.translations(TRANSLATIONS, language)
+class Contextual(str):
+    """A message marked with :func:`NC_`: an English msgid plus the gettext context
+    (``msgctxt``) that tells it apart from the same English words meaning something else."""
+
+    context: str
+
+    def __new__(cls, context: str, message: str) -> Contextual:
+        marked = super().__new__(cls, message)
+        marked.context = context
+        return marked
+
+
+def NC_(context: str, message: str) -> str:
+    """Mark a message with a context for extraction, translated where it is shown.
+
+    ``viewer.gettext(label)`` and ``{{ _(label) }}`` in a template look the label up with its
+    context, so the same English word can have two translations (``Running`` the sport and
+    ``Running`` the job status). Extracted through ``keywords = NC_:1c,2`` in ``babel.cfg``;
+    a message translated where it is written uses ``pgettext``/``npgettext`` instead (in
+    Python through ``tr(...)``, in templates as globals).
+    """
+    return Contextual(context, message)
+
+
+class ContextAwareTranslations(NullTranslations):
+    """One language's catalogue, with :func:`NC_` labels looked up under their context."""
+
+    def __init__(self, catalogue: NullTranslations) -> None:
+        super().__init__()
+        self.add_fallback(catalogue)
+        self.catalogue = catalogue
+
+    def gettext(self, message: str) -> str:
+        if isinstance(message, Contextual):
+            return self.pgettext(message.context, message)
+        return self.catalogue.gettext(message)
+
+    def ngettext(self, msgid1: str, msgid2: str, n: int) -> str:
+        if isinstance(msgid1, Contextual):
+            return self.npgettext(msgid1.context, msgid1, msgid2, n)
+        return self.catalogue.ngettext(msgid1, msgid2, n)
+
+    def pgettext(self, context: str, message: str) -> str:
+        return str(self.catalogue.pgettext(context, message))
+
+    def npgettext(self, context: str, singular: str, plural: str, num: int) -> str:
+        return str(self.catalogue.npgettext(context, singular, plural, num))
+
+    # Jinja2's i18n extension prefers these older names when they exist (Babel defines them).
+    ugettext = gettext
+    ungettext = ngettext
+    upgettext = pgettext
+    unpgettext = npgettext
+
+
+@functools.lru_cache(maxsize=8)
+def tr(language: str) -> ContextAwareTranslations:
+    """The translations of one language (compiled once per process), context-aware."""
+    return ContextAwareTranslations(i18n.translations(TRANSLATIONS, language))
 
 
 def static_url(name: str) -> str:

@@ -68,7 +68,7 @@ def open_notifications(viewer: Viewer, workspace_id: int) -> list[Note]:
     notes = []
     for n in found:
         title = n.title
-        link_label = viewer.gettext("Open")
+        link_label = viewer.tr.pgettext("notification link", "Open")
         if n.kind == CHANNEL_ATTENTION:
             channel = by_id.get(_channel_id(n) or 0)
             if channel is not None:

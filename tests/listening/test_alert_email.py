@@ -1,0 +1,233 @@
+"""Crisis alerts by e-mail, through a real SMTP server (aiosmtpd) on the loopback interface,
+and the crisis explanation behind them."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import email
+import email.policy
+import socket
+from collections.abc import Iterator
+from email.message import EmailMessage
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from dialogo.core.config import Settings
+from dialogo.listening import service
+from dialogo.listening.mail import MailError, SmtpConfig, may_login, send
+from dialogo.listening.models import MentionSource
+from dialogo.listening.schemas import AlertTargetCreate, QueryCreate
+from dialogo.notifications.models import Notification
+from tests.listening.conftest import Brand
+
+aiosmtpd = pytest.importorskip("aiosmtpd.controller")
+from aiosmtpd.smtp import AuthResult, LoginPassword  # noqa: E402
+
+NOW = dt.datetime(2026, 1, 26, 10, 5, tzinfo=dt.UTC)  # a Monday
+JUDGED = NOW.replace(minute=0) - dt.timedelta(hours=1)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class _Inbox:
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[str], EmailMessage]] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        assert isinstance(msg, EmailMessage)
+        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), msg))
+        return "250 OK"
+
+
+@dataclasses.dataclass
+class Smtp:
+    inbox: _Inbox
+    config: SmtpConfig
+
+
+def _authenticator(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:
+    ok = isinstance(data, LoginPassword) and (data.login, data.password) == (b"alerts", b"s3cret")
+    return AuthResult(success=ok, handled=False)  # handled=False: the server answers 535
+
+
+@pytest.fixture(params=["open", "auth"])
+def smtp(request: pytest.FixtureRequest) -> Iterator[Smtp]:
+    """A real SMTP server on 127.0.0.1: open, or requiring a login (allowed without TLS only
+    because it is on the loopback interface)."""
+    inbox = _Inbox()
+    port = _free_port()
+    kwargs: dict[str, Any] = {}
+    user = password = None
+    if request.param == "auth":
+        kwargs = {"authenticator": _authenticator, "auth_require_tls": False, "auth_required": True}
+        user, password = "alerts", "s3cret"
+    controller = aiosmtpd.Controller(inbox, hostname="127.0.0.1", port=port, **kwargs)
+    controller.start()
+    try:
+        yield Smtp(
+            inbox,
+            SmtpConfig(
+                host="127.0.0.1", port=port, user=user, password=password, sender="dialogo@t.test"
+            ),
+        )
+    finally:
+        controller.stop()
+
+
+def _seed_spike(db: Session, brand: Brand) -> int:
+    qid = service.add_query(db, brand.id, QueryCreate(name="Acme", query="acme")).id
+    items = []
+    n = 0
+    for week in range(1, 5):  # usual Mondays at this hour: a few calm mentions
+        for k in range(2 + week % 2):
+            n += 1
+            items.append(
+                service.Incoming(
+                    channel="import",
+                    remote_id=str(n),
+                    text="acme coffee this morning, fine as usual",
+                    posted_at=JUDGED - dt.timedelta(weeks=week, minutes=-k),
+                    author_handle=f"regular{k}",
+                )
+            )
+    for k in range(30):  # the judged hour: an angry wave about refunds
+        n += 1
+        items.append(
+            service.Incoming(
+                channel="import",
+                remote_id=str(n),
+                text=f"acme refund still missing, terrible service! order {k}",
+                posted_at=JUDGED + dt.timedelta(minutes=k),
+                author_handle="angry" if k < 12 else f"user{k}",
+                reach=k,
+            )
+        )
+    service.ingest(db, brand.id, items, source=MentionSource.file, keep_unmatched=True)
+    return qid
+
+
+def test_alert_is_mailed_with_the_crisis_behind_it(db: Session, brand: Brand, smtp: Smtp) -> None:
+    qid = _seed_spike(db, brand)
+    target = service.add_alert_target(
+        db, brand.principal, brand.id, AlertTargetCreate(kind="email", target="pr@brand.test")
+    )
+    raised = service.check_alerts(
+        db, brand.id, now=NOW, smtp=smtp.config, base_url="https://dialogo.example/"
+    )
+    assert {a.kind for a in raised} == {"volume", "negative_share"}
+    assert len(smtp.inbox.messages) == 2
+    for alert in raised:
+        assert alert.delivery[str(target.id)]["email"].startswith("<")
+    sender, rcpts, msg = smtp.inbox.messages[0]
+    assert (sender, rcpts) == ("dialogo@t.test", ["pr@brand.test"])
+    assert msg["Subject"].startswith(("Mentions of “Acme” spiked", "Negative mentions of “Acme”"))
+    body = msg.get_content()
+    assert "Mentions in the hour: 30" in body
+    assert "refund" in body.split("Said more than usual:")[1].splitlines()[0]
+    assert "acme refund still missing" in body
+    alert_id = next(a.id for a in raised if a.kind == "volume")
+    assert any(
+        f"https://dialogo.example/w/{brand.id}/listening/alerts/{a.id}" in m.get_content()
+        for a in raised
+        for _, _, m in smtp.inbox.messages
+    )
+    assert alert_id and qid
+
+
+def test_mail_failures_are_recorded_and_lose_nothing(db: Session, brand: Brand) -> None:
+    _seed_spike(db, brand)
+    target = service.add_alert_target(
+        db, brand.principal, brand.id, AlertTargetCreate(kind="email", target="pr@brand.test")
+    )
+    # No SMTP configured: the alert and the in-app notification exist, the e-mail is marked.
+    raised = service.check_alerts(db, brand.id, now=NOW, smtp=None)
+    assert len(raised) == 2
+    assert all("not configured" in a.delivery[str(target.id)]["error"] for a in raised)
+    notes = db.scalars(select(Notification).where(Notification.kind == "listening.alert")).all()
+    assert sorted(n.link for n in notes) == sorted(
+        f"/w/{brand.id}/listening/alerts/{a.id}" for a in raised
+    )
+
+
+def test_unreachable_server_and_refused_login_are_errors(smtp: Smtp) -> None:
+    closed = dataclasses.replace(smtp.config, port=_free_port())
+    with pytest.raises(MailError, match="cannot reach"):
+        send(closed, "pr@brand.test", "s", "b")
+    with pytest.raises(MailError, match="not an e-mail address"):
+        send(smtp.config, "pr@brand.test\r\nBcc: x@y.z", "s", "b")
+    if smtp.config.user:
+        wrong = dataclasses.replace(smtp.config, password="nope")
+        with pytest.raises(MailError, match="login refused"):
+            send(wrong, "pr@brand.test", "s", "b")
+    # A subject cannot inject headers.
+    send(smtp.config, "pr@brand.test", "hello\r\nBcc: evil@x.test", "body")
+    _, rcpts, msg = smtp.inbox.messages[-1]
+    assert rcpts == ["pr@brand.test"] and msg["Subject"] == "hello Bcc: evil@x.test"
+    assert msg["Bcc"] is None
+
+
+def test_the_password_goes_in_clear_text_only_to_a_loopback_server() -> None:
+    assert may_login("127.0.0.1", encrypted=False)
+    assert may_login("localhost", encrypted=False)
+    assert may_login("::1", encrypted=False)
+    assert not may_login("mail.example.org", encrypted=False)
+    assert not may_login("10.0.0.5", encrypted=False)
+    assert may_login("mail.example.org", encrypted=True)
+
+
+def test_settings_give_the_smtp_config() -> None:
+    assert SmtpConfig.from_settings(Settings(smtp_host=None)) is None
+    cfg = SmtpConfig.from_settings(
+        Settings(
+            smtp_host="mail.example",
+            smtp_port=465,
+            smtp_user="me@example.org",
+            smtp_password="pw",  # type: ignore[arg-type]
+        )
+    )
+    assert cfg == SmtpConfig("mail.example", 465, "me@example.org", "pw", "me@example.org")
+
+
+def test_alert_targets_are_validated() -> None:
+    assert AlertTargetCreate(kind="email", target=" pr@brand.test ").target == "pr@brand.test"
+    for bad in (
+        {"kind": "email", "target": "not-an-address"},
+        {"kind": "email", "target": "a@b.test", "secret": "x" * 20},
+        {"kind": "webhook", "target": "ftp://x.test/hook", "secret": "x" * 20},
+        {"kind": "webhook", "target": "https://x.test/hook", "secret": "short"},
+        {"kind": "sms", "target": "+39000000"},
+    ):
+        with pytest.raises(ValidationError):
+            AlertTargetCreate.model_validate(bad)
+
+
+def test_crisis_explains_the_spike(db: Session, brand: Brand) -> None:
+    _seed_spike(db, brand)
+    raised = service.check_alerts(db, brand.id, now=NOW)
+    volume = next(a for a in raised if a.kind == "volume")
+    crisis = service.get_crisis(db, brand.principal, brand.id, volume.id)
+    assert crisis.window_volume == 30 and crisis.baseline_volume == 10
+    assert crisis.window_negative_share == 1.0 and crisis.baseline_negative_share == 0.0
+    assert len(crisis.hours) == service.CRISIS_HOURS
+    assert crisis.hours[-1] == JUDGED and crisis.volume[-1] == 30
+    assert crisis.expected[-1] == pytest.approx(2.5)  # 3, 2, 3, 2 on the previous Mondays
+    assert crisis.volume[-2] == 0 and crisis.expected[-2] == 0
+    keys = [c.key for c in crisis.terms]
+    assert {"refund", "missing", "terrible"} <= set(keys)
+    assert "acme" not in keys  # in every mention, before and now: no lift
+    assert crisis.authors[0].key == "angry" and crisis.authors[0].count == 12
+    assert "billing" in [c.key for c in crisis.topics]
+    assert all(m.final_label == "negative" for m in crisis.mentions)
+    assert len(crisis.mentions) == 30
+    with pytest.raises(service.NotFound):
+        service.get_crisis(db, brand.principal, brand.id, volume.id + 999)
