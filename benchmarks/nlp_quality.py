@@ -78,7 +78,8 @@ def main() -> None:
         rows.append((name, len(data.texts), metric, cv, lex, published, seconds))
     print()
     print(
-        f"| set | rows | metric | model ({args.folds}-fold CV) | lexicon only | published "
+        f"| set | rows | metric | model ({args.folds}-fold CV) | baseline: lexicon only "
+        "(emotions: every emotion marked) | published "
         "| CV time |"
     )
     print("|---|---|---|---|---|---|---|")
