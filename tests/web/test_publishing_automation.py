@@ -114,7 +114,7 @@ def test_a_bad_slot_is_refused_with_what_was_typed(
         f"/w/{workspace.id}/publishing/queue/999999/add", {"weekday": "1", "local_time": "10:00"}
     )
     assert r.status_code == 303
-    assert "not connected to this workspace" in signed_in.get(r.headers["location"]).text
+    assert "Not found: it does not exist" in signed_in.get(r.headers["location"]).text
 
 
 # --- recurring posts -----------------------------------------------------------------------------
