@@ -75,6 +75,9 @@ from dialogo.providers.errors import (
     ReauthRequired,
     TransientError,
 )
+from dialogo.providers.fields import identifier as _id
+from dialogo.providers.fields import text as _str
+from dialogo.providers.fields import timestamp as _time
 from dialogo.providers.http import send_raw
 from dialogo.providers.meta.graph import DEFAULT_VERSION, GraphClient, error_for
 
@@ -103,33 +106,6 @@ SUMMARY_FIELDS = (
 )
 COMMENT_FIELDS = "id,message,created_time,from{id,name},parent{id},permalink_url"
 _URL = re.compile(r"https?://[^\s<>\"']+")
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _id(value: Any) -> str | None:
-    """Graph ids arrive as strings, occasionally as numbers."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return str(value)
-    return _str(value)
-
-
-def _time(value: Any) -> dt.datetime | None:
-    text = _str(value)
-    if text is None:
-        return None
-    try:  # Graph writes "2026-11-22T18:04:11+0000"
-        when = dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S%z")
-    except ValueError:
-        try:
-            when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    return when.astimezone(dt.UTC) if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
 def _count(value: Any) -> int | None:

@@ -64,6 +64,8 @@ from dialogo.providers.base import (
     ValidationIssue,
 )
 from dialogo.providers.errors import InvalidPayload, ProviderError, ReauthRequired, TransientError
+from dialogo.providers.fields import text as _str
+from dialogo.providers.fields import timestamp as _time
 from dialogo.providers.http import send_raw
 from dialogo.providers.meta.graph import GraphClient, error_for
 
@@ -86,24 +88,6 @@ RECENT_MEDIA = 10
 INSIGHTS = "views,reach,likes,comments,shares"
 _HASHTAG = re.compile(r"(?<!\w)#\w+")
 _MENTION = re.compile(r"(?<![\w@])@[\w.]+")
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _time(value: Any) -> dt.datetime | None:
-    text = _str(value)
-    if text is None:
-        return None
-    try:  # Graph writes "2026-11-22T18:04:11+0000"
-        when = dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S%z")
-    except ValueError:
-        try:
-            when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    return when.astimezone(dt.UTC) if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
 class InstagramProvider(Provider):

@@ -62,6 +62,8 @@ from dialogo.providers.base import (
     ValidationIssue,
 )
 from dialogo.providers.errors import InvalidPayload, ProviderError, ReauthRequired, TransientError
+from dialogo.providers.fields import integer as _int
+from dialogo.providers.fields import text as _str
 from dialogo.providers.http import send_raw
 from dialogo.providers.linkedin.client import NETWORK, LinkedInClient, error_for
 from dialogo.providers.oauth import authorization_request, credentials_from_token
@@ -88,14 +90,6 @@ def little_text(text: str) -> str:
 
 def _enc(urn: str) -> str:
     return urllib.parse.quote(urn, safe="")
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 def _ms(value: Any) -> dt.datetime | None:

@@ -70,6 +70,9 @@ from dialogo.providers.base import (
     ValidationIssue,
 )
 from dialogo.providers.errors import InvalidPayload, ProviderError, ReauthRequired, TransientError
+from dialogo.providers.fields import identifier as _id
+from dialogo.providers.fields import text as _str
+from dialogo.providers.fields import timestamp as _time
 from dialogo.providers.http import send_raw
 from dialogo.providers.meta.graph import GraphClient, error_for
 
@@ -103,32 +106,6 @@ def threads_length(text: str) -> int:
     return sum(
         len(g.encode("utf-8")) if _EMOJI.search(g) else 1 for g in regex.findall(r"\X", text)
     )
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _id(value: Any) -> str | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return str(value)
-    return _str(value)
-
-
-def _time(value: Any) -> dt.datetime | None:
-    text = _str(value)
-    if text is None:
-        return None
-    try:  # "2026-11-22T18:04:11+0000"
-        when = dt.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S%z")
-    except ValueError:
-        try:
-            when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    return when.astimezone(dt.UTC) if when.tzinfo else when.replace(tzinfo=dt.UTC)
 
 
 class ThreadsProvider(Provider):

@@ -72,6 +72,10 @@ from dialogo.providers.base import (
     ValidationIssue,
 )
 from dialogo.providers.errors import InvalidPayload, ProviderError, ReauthRequired
+from dialogo.providers.fields import integer as _int
+from dialogo.providers.fields import mapping as _dict
+from dialogo.providers.fields import text as _str
+from dialogo.providers.fields import timestamp as _time
 from dialogo.providers.x.client import NETWORK, XClient
 
 TEXT_LIMIT = 280
@@ -91,29 +95,6 @@ USER_FIELDS = "username,name,public_metrics"
 def weighted_length(text: str) -> int:
     """The length X counts for ``text`` (URLs count 23, CJK and emoji 2)."""
     return int(parse_tweet(text).weightedLength)
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _time(value: Any) -> dt.datetime | None:
-    text = _str(value)
-    if text is None:
-        return None
-    try:
-        when = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
 @dataclasses.dataclass(frozen=True)
