@@ -15,7 +15,10 @@ from dialogo.core.context import AppContext
 from dialogo.core.db import transaction
 from dialogo.listening import service
 from dialogo.listening.models import ListeningQuery
+from dialogo.listening.query import compile_query
 from dialogo.listening.schemas import QueryCreate
+
+HISTORY = dt.timedelta(days=90)
 
 
 def brand_query(name: str, handle: str, hashtag: str) -> str:
@@ -36,10 +39,15 @@ def demo_step(ctx: AppContext, workspace_id: int) -> None:
         if channel is None:
             return
         brands: list[Any] = []
+        history_start: str | None = None
         with open_provider(session, channel, registry=ctx.providers, cipher=cipher) as provider:
             world = getattr(provider, "world", None)
             if world is not None:
                 brands = list(world.config.brands)
+                # Listen to the whole simulated history, not only its last day (a search
+                # starts a day back): the demo's reputation charts cover the 90 days.
+                now: dt.datetime = getattr(provider, "now")()  # noqa: B009 - sandbox only
+                history_start = (now - HISTORY).isoformat()
         existing = set(
             session.scalars(
                 select(ListeningQuery.name).where(ListeningQuery.workspace_id == workspace_id)
@@ -57,6 +65,15 @@ def demo_step(ctx: AppContext, workspace_id: int) -> None:
                     kind="brand" if i == 0 else "competitor",
                 ),
             )
+        if history_start is not None:
+            queries = session.scalars(
+                select(ListeningQuery).where(ListeningQuery.workspace_id == workspace_id)
+            ).all()
+            terms = {t for q in queries for t in service.search_terms(compile_query(q.query))}
+            for term in sorted(terms):
+                cursor = service._cursor(session, channel.id, f"search:{term}")
+                if cursor.cursor is None:
+                    cursor.cursor = history_start
         service.ingest_channels(session, workspace_id, registry=ctx.providers, cipher=cipher)
         now = ctx.clock.now()
         service.compute_reputation(
