@@ -92,6 +92,22 @@ def test_imm_finds_the_hubs_and_respects_exclusions(model: str) -> None:
     assert spread.mean == 27 and spread.low == spread.high == 27
 
 
+def test_imm_is_reproducible_for_a_seed_and_its_estimate_matches_simulation() -> None:
+    rng = np.random.default_rng(0)
+    graph = InfluenceGraph.from_arcs(
+        2000, rng.integers(0, 2000, 12_000), rng.integers(0, 2000, 12_000)
+    )
+    first = imm(graph, 10, seed=5, tolerance=0.02)
+    again = imm(graph, 10, seed=5, tolerance=0.02)
+    assert first.rr_sets >= 4 * 16_384  # both pools grew at once (two threads) at least once
+    assert first.seeds.tolist() == again.seeds.tolist()
+    assert first.rr_sets == again.rr_sets
+    simulated = monte_carlo_spread(graph, first.seeds, runs=20_000, seed=1)
+    assert abs(first.estimated_spread - simulated.mean) <= 0.03 * simulated.mean
+    other = imm(graph, 10, seed=6, tolerance=0.02)
+    assert monte_carlo_spread(graph, other.seeds, runs=20_000, seed=1).mean >= 0.97 * simulated.mean
+
+
 def test_monte_carlo_interval_covers_the_exact_spread_of_a_chain() -> None:
     # 0 → 1 → 2 with p = 0.5: expected spread 1 + 0.5 + 0.25.
     graph = InfluenceGraph.from_arcs(3, np.array([0, 1]), np.array([1, 2]), np.array([0.5, 0.5]))
@@ -108,6 +124,8 @@ def test_bad_arguments_are_refused() -> None:
         imm(graph, 2, model="sir")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="excluded"):
         imm(graph, 2, exclude=[99])
+    with pytest.raises(ValueError, match="tolerance"):
+        imm(graph, 2, tolerance=0.0)
     with pytest.raises(ValueError, match="seed node"):
         monte_carlo_spread(graph, [99])
     with pytest.raises(ValueError, match="probabilities"):
