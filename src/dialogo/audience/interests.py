@@ -16,8 +16,9 @@ from __future__ import annotations
 import collections
 import dataclasses
 from collections.abc import Iterable, Mapping
+from typing import cast
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from dialogo.audience.models import ContactInterest
@@ -178,13 +179,17 @@ def infer_interests(
                 )
     for start in range(0, len(new), 5000):
         session.execute(insert(ContactInterest), new[start : start + 5000])
-    for row in confirm:
+    if confirm:
+        # One executemany (Core, so the WHERE stays ours) instead of one UPDATE per interest.
+        table = cast(Table, ContactInterest.__table__)
         session.execute(
-            update(ContactInterest)
-            .where(
-                ContactInterest.contact_id == row["cid"], ContactInterest.interest == row["name"]
-            )
-            .values(confidence=row["confidence"], evidence=row["evidence"])
+            update(table)
+            .where(table.c.contact_id == bindparam("cid"), table.c.interest == bindparam("name"))
+            .values(confidence=bindparam("conf"), evidence=bindparam("ev")),
+            [
+                {"cid": r["cid"], "name": r["name"], "conf": r["confidence"], "ev": r["evidence"]}
+                for r in confirm
+            ],
         )
     session.flush()
     return InferenceResult(contacts=people, added=len(new), confirmed=len(confirm))

@@ -47,7 +47,7 @@ from dialogo.providers.sandbox.provider import DEMO_TOKEN, NETWORK, history_post
 from dialogo.publishing import service as publishing
 from dialogo.publishing.models import Post, PostStatus, PostVariant, VariantStatus
 from dialogo.publishing.schemas import CampaignCreate, PostCreate, PublishingSettingsIn, VariantIn
-from dialogo.simulation import World
+from dialogo.simulation import MAX_LAG_DAYS, World
 from dialogo.simulation.clock import to_seconds
 from dialogo.simulation.rng import py_random, stream
 
@@ -65,6 +65,9 @@ APPROVAL_STAGES = ("editor", "brand manager")
 #: Simulated seconds per real second once the demo runs: a simulated hour every two minutes.
 DEFAULT_SPEED = 30.0
 DAY = 86_400
+#: Days around the history that the steps also read (events land up to MAX_LAG_DAYS after the
+#: day that caused them; follow-ups and comments are read a few days back).
+HISTORY_MARGIN_DAYS = 4 * MAX_LAG_DAYS
 
 
 @dataclasses.dataclass(frozen=True)
@@ -425,7 +428,13 @@ def build_demo(
                 days=int(channel.config["history_days"])
             )
         workspace_id, slug, channel_id = workspace.id, workspace.slug, channel.id
-    timings.update(run_steps(ctx, workspace_id, DEMO_STEPS if steps is None else steps))
+        config = {k: str(v) for k, v in (channel.config or {}).items()}
+    # The steps read the simulated history many times over (listening once per search term,
+    # the inbox, the audience, the influence graph): keep all of its days generated while they
+    # run, so each day is simulated once (a 20,000-person history is a few MB of events).
+    world = _world(config)
+    with world.keeping_days(int(config["history_days"]) + HISTORY_MARGIN_DAYS):
+        timings.update(run_steps(ctx, workspace_id, DEMO_STEPS if steps is None else steps))
     with ctx.session_factory() as session:
         counts["posts"] = len(
             session.scalars(select(Post.id).where(Post.workspace_id == workspace_id)).all()

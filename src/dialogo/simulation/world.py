@@ -25,6 +25,7 @@ Competitors stay on autopilot for ever.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import datetime as dt
 import heapq
 import random
@@ -68,6 +69,8 @@ from dialogo.simulation.text import TextWriter
 
 DAY = 86_400
 MAX_LAG_DAYS = 5  # an event lands at most this many days after the day that caused it
+#: Days whose brand posts :meth:`World.scheduled_posts` remembers (a few kB each).
+POSTS_CACHE_DAYS = 800
 NEVER = np.iinfo(np.int64).max
 _FOLLOWUP_CAP = 90 * 3600  # follow-ups come within 90 hours of the first message
 
@@ -122,6 +125,8 @@ class World:
         self._cache: OrderedDict[int, tuple[Event, ...]] = OrderedDict()
         self._lock = threading.Lock()
         self._cache_days = cache_days
+        self._holds: list[int] = []  # keeping_days() in progress
+        self._posts_cache: OrderedDict[int, tuple[tuple[PostSpec, BrandPost], ...]] = OrderedDict()
 
     # -- build helpers ---------------------------------------------------------------------------
 
@@ -307,7 +312,22 @@ class World:
         )
 
     def scheduled_posts(self, day: int) -> list[tuple[PostSpec, BrandPost]]:
-        """The brands' own posts on UTC day ``day`` (days since the epoch)."""
+        """The brands' own posts on UTC day ``day`` (days since the epoch). Remembered for the
+        last :data:`POSTS_CACHE_DAYS` days asked for: the day generator, the history post
+        lookup behind every metrics fetch and the audience steps all ask for the same days."""
+        with self._lock:
+            cached = self._posts_cache.get(day)
+            if cached is not None:
+                self._posts_cache.move_to_end(day)
+                return list(cached)
+        made = tuple(self._make_scheduled_posts(day))
+        with self._lock:
+            self._posts_cache[day] = made
+            while len(self._posts_cache) > POSTS_CACHE_DAYS:
+                self._posts_cache.popitem(last=False)
+        return list(made)
+
+    def _make_scheduled_posts(self, day: int) -> list[tuple[PostSpec, BrandPost]]:
         out: list[tuple[PostSpec, BrandPost]] = []
         date = from_seconds(day * DAY).date()
         for b, brand in enumerate(self.brands):
@@ -699,9 +719,29 @@ class World:
         result = self._generate_day(day)
         with self._lock:
             self._cache[day] = result
-            while len(self._cache) > self._cache_days:
+            while len(self._cache) > self._cache_bound():
                 self._cache.popitem(last=False)
         return result
+
+    @contextlib.contextmanager
+    def keeping_days(self, days: int) -> Iterator[None]:
+        """Keep at least ``days`` generated days cached while the block runs, then go back to
+        the usual bound. For a reader that goes over a long stretch several times (the demo's
+        build reads its 90-day history once per listening search term, then again for the
+        inbox and the audience): each day is generated once instead of once per pass. A day
+        of a 20,000-person world is about 700 events, a few hundred kB."""
+        with self._lock:
+            self._holds.append(days)
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._holds.remove(days)
+                while len(self._cache) > self._cache_bound():
+                    self._cache.popitem(last=False)
+
+    def _cache_bound(self) -> int:
+        return max(self._cache_days, *self._holds) if self._holds else self._cache_days
 
     def _generate_day(self, day: int) -> tuple[Event, ...]:
         events: list[Event] = []
