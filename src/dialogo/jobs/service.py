@@ -18,7 +18,7 @@ import socket
 import traceback
 from typing import Any
 
-from sqlalchemy import Executable, and_, case, func, or_, select, update
+from sqlalchemy import Executable, and_, any_, case, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -149,11 +149,17 @@ def claim(
     if tasks is not None:
         inner = inner.where(Job.task.in_(tasks))
     inner = inner.order_by(Job.priority.desc(), Job.run_at, Job.id).limit(limit)
+    picked: Any = Job.id.in_(inner.scalar_subquery())
     if session.get_bind().dialect.name == "postgresql":
         inner = inner.with_for_update(skip_locked=True)
+        # ``= ANY(ARRAY(subquery))``, not ``IN (subquery)``: the planner may run an IN
+        # subquery again for each outer row, and with SKIP LOCKED every run can return other
+        # rows, so one claim took more than ``limit`` jobs (seen: 4 lanes claimed at once by
+        # one worker, their leases running out while it ran the first). ARRAY() runs once.
+        picked = Job.id == any_(func.array(inner.scalar_subquery()))
     stmt = (
         update(Job)
-        .where(Job.id.in_(inner.scalar_subquery()))
+        .where(picked)
         .values(
             status=RUNNING,
             locked_by=worker_id,

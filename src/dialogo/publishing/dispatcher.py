@@ -11,7 +11,9 @@ How a variant travels (every state is on the variant row, so nothing depends on 
 - The provider calls happen with no transaction open. The outcomes of the whole batch are then
   recorded in one transaction, each row guarded by ``claimed_by`` (a claim that lost its lease
   records nothing), and the batch's posts are rolled up (post rows locked first, then
-  variants, the service's order).
+  variants, the service's order). On PostgreSQL the variants, the posts and the audit entries
+  are each written by one statement over ``unnest`` of arrays (not a statement per row), and
+  id lists are bound as one array (``= ANY``), so every batch reuses the same SQL text.
 - A worker that dies mid-send leaves variants ``unconfirmed`` with an expired lease. Claiming
   such a variant sets ``needs_check``: the network is asked for the account's recent posts
   (matching by the idempotency key it echoes, or by text) before anything is published again.
@@ -59,6 +61,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import itertools
+import json
 import logging
 import time
 import types
@@ -67,7 +70,22 @@ from collections.abc import Mapping, Sequence
 from typing import Any, cast
 
 import httpx
-from sqlalchemy import Table, and_, bindparam, case, func, insert, or_, select, text, update
+from sqlalchemy import (
+    BigInteger,
+    Table,
+    and_,
+    any_,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from dialogo.accounts.audit import get_actor
@@ -79,7 +97,7 @@ from dialogo.core.clock import ensure_aware
 from dialogo.jobs import service as jobs
 from dialogo.jobs.models import Job, JobStatus
 from dialogo.notifications import service as notifications
-from dialogo.providers.base import Credentials, Provider, PublishResult, RemoteRef
+from dialogo.providers.base import Credentials, Provider, PublishResult, RemoteRef, new_http_client
 from dialogo.providers.base import Draft as ProviderDraft
 from dialogo.providers.base import Media as ProviderMedia
 from dialogo.providers.errors import (
@@ -137,6 +155,19 @@ _QUEUED = VariantStatus.queued.value
 _UNCONFIRMED = VariantStatus.unconfirmed.value
 _SCHEDULED = VariantStatus.scheduled.value
 _claims = itertools.count(1)
+
+
+def _is_pg(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _id_in(column: Any, ids: Sequence[int], pg: bool) -> Any:
+    """``column IN (ids)``; on PostgreSQL ``column = ANY(:array)``: one bound array, so the
+    statement's text is the same for every batch (no 200 placeholders compiled, sent and
+    parsed each time: about a tenth of a lane's time in a profile on PostgreSQL)."""
+    if pg:
+        return column == any_(literal(list(ids), ARRAY(BigInteger)))
+    return column.in_(list(ids))
 
 
 @dataclasses.dataclass
@@ -311,7 +342,7 @@ def claim_batch(
     """Claim up to ``limit`` claimable variants (retries and checks first, then the earliest
     due), within the per-network caps. The caller commits before sending."""
     v = PostVariant
-    pg = session.get_bind().dialect.name == "postgresql"
+    pg = _is_pg(session)
     if pg:
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CLAIM_LOCK})
     in_flight = dict(
@@ -359,7 +390,7 @@ def claim_batch(
     lost = v.lease_until.is_not(None)  # a previous claimant died: it may have sent
     stmt = (
         update(v)
-        .where(v.id.in_(list(chosen)), _claimable(now))
+        .where(_id_in(v.id, list(chosen), pg), _claimable(now))
         .values(
             status=_UNCONFIRMED,
             lease_until=now + lease,
@@ -439,7 +470,7 @@ def channel_infos(session: Session, batch: Batch) -> dict[int, ChannelInfo]:
             Channel.status_reason,
             Channel.credentials,
             Channel.config,
-        ).where(Channel.id.in_(ids))
+        ).where(_id_in(Channel.id, ids, _is_pg(session)))
     ).all()
     return {
         r.id: ChannelInfo(
@@ -486,6 +517,36 @@ class CredentialCache:
         return found
 
 
+class HttpClients:
+    """One HTTP client per channel, kept for a lane's life and closed at its end.
+
+    Each channel keeps its own client (its own cookies: one account's session must never
+    reach another's), but it is no longer built again for every batch that has a variant on
+    that channel (with 1,000 channels nearly every variant of a batch has its own).
+    """
+
+    LIMIT = 5000
+
+    def __init__(self, registry: ProviderRegistry | None = None) -> None:
+        self._by_channel: dict[int, httpx.Client] = {}
+        # The registry's client enforces the outbound address policy (redirects included).
+        self._registry = registry
+
+    def get(self, channel_id: int) -> httpx.Client:
+        client = self._by_channel.get(channel_id)
+        if client is None:
+            if len(self._by_channel) >= self.LIMIT:
+                self.close()
+            guarded = self._registry.http_client() if self._registry is not None else None
+            client = self._by_channel[channel_id] = guarded or new_http_client()
+        return client
+
+    def close(self) -> None:
+        clients, self._by_channel = list(self._by_channel.values()), {}
+        for client in clients:
+            client.close()
+
+
 def send(
     batch: Batch,
     infos: Mapping[int, ChannelInfo],
@@ -498,10 +559,14 @@ def send(
     backoff_cap: float,
     http: httpx.Client | None = None,
     media: MediaSource | None = None,
+    clients: HttpClients | None = None,
 ) -> dict[int, dt.datetime]:
     """Publish (or check) every variant of the batch; sets each one's outcome. Returns the
     rate-limit windows learnt (channel id → when the channel may be tried again). Variants
-    not started before ``deadline`` (``time.monotonic()``) are released."""
+    not started before ``deadline`` (``time.monotonic()``) are released.
+
+    ``http``: one client for every provider (fakes); else ``clients`` gives each channel its
+    own, reused across batches; with neither, each provider makes (and closes) its own."""
     windows: dict[int, dt.datetime] = {}
     by_channel: dict[int | None, list[Claimed]] = defaultdict(list)
     for claimed in batch.variants:
@@ -521,7 +586,8 @@ def send(
                 _waiting(c, info.status_reason or f"the channel is {info.status}")
             continue
         before = credentials.get(info.credentials)
-        provider = registry.get(info.network)(before, http=http, config=info.config)
+        client = http or (clients.get(info.id) if clients is not None else None)
+        provider = registry.get(info.network)(before, http=client, config=info.config)
         try:
             for c in group:
                 if time.monotonic() > deadline:
@@ -540,7 +606,7 @@ def send(
         finally:
             if provider.credentials != before:
                 batch.renewed[info.id] = before.merged(provider.credentials)
-            if http is None:
+            if client is None:
                 provider.close()
     return windows
 
@@ -802,11 +868,12 @@ def record(
     """Record the batch's outcomes in the session's transaction (the caller commits)."""
     if not batch.variants:
         return {}
+    pg = _is_pg(session)
     post_ids = sorted({c.post_id for c in batch.variants})
     # Posts first (the service's lock order), then the variants.
     posts = session.execute(
         select(Post.id, Post.workspace_id, Post.status)
-        .where(Post.id.in_(post_ids))
+        .where(_id_in(Post.id, post_ids, pg))
         .order_by(Post.id)
         .with_for_update()
     ).all()
@@ -837,7 +904,13 @@ def record(
                 "b_now": now,
             }
         )
-    session.connection().execute(_RECORD, rows)
+    if pg:
+        session.connection().execute(
+            _RECORD_PG,
+            _columns(rows, _RECORD_PG_COLUMNS, json_=_JSON_COLS, b_claim=batch.claim_id, b_now=now),
+        )
+    else:
+        session.connection().execute(_RECORD, rows)
     if batch.channel_errors or batch.renewed:
         _record_channels(session, batch, cipher)
     for c in batch.variants:
@@ -853,8 +926,89 @@ def record(
                 link=f"/w/{c.workspace_id}/posts/{c.post_id}",
                 dedupe_key=f"variant-comment:{c.id}",
             )
-    _rollup_rows(session, posts, now)
+    _rollup_rows(session, posts, now, pg)
     return dict(counts)
+
+
+# PostgreSQL: each batch is recorded with one statement per table, its rows bound as arrays
+# and joined with ``unnest`` (a pipelined executemany still runs one statement per row: three
+# per post, measured as most of the lane's database time). The SQL text never changes.
+_RECORD_PG_COLUMNS = (
+    ("b_id", "id", "bigint"),
+    ("b_status", "status", "text"),
+    ("b_remote_id", "remote_id", "text"),
+    ("b_url", "url", "text"),
+    ("b_thread_ids", "thread_ids", "text"),
+    ("b_needs_check", "needs_check", "boolean"),
+    ("b_attempts", "attempts", "integer"),
+    ("b_round", "dispatch_round", "integer"),
+    ("b_last_error", "last_error", "text"),
+    ("b_next", "next_attempt_at", "timestamptz"),
+    ("b_published_at", "published_at", "timestamptz"),
+    ("b_pending", "pending_state", "text"),
+)
+_JSON_COLS = frozenset({"b_thread_ids", "b_pending"})
+
+
+def _unnest(columns: Sequence[tuple[str, str, str]]) -> str:
+    arrays = ", ".join(f"CAST(:{key} AS {type_}[])" for key, _, type_ in columns)
+    return f"unnest({arrays}) AS u({', '.join(name for _, name, _ in columns)})"
+
+
+def _json(value: Any) -> str:
+    # As the JSON column type stores it (None is JSON null, like the ORM's executemany did).
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def _columns(
+    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[tuple[str, str, str]],
+    *,
+    json_: frozenset[str] = frozenset(),
+    **scalars: Any,
+) -> dict[str, Any]:
+    """Row dicts → one list per column (the arrays ``unnest`` takes), plus scalars."""
+    out: dict[str, Any] = dict(scalars)
+    for key, _, _ in columns:
+        if key in json_:
+            out[key] = [_json(r[key]) for r in rows]
+        else:
+            out[key] = [r[key] for r in rows]
+    return out
+
+
+_JSON_SET = {"thread_ids", "pending_state"}
+_RECORD_PG = text(
+    "UPDATE post_variants AS v SET "  # noqa: S608 - constants only
+    + ", ".join(
+        f"{name} = CAST(u.{name} AS json)" if name in _JSON_SET else f"{name} = u.{name}"
+        for _, name, _ in _RECORD_PG_COLUMNS[1:]
+    )
+    + ", updated_at = :b_now, lease_until = NULL, claimed_by = NULL FROM "
+    + _unnest(_RECORD_PG_COLUMNS)
+    + " WHERE v.id = u.id AND v.claimed_by = :b_claim"
+)
+_POST_STATUS_PG_COLUMNS = (("b_id", "id", "bigint"), ("b_status", "status", "text"))
+_POST_STATUS_PG = text(
+    "UPDATE posts AS p SET status = u.status, updated_at = :b_now FROM "  # noqa: S608 - constants only
+    + _unnest(_POST_STATUS_PG_COLUMNS)
+    + " WHERE p.id = u.id"
+)
+_AUDIT_PG_COLUMNS = (
+    ("workspace_id", "workspace_id", "bigint"),
+    ("entity_id", "entity_id", "text"),
+    ("before", "before", "text"),
+    ("after", "after", "text"),
+)
+_AUDIT_PG = text(
+    "INSERT INTO audit_log (workspace_id, actor_user_id, actor_token_id, actor_label, action, "  # noqa: S608 - constants only
+    "entity_type, entity_id, before, after, at) "
+    "SELECT u.workspace_id, :user_id, :token_id, :label, :action, :entity_type, u.entity_id, "
+    "CAST(u.before AS json), CAST(u.after AS json), :at FROM " + _unnest(_AUDIT_PG_COLUMNS)
+).bindparams(
+    bindparam("user_id", type_=BigInteger),
+    bindparam("token_id", type_=BigInteger),
+)
 
 
 _POST_STATUS = (
@@ -864,7 +1018,7 @@ _POST_STATUS = (
 )
 
 
-def _rollup_rows(session: Session, posts: Sequence[Any], now: dt.datetime) -> None:
+def _rollup_rows(session: Session, posts: Sequence[Any], now: dt.datetime, pg: bool) -> None:
     """The batch's posts rolled up in two statements, with their audit entries (written here
     as the audit hook would, since these updates bypass the ORM)."""
     if not posts:
@@ -872,7 +1026,7 @@ def _rollup_rows(session: Session, posts: Sequence[Any], now: dt.datetime) -> No
     states: dict[int, list[Any]] = defaultdict(list)
     for post_id, status in session.execute(
         select(PostVariant.post_id, PostVariant.status).where(
-            PostVariant.post_id.in_([p.id for p in posts])
+            _id_in(PostVariant.post_id, [p.id for p in posts], pg)
         )
     ):
         states[post_id].append(types.SimpleNamespace(status=status))
@@ -899,10 +1053,28 @@ def _rollup_rows(session: Session, posts: Sequence[Any], now: dt.datetime) -> No
                 "at": now,
             }
         )
-    if changed:
+    if changed and pg:
+        connection = session.connection()
+        connection.execute(_POST_STATUS_PG, _columns(changed, _POST_STATUS_PG_COLUMNS, b_now=now))
+        connection.execute(
+            _AUDIT_PG,
+            _columns(
+                audit,
+                _AUDIT_PG_COLUMNS,
+                json_=frozenset({"before", "after"}),
+                user_id=actor.user_id,
+                token_id=actor.token_id,
+                label=actor.label,
+                action="update",
+                entity_type=Post.__tablename__,
+                at=now,
+            ),
+        )
+    elif changed:
         connection = session.connection()
         connection.execute(_POST_STATUS, changed)
         connection.execute(insert(AuditEntry), audit)
+    if changed:
         # The flush hook cannot see bulk updates: the events are recorded here, in the same
         # transaction (a batch that rolls back emits nothing).
         webhooks.emit_status_changes(session, [(c["b_id"], c["b_status"]) for c in changed])

@@ -131,7 +131,10 @@ class PostVariant(Base):
     __tablename__ = "post_variants"
     __table_args__ = (
         UniqueConstraint("post_id", "channel_id"),
-        Index("ix_post_variants_status_due", "status", "due_at"),
+        # ``id`` too: claims take the earliest due ``ORDER BY due_at, id``; without it a backlog
+        # due at one moment (a bulk import for 09:00) was sorted whole at every claim (230 ms
+        # per claim at 100,000 due, against 0.4 ms with it; migration 0015).
+        Index("ix_post_variants_status_due", "status", "due_at", "id"),
         Index("ix_post_variants_status_network", "status", "network"),
         # The dispatcher's claims: retries and reconciliations due, and expired leases.
         Index("ix_post_variants_status_next_attempt", "status", "next_attempt_at"),

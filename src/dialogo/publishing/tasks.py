@@ -23,6 +23,7 @@ from dialogo.channels.crypto import CredentialCipher
 from dialogo.core.config import Settings
 from dialogo.jobs.registry import JobContext, TaskRegistry
 from dialogo.jobs.registry import registry as default_registry
+from dialogo.providers.netpolicy import OutboundPolicy
 from dialogo.providers.registry import ProviderRegistry
 from dialogo.publishing import dispatcher
 from dialogo.publishing.media import MediaSource
@@ -35,12 +36,16 @@ ProvidersFor = Callable[[Settings], ProviderRegistry]
 
 
 @functools.lru_cache(maxsize=8)
-def _installed(allow: tuple[str, ...], deny: tuple[str, ...]) -> ProviderRegistry:
-    return ProviderRegistry.from_entry_points(allow=allow or None, deny=deny)
+def _installed(
+    allow: tuple[str, ...], deny: tuple[str, ...], outbound: OutboundPolicy
+) -> ProviderRegistry:
+    return ProviderRegistry.from_entry_points(allow=allow or None, deny=deny, outbound=outbound)
 
 
 def installed_providers(settings: Settings) -> ProviderRegistry:
-    return _installed(tuple(settings.providers_allow), tuple(settings.providers_deny))
+    return _installed(
+        tuple(settings.providers_allow), tuple(settings.providers_deny), settings.outbound_policy
+    )
 
 
 def register(
@@ -53,9 +58,9 @@ def register(
     lanes: int = dispatcher.LANES,
     batch: int | None = None,
 ) -> None:
-    """``http``: one client for every provider the lanes open (tests and benchmarks with fake
-    networks). Without it each batch's provider makes its own per channel; sharing one between
-    real accounts would share its cookies, so it is not done by default.
+    """``http``: one client for every provider the lanes open (tests with fake networks).
+    Without it each channel gets its own client, kept for the lane's life (sharing one between
+    real accounts would share its cookies, so it is not done by default).
     ``batch``: variants per claim (default :data:`dispatcher.PUBLISH_BATCH`)."""
 
     @tasks.task(dispatcher.DISPATCH_TASK, every=every)
@@ -87,46 +92,60 @@ def register(
         windows: dict[int, dt.datetime] = {}
         totals: dict[str, int] = {}
         more = False
-        while True:
-            if time.monotonic() - started > budget:
-                more = True
-                break
-            now = ctx.clock.now()
-            windows = {k: w for k, w in windows.items() if w > now}
-            claimed = dispatcher.claim_batch(
-                session,
-                worker_id,
-                now=now,
-                lease=lease,
-                limit=size,
-                caps=caps,
-                skip_channels=sorted(windows),
-                job_id=ctx.job_id,
-            )
-            infos = dispatcher.channel_infos(session, claimed)
-            dispatcher.attach_media(session, claimed)
-            session.commit()  # the claim: leases taken, nothing held while sending
-            if not claimed.variants:
-                break
-            windows.update(
-                dispatcher.send(
-                    claimed,
-                    infos,
-                    registry=registry,
-                    credentials=credentials,
+        # Per-channel HTTP clients live as long as the lane (not one per batch and channel).
+        clients = dispatcher.HttpClients(registry) if http is None else None
+        try:
+            while True:
+                if time.monotonic() - started > budget:
+                    more = True
+                    break
+                now = ctx.clock.now()
+                # The leases run from ``now``: so does the sending deadline. Measured after
+                # the claim committed instead, a claim that waited (for the claim lock, on a
+                # loaded machine) pushed the deadline past the leases' end, so a variant
+                # could be sent while another worker, seeing its lease expired, checked and
+                # sent it again (a likely cause of the one double a 10,000-post chaos run
+                # made at load average 17; not proven).
+                claimed_at = time.monotonic()
+                windows = {k: w for k, w in windows.items() if w > now}
+                claimed = dispatcher.claim_batch(
+                    session,
+                    worker_id,
                     now=now,
-                    # Never send past a third of the lease: the rest is released.
-                    deadline=time.monotonic() + lease.total_seconds() / 3,
-                    backoff_base=ctx.settings.worker_backoff_base_seconds,
-                    backoff_cap=ctx.settings.worker_backoff_max_seconds,
-                    http=http,
-                    media=media,
+                    lease=lease,
+                    limit=size,
+                    caps=caps,
+                    skip_channels=sorted(windows),
+                    job_id=ctx.job_id,
                 )
-            )
-            counts = dispatcher.record(session, claimed, now=ctx.clock.now(), cipher=cipher)
-            session.commit()
-            for key, n in counts.items():
-                totals[key] = totals.get(key, 0) + n
+                infos = dispatcher.channel_infos(session, claimed)
+                dispatcher.attach_media(session, claimed)
+                session.commit()  # the claim: leases taken, nothing held while sending
+                if not claimed.variants:
+                    break
+                windows.update(
+                    dispatcher.send(
+                        claimed,
+                        infos,
+                        registry=registry,
+                        credentials=credentials,
+                        now=now,
+                        # Never send past a third of the lease: the rest is released.
+                        deadline=claimed_at + lease.total_seconds() / 3,
+                        backoff_base=ctx.settings.worker_backoff_base_seconds,
+                        backoff_cap=ctx.settings.worker_backoff_max_seconds,
+                        http=http,
+                        media=media,
+                        clients=clients,
+                    )
+                )
+                counts = dispatcher.record(session, claimed, now=ctx.clock.now(), cipher=cipher)
+                session.commit()
+                for key, n in counts.items():
+                    totals[key] = totals.get(key, 0) + n
+        finally:
+            if clients is not None:
+                clients.close()
         now = ctx.clock.now()
         if more:
             dispatcher.enqueue_lane(session, now)
