@@ -55,7 +55,14 @@ def backend() -> str:
     return "postgresql" if PG_URL else "sqlite"
 
 
+#: The real servers the tests talk to (Synapse, the Bluesky dev network, mastodon-mock) run on
+#: loopback; the outbound policy refuses internal addresses outside development, so the tests
+#: allow loopback explicitly (and only loopback).
+TEST_OUTBOUND_ALLOW = ("127.0.0.0/8", "::1/128", "localhost")
+
+
 def make_settings(data_dir: Path, database_url: str | None, **overrides: object) -> Settings:
+    overrides.setdefault("outbound_allow", TEST_OUTBOUND_ALLOW)
     return load_settings(
         env=Environment.test,
         data_dir=data_dir,

@@ -32,6 +32,15 @@ def test_a_refresh_never_replaces_a_stored_refresh_token_with_nothing() -> None:
     assert stored.merged(Credentials(refresh_token="r2")).refresh_token == "r2"
 
 
+def test_a_new_access_token_without_an_expiry_does_not_inherit_the_old_one() -> None:
+    past = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    stored = Credentials(access_token="old", refresh_token="r1", expires_at=past)
+    assert stored.merged(Credentials(access_token="new")).expires_at is None
+    # The same token given back (or none at all) keeps what is known of its expiry.
+    assert stored.merged(Credentials(access_token="old")).expires_at == past
+    assert stored.merged(Credentials(refresh_token="r2")).expires_at == past
+
+
 class _Echo(Provider):
     capabilities = Capabilities(
         network="echo", display_name="Echo", auth=AuthKind.none, text_limit=10

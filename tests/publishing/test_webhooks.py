@@ -19,6 +19,7 @@ from standardwebhooks import Webhook
 from dialogo.channels.crypto import CredentialCipher
 from dialogo.jobs.models import Job
 from dialogo.notifications.models import Notification
+from dialogo.providers.netpolicy import OutboundPolicy, guarded_client
 from dialogo.providers.registry import ProviderRegistry
 from dialogo.publishing import service, webhooks
 from dialogo.publishing.models import Post, WebhookDelivery
@@ -221,3 +222,29 @@ def test_bulk_status_changes_emit_through_the_explicit_call(
     assert delivery.event_type == "post.failed"
     assert json.loads(json.dumps(delivery.payload))["data"]["status"] == "failed"
     assert db.scalar(select(WebhookDelivery.id).where(WebhookDelivery.id == delivery.id))
+
+
+def test_an_endpoint_at_an_internal_address_is_refused_by_the_outbound_policy(
+    db: Session,
+    brand: Brand,
+    providers: ProviderRegistry,
+    cipher: CredentialCipher,
+    receiver: Receiver,
+) -> None:
+    endpoint, _ = webhooks.create_endpoint(
+        db, brand.principal, brand.id, WebhookIn(url=receiver.url), cipher=cipher
+    )
+    schedule(db, brand, providers, cipher)
+    db.flush()
+    [delivery] = webhooks.list_deliveries(db, brand.principal, brand.id, endpoint.id)
+    # Production: loopback is internal, so nothing leaves; the refusal is logged and retried.
+    with guarded_client(OutboundPolicy.from_allow_list(())) as http:
+        webhooks.deliver(db, delivery.message_id, cipher=cipher, http=http)
+    db.refresh(delivery)
+    assert receiver.received == [] and delivery.status == "pending"
+    assert "internal address" in delivery.log[-1]["error"]
+    # An administrator allows that network: the next attempt is delivered.
+    with guarded_client(OutboundPolicy.from_allow_list(["127.0.0.0/8"])) as http:
+        webhooks.deliver(db, delivery.message_id, cipher=cipher, http=http)
+    db.refresh(delivery)
+    assert delivery.status == "delivered" and len(receiver.received) == 1

@@ -53,6 +53,9 @@ def free_port() -> int:
 
 def clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DIALOGO_")}
+    # The servers started with DIALOGO_ENV=test reach the real local networks on loopback:
+    # allow loopback explicitly (the outbound policy refuses it outside development).
+    env["DIALOGO_OUTBOUND_ALLOW"] = '["127.0.0.0/8", "::1/128", "localhost"]'
     env.update(extra)
     return env
 

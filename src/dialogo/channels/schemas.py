@@ -62,3 +62,33 @@ class ProviderOut(BaseModel):
     metrics: bool
     search: bool
     publishes: bool
+
+
+class ChannelSettingsUpdate(BaseModel):
+    """A change to a connected channel: its name and the provider's editable fields.
+
+    ``values``: a key that is absent is left as it is; ``null`` (or an empty string) clears
+    the field; a string replaces it. Secret values go in and never come out."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    values: dict[str, str | None] = Field(default_factory=dict)
+
+
+class ChannelFieldOut(BaseModel):
+    """One editable field. A secret field says only whether it is set, never its value."""
+
+    name: str
+    label: str
+    kind: str
+    secret: bool
+    required: bool
+    help: str
+    is_set: bool
+    value: str | None  # always ``None`` for a secret field
+
+
+class ChannelSettingsOut(BaseModel):
+    channel: ChannelOut
+    fields: list[ChannelFieldOut]

@@ -17,11 +17,22 @@ from dialogo.accounts.permissions import Permission
 from dialogo.accounts.service import Principal, authorize
 from dialogo.channels.crypto import CredentialCipher
 from dialogo.channels.models import OAUTH_FLOW_TTL, Channel, ChannelStatus, OAuthFlow
-from dialogo.channels.schemas import ChannelConnect, ProviderOut
+from dialogo.channels.schemas import (
+    ChannelConnect,
+    ChannelFieldOut,
+    ChannelSettingsUpdate,
+    ProviderOut,
+)
 from dialogo.core.clock import ensure_aware, utcnow
 from dialogo.core.errors import DomainError, InvalidInput, NotFound
 from dialogo.notifications import service as notifications
-from dialogo.providers.base import AuthKind, Credentials, Provider
+from dialogo.providers.base import (
+    AuthKind,
+    ConnectField,
+    ConnectFieldKind,
+    Credentials,
+    Provider,
+)
 from dialogo.providers.errors import (
     Disconnected,
     InsufficientScopes,
@@ -29,6 +40,7 @@ from dialogo.providers.errors import (
     ProviderError,
     ReauthRequired,
 )
+from dialogo.providers.netpolicy import OutboundRefused
 from dialogo.providers.registry import ProviderRegistry
 
 
@@ -127,9 +139,12 @@ def _verify_and_store(
     token says neither, and the provider needs them for every call)."""
     provider_cls = _provider_class(registry, network)
     display = provider_cls.capabilities.display_name
-    provider = provider_cls(credentials, http=http, config=config)
+    _check_addresses(registry, display, config, credentials.extra)
+    provider = provider_cls(credentials, http=http or registry.http_client(), config=config)
     try:
         account = provider.verify()
+    except OutboundRefused as exc:  # an internal address, or a redirect to one
+        raise InvalidInput(f"{display}: {exc.message}", code=exc.code) from None
     except (ReauthRequired, InsufficientScopes) as exc:
         raise InvalidInput(
             f"{display} refused these credentials: {exc.message}", code="credentials_rejected"
@@ -184,6 +199,17 @@ def _verify_and_store(
     session.flush()
     notifications.resolve_by_key(session, workspace_id, _attention_key(channel.id))
     return channel
+
+
+def _check_addresses(
+    registry: ProviderRegistry, display: str, config: dict[str, str], extra: dict[str, str]
+) -> None:
+    """Refuse, with a clear message, a configuration naming an address the server must not
+    fetch (see ``providers.netpolicy``)."""
+    try:
+        registry.check_config(config, extra)
+    except OutboundRefused as exc:
+        raise InvalidInput(f"{display}: {exc.message}", code=exc.code) from None
 
 
 # -- OAuth 2 (authorisation code, with PKCE where the network uses it) -------------------------
@@ -293,7 +319,10 @@ def complete_authorization(
     secrets = cipher.decrypt(flow.secrets).extra
     verifier = secrets.pop("code_verifier", None)
     config = {k: str(v) for k, v in (flow.config or {}).items()}
-    provider = provider_cls(Credentials(extra=dict(secrets)), http=http, config=config)
+    _check_addresses(registry, display, config, secrets)
+    provider = provider_cls(
+        Credentials(extra=dict(secrets)), http=http or registry.http_client(), config=config
+    )
     try:
         granted = provider.exchange_code(
             code=code, redirect_uri=flow.redirect_uri, code_verifier=verifier
@@ -372,6 +401,106 @@ def disconnect_channel(
     session.flush()
 
 
+# -- channel settings: name and the provider's editable fields -------------------------------
+
+
+def editable_fields(registry: ProviderRegistry, network: str) -> tuple[ConnectField, ...]:
+    """The fields a manager may change on a connected channel: the provider's configuration
+    and extra credentials (app secrets, webhook secrets). The account's own token and id are
+    not among them: those change by connecting the account again."""
+    return tuple(
+        f
+        for f in _provider_class(registry, network).connect_fields
+        if f.kind is not ConnectFieldKind.credential
+    )
+
+
+def describe_settings(
+    registry: ProviderRegistry, cipher: CredentialCipher, channel: Channel
+) -> list[ChannelFieldOut]:
+    """The editable fields with their state; a secret says only whether it is set."""
+    if channel.network not in registry:
+        return []
+    extra = _decrypt(cipher, channel).extra
+    config = channel.config or {}
+    out = []
+    for f in editable_fields(registry, channel.network):
+        raw = config.get(f.name) if f.kind is ConnectFieldKind.config else extra.get(f.name)
+        value = str(raw) if raw not in (None, "") else None
+        out.append(
+            ChannelFieldOut(
+                name=f.name,
+                label=f.label,
+                kind=f.kind.value,
+                secret=f.secret,
+                required=f.required,
+                help=f.help,
+                is_set=value is not None,
+                value=None if f.secret else value,
+            )
+        )
+    return out
+
+
+def update_channel_settings(
+    session: Session,
+    principal: Principal,
+    workspace_id: int,
+    channel_id: int,
+    data: ChannelSettingsUpdate,
+    *,
+    registry: ProviderRegistry,
+    cipher: CredentialCipher,
+) -> Channel:
+    """Rename the channel and change its editable fields. Changes are merged into the stored
+    configuration and encrypted credentials: the token, the refresh token and every field not
+    named stay as they are. Secret values are never written to the audit log (``credentials``
+    is excluded from it); configuration changes are audited. Addresses are checked against
+    the outbound policy. The network is not asked anything (a webhook secret can be set while
+    the network is unreachable); "Check" does that."""
+    channel = get_channel(session, principal, workspace_id, channel_id, Permission.channels_manage)
+    if data.name is not None:
+        name = data.name.strip()
+        if not name:
+            raise InvalidInput("the channel name cannot be empty", code="invalid_name")
+        channel.name = name
+    if not data.values:
+        session.flush()
+        return channel
+    fields = {f.name: f for f in editable_fields(registry, channel.network)}
+    unknown = sorted(set(data.values) - set(fields))
+    if unknown:
+        allowed = ", ".join(sorted(fields)) or "none"
+        raise InvalidInput(
+            f"{channel.network} channels have no editable field {', '.join(unknown)} "
+            f"(editable: {allowed})",
+            code="unknown_field",
+        )
+    credentials = _decrypt(cipher, channel)
+    config = {k: str(v) for k, v in (channel.config or {}).items()}
+    extra = dict(credentials.extra)
+    for key, raw in data.values.items():
+        field = fields[key]
+        value = (raw or "").strip()
+        if len(value) > 8192:
+            raise InvalidInput(f"{field.label} is too long", code="value_too_long")
+        if not value and field.required:
+            raise InvalidInput(f"{field.label} is required: it cannot be cleared", code="required")
+        target = config if field.kind is ConnectFieldKind.config else extra
+        if value:
+            target[key] = value
+        else:
+            target.pop(key, None)
+    display = _provider_class(registry, channel.network).capabilities.display_name
+    _check_addresses(registry, display, config, extra)
+    if config != (channel.config or {}):
+        channel.config = config
+    if extra != credentials.extra:
+        channel.credentials = cipher.encrypt(dataclasses.replace(credentials, extra=extra))
+    session.flush()
+    return channel
+
+
 def _decrypt(cipher: CredentialCipher, channel: Channel) -> Credentials:
     return cipher.decrypt(channel.credentials)
 
@@ -390,7 +519,10 @@ def open_provider(
     are re-raised for the caller (the dispatcher keeps the work waiting)."""
     provider_cls = _provider_class(registry, channel.network)
     before = _decrypt(cipher, channel)
-    provider = provider_cls(before, http=http, config=dict(channel.config or {}))
+    config = {k: str(v) for k, v in (channel.config or {}).items()}
+    if http is None:  # a caller's own client (tests, fakes) is trusted as it is
+        registry.check_config(config, before.extra)
+    provider = provider_cls(before, http=http or registry.http_client(), config=config)
     try:
         yield provider
     except (ReauthRequired, InsufficientScopes, Disconnected) as exc:

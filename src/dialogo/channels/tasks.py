@@ -19,7 +19,9 @@ log = logging.getLogger("dialogo.channels")
 def refresh_tokens(ctx: JobContext, _payload: dict[str, Any]) -> dict[str, Any]:
     settings = ctx.settings
     registry = ProviderRegistry.from_entry_points(
-        allow=settings.providers_allow or None, deny=settings.providers_deny
+        allow=settings.providers_allow or None,
+        deny=settings.providers_deny,
+        outbound=settings.outbound_policy,
     )
     cipher = CredentialCipher.from_settings(settings)
     margin = dt.timedelta(minutes=settings.channel_refresh_margin_minutes)

@@ -25,7 +25,9 @@ class AppContext:
     def build(cls, settings: Settings, *, clock: Clock | None = None) -> AppContext:
         engine = make_engine(settings)
         providers = ProviderRegistry.from_entry_points(
-            allow=settings.providers_allow or None, deny=settings.providers_deny
+            allow=settings.providers_allow or None,
+            deny=settings.providers_deny,
+            outbound=settings.outbound_policy,
         )
         return cls(
             settings, engine, make_session_factory(engine), clock or SystemClock(), providers

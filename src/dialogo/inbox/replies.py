@@ -3,8 +3,11 @@
 Like the publishing dispatcher: the reply has a stable idempotency key sent to the network;
 the job's unique key is made from it, so a reply gets one job; a retried job (the previous
 attempt may have reached the network: an answer lost, a worker killed) first asks the network
-for the account's recent posts and matches the key (or the text) before sending; a network
-that cannot list them leaves the reply ``unconfirmed`` for a person instead of sending twice.
+for the account's own recent messages in the thread of the message answered
+(``Provider.recent_replies``: the comments under it, the direct conversation, or the account's
+recent posts where replies are posts) and matches the key (or the text) before sending; a
+network that cannot read them leaves the reply ``unconfirmed`` for a person instead of sending
+twice.
 """
 
 from __future__ import annotations
@@ -147,14 +150,18 @@ def _sent(
                 is_question=False,
                 is_complaint=False,
                 sent_by=reply.agent_id,
+                automated=reply.automated,
                 ref={k: v for k, v in (result.state or {}).items() if isinstance(v, str)},
             )
             .on_conflict_do_nothing(index_elements=["channel_id", "remote_id"])
         )
     if conversation is not None:
-        if conversation.first_response_at is None:
-            conversation.first_response_at = now
-        conversation.waiting_since = None
+        # An automated acknowledgement is not an answer: the first-response time keeps running
+        # and the conversation keeps waiting for a person.
+        if not reply.automated:
+            if conversation.first_response_at is None:
+                conversation.first_response_at = now
+            conversation.waiting_since = None
         conversation.message_count += 1
         conversation.last_message_at = now
         conversation.updated_at = now
@@ -238,13 +245,13 @@ def _send(
         with open_provider(session, channel, registry=registry, cipher=cipher, http=http) as p:
             if check_first:
                 try:
-                    found = _find_on_network(p, reply)
-                except NotImplementedError:
+                    found = _find_on_network(p, reply, target)
+                except NotImplementedError as exc:
                     reply.status = ReplyStatus.unconfirmed.value
+                    reason = str(exc) or f"{channel.network} cannot list its recent messages"
                     reply.last_error = (
-                        f"{channel.network} cannot list recent posts, so whether the reply "
-                        "went out is unknown: look at the thread and answer again by hand "
-                        "if it is not there"
+                        f"{reason}, so whether the reply went out is unknown: look at the "
+                        "thread and answer again by hand if it is not there"
                     )
                     _attention(
                         session, reply, "A reply may or may not have been sent", reply.last_error
@@ -297,8 +304,9 @@ def _send(
         raise jobs.RetryLater(f"{channel.network}: {exc.message}", delay=delay) from exc
 
 
-def _find_on_network(provider: Provider, reply: Reply) -> PublishResult | None:
-    for found in provider.recent_posts(limit=RECENT_POSTS_LIMIT):
+def _find_on_network(provider: Provider, reply: Reply, target: Message) -> PublishResult | None:
+    """Our own recent message in the thread of ``target`` that is this reply, if any."""
+    for found in provider.recent_replies(target_of(target), limit=RECENT_POSTS_LIMIT):
         if matches(reply, found):
             return found
     return None

@@ -7,15 +7,26 @@ import logging
 from collections.abc import Iterable
 from importlib.metadata import EntryPoint, entry_points
 
+import httpx
+
 from dialogo.providers.base import Provider
+from dialogo.providers.netpolicy import OutboundPolicy, guarded_client
 
 log = logging.getLogger("dialogo.providers")
 GROUP = "dialogo.providers"
 
 
 class ProviderRegistry:
-    def __init__(self, providers: dict[str, type[Provider]] | None = None) -> None:
+    def __init__(
+        self,
+        providers: dict[str, type[Provider]] | None = None,
+        *,
+        outbound: OutboundPolicy | None = None,
+    ) -> None:
         self._providers = dict(providers or {})
+        #: The addresses providers may fetch (``Settings.outbound_policy``); ``None``: no
+        #: policy (a registry built by hand, in tests, with fakes).
+        self.outbound = outbound
 
     @classmethod
     def from_entry_points(
@@ -24,6 +35,7 @@ class ProviderRegistry:
         allow: Iterable[str] | None = None,
         deny: Iterable[str] = (),
         eps: Iterable[EntryPoint] | None = None,
+        outbound: OutboundPolicy | None = None,
     ) -> ProviderRegistry:
         allowed = set(allow) if allow else None
         denied = set(deny)
@@ -47,7 +59,16 @@ class ProviderRegistry:
                 )
                 continue
             found[ep.name] = provider
-        return cls(found)
+        return cls(found, outbound=outbound)
+
+    def http_client(self) -> httpx.Client | None:
+        """A client that enforces the outbound policy, or ``None`` (the provider's own)."""
+        return guarded_client(self.outbound) if self.outbound is not None else None
+
+    def check_config(self, config: dict[str, str], extra: dict[str, str] | None = None) -> None:
+        """Refuse (``OutboundRefused``) a configuration naming an address not allowed."""
+        if self.outbound is not None:
+            self.outbound.check_config(config, extra)
 
     def get(self, network: str) -> type[Provider]:
         try:

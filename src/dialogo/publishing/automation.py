@@ -9,6 +9,7 @@ from typing import Any
 from dialogo.channels.crypto import CredentialCipher
 from dialogo.jobs.registry import JobContext, TaskRegistry
 from dialogo.jobs.registry import registry as default_registry
+from dialogo.providers.netpolicy import guarded_client
 from dialogo.publishing import recurrence, webhooks
 from dialogo.publishing.tasks import ProvidersFor, installed_providers
 
@@ -35,12 +36,14 @@ def register(
 
     @tasks.task(webhooks.DELIVER_TASK, max_attempts=3)
     def deliver(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
-        delivery = webhooks.deliver(
-            ctx.session,
-            str(payload["message_id"]),
-            cipher=CredentialCipher.from_settings(ctx.settings),
-            now=ctx.clock.now(),
-        )
+        with guarded_client(ctx.settings.outbound_policy) as http:
+            delivery = webhooks.deliver(
+                ctx.session,
+                str(payload["message_id"]),
+                cipher=CredentialCipher.from_settings(ctx.settings),
+                now=ctx.clock.now(),
+                http=http,
+            )
         if delivery is None:
             return {"status": "gone"}
         return {"status": delivery.status, "attempts": delivery.attempts}

@@ -46,6 +46,7 @@ from dialogo.jobs import service as jobs
 from dialogo.jobs.models import Job, JobStatus
 from dialogo.notifications import service as notifications
 from dialogo.providers.base import Credentials
+from dialogo.providers.netpolicy import OutboundRefused
 from dialogo.publishing.models import Post, PostStatus, WebhookDelivery, WebhookEndpoint
 
 DELIVER_TASK = "publishing.webhooks.deliver"
@@ -402,6 +403,9 @@ def deliver(
     except httpx.HTTPError as exc:
         ok = False
         entry["error"] = f"{type(exc).__name__}: {exc}"[:300]
+    except OutboundRefused as exc:  # an internal address, refused by the outbound policy
+        ok = False
+        entry["error"] = exc.message[:300]
     finally:
         if http is None:
             client.close()

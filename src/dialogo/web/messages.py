@@ -121,6 +121,53 @@ PROVIDER_FIELD_TEXTS = (
     N_("How many simulated people (default 20000)."),
     N_("Time speed"),
     N_("Simulated seconds per real second (default 60)."),
+    # Facebook and Instagram (Meta); "Webhook verify token" and its help are shared
+    N_("Meta app id"),
+    N_("The App ID of your Meta app with Facebook Login."),
+    N_("Meta app secret"),
+    N_("The App Secret shown in the app's basic settings."),
+    N_("Page id"),
+    N_("The id of the Page to manage; leave empty if you manage only one Page."),
+    N_("Webhook verify token"),
+    N_(
+        "For messages pushed at once: any long random string, typed again in the "
+        "app's webhook settings for /webhooks/meta/<channel id>."
+    ),
+    N_("Instagram app id"),
+    N_("The Instagram app id of your Meta app (API setup with Instagram login)."),
+    N_("Instagram app secret"),
+    N_("The Instagram app secret shown next to it."),
+    # Threads
+    N_("Threads app id"),
+    N_("The Threads app id of your Meta app (the Threads use case)."),
+    N_("Threads app secret"),
+    N_("The Threads app secret shown next to it."),
+    # LinkedIn
+    N_("LinkedIn app client id"),
+    N_(
+        "The Client ID of your app in the LinkedIn developer portal "
+        "(with the Community Management API product)."
+    ),
+    N_("LinkedIn app client secret"),
+    N_("The Primary Client Secret shown next to it."),
+    N_("Organization id"),
+    N_("The number in your page's admin address: linkedin.com/company/<id>/admin."),
+    # WhatsApp
+    N_("System user access token"),
+    N_("A permanent token of a system user with whatsapp_business_messaging."),
+    N_("Phone number id"),
+    N_("WhatsApp Manager → API setup: the id of the business phone number."),
+    N_("App secret"),
+    N_("Your Meta app's secret: it signs the webhook notifications."),
+    N_("Any long random string; type the same one in the app's webhook settings."),
+    # X ("App client id" and "App client secret" are in the catalogue already)
+    N_("The OAuth 2.0 client id of your app in the X developer portal."),
+    N_("Only for confidential apps (a web app with a secret)."),
+    N_("App consumer secret (API key secret)"),
+    N_(
+        "Only for webhooks (Account Activity API): X signs its deliveries with it. "
+        "Register /webhooks/x/<channel id> as the webhook URL."
+    ),
 )
 
 

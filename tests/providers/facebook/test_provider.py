@@ -288,6 +288,7 @@ def test_comments_and_answers_newer_than_the_cursor_become_messages() -> None:
         ),
     )
     recorder.on("GET", f"{V}/{PAGE}_1/comments", httpx.Response(200, json={"data": []}))
+    recorder.on("GET", f"{V}/{PAGE}/conversations", httpx.Response(200, json={"data": []}))
     page = provider(recorder).fetch_messages("2026-11-21T00:00:00+00:00")
     assert [(m.remote_id, m.kind, m.author.display_name, m.in_reply_to) for m in page.messages] == [
         ("2_c3", MessageKind.comment, "Anna Rossi", f"{PAGE}_2"),

@@ -305,6 +305,7 @@ def test_comments_newer_than_the_cursor_become_messages() -> None:
         ),
     )
     recorder.on("GET", f"{V}/m1/comments", httpx.Response(200, json={"data": []}))
+    recorder.on("GET", f"{V}/{IG}/conversations", httpx.Response(200, json={"data": []}))
     page = provider(recorder).fetch_messages("2026-11-21T00:00:00+00:00")
     assert [(m.remote_id, m.kind, m.author.handle) for m in page.messages] == [
         ("c3", MessageKind.comment, "giulia_r")

@@ -275,6 +275,26 @@ def test_direct_messages_arrive_as_direct(
     assert bob.event(dm_room, str(answer.remote_id))["content"]["body"] == "Sure!"
 
 
+def test_a_reply_in_a_direct_room_is_found_in_that_room_by_its_key(
+    provider: MatrixProvider, people: tuple[MatrixUser, HttpUser, HttpUser, str]
+) -> None:
+    """What the inbox's retry reads after a lost answer (``recent_replies``): our events in
+    the room of the message answered, not the configured room, with the transaction id."""
+    _, _, bob, _ = people
+    provider.verify()
+    dm_room = provider.open_direct_room(bob.user_id)
+    bob.join(dm_room)
+    asked = bob.send(dm_room, {"msgtype": "m.text", "body": "Open on Sunday?"})
+    target = RemoteRef(asked, conversation_id=dm_room)
+    draft = Draft(text="Yes, 9 to 13", idempotency_key=uuid.uuid4().hex)
+    answer = provider.reply(target, draft)
+    assert answer.remote_id not in {r.remote_id for r in provider.recent_posts(limit=20)}
+    found = provider.recent_replies(target, limit=5)
+    assert found[0].remote_id == answer.remote_id
+    assert found[0].state["transaction_id"] == f"dialogo.{draft.idempotency_key}.0"
+    assert asked not in {r.remote_id for r in found}  # Bob's message is not ours
+
+
 def test_publishing_again_with_the_same_key_is_deduplicated_and_reconcilable(
     provider: MatrixProvider,
 ) -> None:

@@ -492,8 +492,9 @@ def test_mentions_are_classified_and_the_cursor_follows_a_paged_burst() -> None:
         ),
         mentions_page([], {"result_count": 0}),
     )
+    recorder.on("GET", "/2/dm_events", httpx.Response(200, json={"meta": {"result_count": 0}}))
     p = provider(recorder)
-    first = p.fetch_messages("100")
+    first = p.fetch_messages("100")  # a cursor stored before direct messages were read
     assert [(m.remote_id, m.kind) for m in first.messages] == [
         ("105", MessageKind.reply),
         ("104", MessageKind.mention),
@@ -503,19 +504,20 @@ def test_mentions_are_classified_and_the_cursor_follows_a_paged_burst() -> None:
     assert (reply.author.handle, reply.author.followers) == ("giulia_r", 812)
     assert reply.created_at == dt.datetime(2026, 11, 22, 18, 4, 11, tzinfo=dt.UTC)
     assert reply.url == "https://x.com/giulia_r/status/105"
-    params = recorder.requests[0].url.params
+    params = recorder.sent("GET", f"/2/users/{ME}/mentions")[0].url.params
     assert params["since_id"] == "100" and "pagination_token" not in params
     assert "author_id" in params["expansions"]
 
     second = p.fetch_messages(first.cursor)
-    params = recorder.requests[1].url.params
+    params = recorder.sent("GET", f"/2/users/{ME}/mentions")[1].url.params
     assert (params["since_id"], params["pagination_token"]) == ("100", "tok2")
     assert [m.remote_id for m in second.messages] == ["102"]
-    assert second.cursor == "105"  # the burst is read: continue after its newest post
+    # the burst is read: continue after its newest post (then "#" and the DM cursor)
+    assert second.cursor is not None and second.cursor.split("#")[0] == "105"
 
     third = p.fetch_messages(second.cursor)
-    assert recorder.requests[2].url.params["since_id"] == "105"
-    assert third.messages == [] and third.cursor == "105"
+    assert recorder.sent("GET", f"/2/users/{ME}/mentions")[2].url.params["since_id"] == "105"
+    assert third.messages == [] and third.cursor == second.cursor
 
 
 def test_metrics_are_read_in_batches_of_100() -> None:

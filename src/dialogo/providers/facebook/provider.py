@@ -28,7 +28,13 @@ What maps to what:
   (``GET /<post>/comments?filter=stream``, so answers to comments come too, with their
   ``parent``), newer than the cursor (the newest ``created_time`` seen); a comment with a
   parent is a ``reply``. The Page's own comments are skipped;
-- a **reply** is a comment on the comment (``POST /<comment>/comments``);
+- **direct messages** (Messenger) are read from the Conversations API
+  (``GET /<page>/conversations?platform=messenger``) newer than the same cursor, as ``direct``
+  messages threaded by person, and pushed by the Meta webhook intake
+  (:mod:`dialogo.providers.meta.webhook`); see :mod:`dialogo.providers.meta.messaging`;
+- a **reply** is a comment on the comment (``POST /<comment>/comments``), or for a direct
+  message a Send API message (``POST /<page>/messages``) inside Meta's messaging window:
+  ``RESPONSE`` within 24 hours, the ``HUMAN_AGENT`` tag within 7 days, refused after;
 - **metrics** are ``GET /<post>/insights`` (``post_impressions``,
   ``post_impressions_unique``, ``post_clicks``) plus the post's reactions, comments and
   shares summary (``GET /<post>?fields=reactions.summary(...),comments.summary(...),shares``);
@@ -79,6 +85,7 @@ from dialogo.providers.fields import identifier as _id
 from dialogo.providers.fields import text as _str
 from dialogo.providers.fields import timestamp as _time
 from dialogo.providers.http import send_raw
+from dialogo.providers.meta import messaging
 from dialogo.providers.meta.graph import DEFAULT_VERSION, GraphClient, error_for
 
 NETWORK = "facebook"
@@ -90,7 +97,11 @@ SCOPES = (
     "pages_manage_posts",
     "pages_manage_engagement",
     "read_insights",
+    "pages_messaging",
+    "pages_manage_metadata",
 )
+#: The Send API's limit for a text message (Messenger Platform "Send API" reference).
+MESSAGE_LIMIT = 2000
 #: Facebook's documented maximum length of a post's text.
 TEXT_LIMIT = 63_206
 #: Photos: "JPEG, BMP, PNG, GIF and TIFF … less than 4 MB" (Page Photos reference).
@@ -133,6 +144,7 @@ class FacebookProvider(Provider):
         ),
         threads=False,
         replies=True,
+        direct_messages=True,
         metrics=True,
     )
     connect_fields: ClassVar[tuple[ConnectField, ...]] = (
@@ -155,6 +167,15 @@ class FacebookProvider(Provider):
             kind=ConnectFieldKind.config,
             required=False,
             help="The id of the Page to manage; leave empty if you manage only one Page.",
+        ),
+        ConnectField(
+            "verify_token",
+            "Webhook verify token",
+            kind=ConnectFieldKind.extra,
+            secret=True,
+            required=False,
+            help="For messages pushed at once: any long random string, typed again in the "
+            "app's webhook settings for /webhooks/meta/<channel id>.",
         ),
     )
 
@@ -353,6 +374,10 @@ class FacebookProvider(Provider):
             )
         if not draft.text.strip() and not draft.media:
             issues.append(ValidationIssue("empty", "a post needs text or a photo"))
+        if draft.reply_to is not None and messaging.is_direct(draft.reply_to):
+            return self._direct_issues(draft) + messaging.window_issues(
+                draft.reply_to, dt.datetime.now(dt.UTC), network=NETWORK
+            )
         if draft.reply_to is not None:
             if draft.media:
                 issues.append(
@@ -369,6 +394,24 @@ class FacebookProvider(Provider):
             )
         for index, media in enumerate(draft.media):
             issues += self._validate_media(media, f"media[{index}]")
+        return issues
+
+    @staticmethod
+    def _direct_issues(draft: Draft) -> list[ValidationIssue]:
+        issues = []
+        if not draft.text.strip():
+            issues.append(ValidationIssue("empty", "a message needs text"))
+        if len(draft.text) > MESSAGE_LIMIT:
+            issues.append(
+                ValidationIssue(
+                    "too_long",
+                    f"{len(draft.text)} characters; a Messenger message holds {MESSAGE_LIMIT}",
+                )
+            )
+        if draft.media or draft.thread:
+            issues.append(
+                ValidationIssue("media", "an answer to a direct message is text only here", "media")
+            )
         return issues
 
     @staticmethod
@@ -450,6 +493,16 @@ class FacebookProvider(Provider):
         )
 
     def reply(self, target: RemoteRef, draft: Draft) -> PublishResult:
+        if messaging.is_direct(target):
+            return messaging.send_direct(
+                self.graph,
+                self._page_id(),
+                target,
+                draft.text,
+                network=NETWORK,
+                now=dt.datetime.now(dt.UTC),
+                text_issues=self._direct_issues(draft),
+            )
         body = self.graph.post(
             f"{target.remote_id}/comments", operation="comment reply", data={"message": draft.text}
         )
@@ -482,6 +535,30 @@ class FacebookProvider(Provider):
             if isinstance(item, dict) and _id(item.get("id"))
         ]
 
+    def recent_replies(self, target: RemoteRef, *, limit: int = 20) -> list[PublishResult]:
+        """The Page's own latest messages in the Messenger conversation of a direct message,
+        or its own answers under a comment (``GET /<comment>/comments``, newest first)."""
+        page = self._page_id()
+        if messaging.is_direct(target):
+            return messaging.recent_direct(
+                self.graph, page, target, frozenset({page}), platform="messenger", limit=limit
+            )
+        return messaging.recent_comment_replies(
+            self.graph,
+            target,
+            frozenset({page}),
+            edge="comments",
+            params={
+                "fields": "id,message,created_time,from",
+                "filter": "stream",
+                "order": "reverse_chronological",
+                "limit": 100,
+            },
+            text_field="message",
+            time_field="created_time",
+            limit=limit,
+        )
+
     # -- inbound and metrics ---------------------------------------------------------------------
 
     def fetch_messages(self, since: str | None) -> MessagePage:
@@ -509,6 +586,16 @@ class FacebookProvider(Provider):
                     continue
                 messages.append(message)
                 newest = max(newest, message.created_at) if newest else message.created_at
+        for direct in messaging.fetch_direct(
+            self.graph,
+            page,
+            lambda: frozenset({page}),
+            platform="messenger",
+            network=NETWORK,
+            after=after,
+        ):
+            messages.append(direct)
+            newest = max(newest, direct.created_at) if newest else direct.created_at
         messages.sort(key=lambda m: m.created_at)
         return MessagePage(
             messages=messages, cursor=newest.isoformat() if newest is not None else since

@@ -27,8 +27,14 @@ usually ready at once) or returns a ``pending`` result holding the container;
 What maps to what: a **caption** up to 2,200 characters with at most 30 hashtags and 20
 @mentions; JPEG images only (8 MB), up to 10 in an album; one video as a reel. A **reply**
 answers a comment (``POST /<comment>/replies``). **Inbound** messages are the comments on
-the account's 10 most recent posts, newer than the cursor (the newest comment time seen);
-mentions in other people's posts and direct messages need webhooks and are not read yet.
+the account's 10 most recent posts, newer than the cursor (the newest comment time seen),
+and the **direct messages** of the Conversations API
+(``GET /<ig-user>/conversations?platform=instagram``) newer than the same cursor; both are
+also pushed by the Meta webhook intake (:mod:`dialogo.providers.meta.webhook`). An answer to a
+direct message is a Send API message (``POST /<ig-user>/messages``) inside Meta's messaging
+window (``RESPONSE`` within 24 hours, the ``HUMAN_AGENT`` tag within 7 days, refused after;
+see :mod:`dialogo.providers.meta.messaging`). Mentions in other people's posts are not read
+(their webhook carries only ids, and is quarantined with that reason).
 **Metrics** come from ``/<media>/insights`` (views, reach, likes, comments, shares).
 """
 
@@ -67,6 +73,7 @@ from dialogo.providers.errors import InvalidPayload, ProviderError, ReauthRequir
 from dialogo.providers.fields import text as _str
 from dialogo.providers.fields import timestamp as _time
 from dialogo.providers.http import send_raw
+from dialogo.providers.meta import messaging
 from dialogo.providers.meta.graph import GraphClient, error_for
 
 NETWORK = "instagram"
@@ -77,7 +84,10 @@ SCOPES = (
     "instagram_business_basic",
     "instagram_business_content_publish",
     "instagram_business_manage_comments",
+    "instagram_business_manage_messages",
 )
+#: "text … must be UTF-8 and less than 1000 bytes" (Instagram API, Send Messages).
+MESSAGE_BYTES = 1000
 CAPTION_LIMIT = 2200
 MAX_HASHTAGS = 30
 MAX_MENTIONS = 20
@@ -107,6 +117,7 @@ class InstagramProvider(Provider):
         ),
         threads=False,
         replies=True,
+        direct_messages=True,
         metrics=True,
         slow_media=True,
     )
@@ -123,6 +134,15 @@ class InstagramProvider(Provider):
             kind=ConnectFieldKind.extra,
             secret=True,
             help="The Instagram app secret shown next to it.",
+        ),
+        ConnectField(
+            "verify_token",
+            "Webhook verify token",
+            kind=ConnectFieldKind.extra,
+            secret=True,
+            required=False,
+            help="For messages pushed at once: any long random string, typed again in the "
+            "app's webhook settings for /webhooks/meta/<channel id>.",
         ),
     )
 
@@ -141,6 +161,7 @@ class InstagramProvider(Provider):
             base_url=self.config.get("graph_url", GRAPH_URL),
             version=self.config.get("graph_version", ""),
         )
+        self._own: frozenset[str] | None = None
 
     # -- auth ------------------------------------------------------------------------------------
 
@@ -243,6 +264,22 @@ class InstagramProvider(Provider):
     def _user(self) -> str:
         return self.credentials.account_id or self.verify().remote_id
 
+    def _own_ids(self) -> frozenset[str]:
+        """Every id (and the username) the account appears under in conversations: the
+        Conversations API and the webhooks name it by its professional account id
+        (``/me`` ``user_id``), which need not be the id the login answered
+        (``account_id``). Read once per provider, and only when a direct message needs it."""
+        if self._own is None:
+            me = self.graph.get("me", operation="me", params={"fields": "user_id,username"})
+            values = (
+                self.credentials.account_id,
+                _str(str(me.get("user_id") or "")),
+                _str(str(me.get("id") or "")),
+                _str(me.get("username")),
+            )
+            self._own = frozenset(v for v in values if v)
+        return self._own
+
     # -- validation ------------------------------------------------------------------------------
 
     def validate(self, draft: Draft) -> list[ValidationIssue]:
@@ -263,6 +300,10 @@ class InstagramProvider(Provider):
         if len(_MENTION.findall(draft.text)) > MAX_MENTIONS:
             issues.append(
                 ValidationIssue("too_many_mentions", f"Instagram allows {MAX_MENTIONS} @mentions")
+            )
+        if draft.reply_to is not None and messaging.is_direct(draft.reply_to):
+            return self._direct_issues(draft) + messaging.window_issues(
+                draft.reply_to, dt.datetime.now(dt.UTC), network=NETWORK
             )
         if draft.reply_to is not None:  # a reply to a comment: text only
             if not draft.text.strip():
@@ -297,6 +338,25 @@ class InstagramProvider(Provider):
             )
         for index, media in enumerate(draft.media):
             issues += self._validate_media(media, f"media[{index}]")
+        return issues
+
+    @staticmethod
+    def _direct_issues(draft: Draft) -> list[ValidationIssue]:
+        issues = []
+        if not draft.text.strip():
+            issues.append(ValidationIssue("empty", "a message needs text"))
+        size = len(draft.text.encode())
+        if size >= MESSAGE_BYTES:
+            issues.append(
+                ValidationIssue(
+                    "too_long",
+                    f"{size} bytes; an Instagram message holds less than {MESSAGE_BYTES}",
+                )
+            )
+        if draft.media or draft.thread:
+            issues.append(
+                ValidationIssue("media", "an answer to a direct message is text only here", "media")
+            )
         return issues
 
     def _validate_media(self, media: Media, field: str) -> list[ValidationIssue]:
@@ -407,6 +467,16 @@ class InstagramProvider(Provider):
         )
 
     def reply(self, target: RemoteRef, draft: Draft) -> PublishResult:
+        if messaging.is_direct(target):
+            return messaging.send_direct(
+                self.graph,
+                self._user(),
+                target,
+                draft.text,
+                network=NETWORK,
+                now=dt.datetime.now(dt.UTC),
+                text_issues=self._direct_issues(draft),
+            )
         body = self.graph.post(
             f"{target.remote_id}/replies", operation="comment reply", data={"message": draft.text}
         )
@@ -436,6 +506,29 @@ class InstagramProvider(Provider):
             if isinstance(item, dict) and item.get("id")
         ]
 
+    def recent_replies(self, target: RemoteRef, *, limit: int = 20) -> list[PublishResult]:
+        """The account's own latest messages in the Instagram conversation of a direct
+        message, or its own answers under a comment (``GET /<ig-comment>/replies``)."""
+        if messaging.is_direct(target):
+            return messaging.recent_direct(
+                self.graph,
+                self._user(),
+                target,
+                self._own_ids(),
+                platform="instagram",
+                limit=limit,
+            )
+        return messaging.recent_comment_replies(
+            self.graph,
+            target,
+            self._own_ids(),
+            edge="replies",
+            params={"fields": "id,text,timestamp,username,from", "limit": 50},
+            text_field="text",
+            time_field="timestamp",
+            limit=limit,
+        )
+
     # -- inbound and metrics ---------------------------------------------------------------------
 
     def fetch_messages(self, since: str | None) -> MessagePage:
@@ -458,6 +551,11 @@ class InstagramProvider(Provider):
                     continue
                 messages.append(message)
                 newest = max(newest, message.created_at) if newest else message.created_at
+        for direct in messaging.fetch_direct(
+            self.graph, user, self._own_ids, platform="instagram", network=NETWORK, after=after
+        ):
+            messages.append(direct)
+            newest = max(newest, direct.created_at) if newest else direct.created_at
         messages.sort(key=lambda m: m.created_at)
         cursor = newest.isoformat() if newest is not None else since
         return MessagePage(messages=messages, cursor=cursor)

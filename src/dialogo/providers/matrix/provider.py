@@ -394,6 +394,19 @@ class MatrixProvider(Provider):
         room_id = self._default_room()
         if not room_id:
             return []
+        return self._own_messages(room_id, limit)
+
+    def recent_replies(self, target: RemoteRef, *, limit: int = 20) -> list[PublishResult]:
+        """Our latest messages in the room of ``target`` (the room a reply to it is sent to:
+        a DM room or the configured room), newest first, read with ``/messages`` filtered to
+        our own ``m.room.message`` events; the ``transaction_id`` echoed to our device matches
+        a reply whose answer was lost."""
+        room_id = self._room_of(target) or self._default_room()
+        if not room_id:
+            return []
+        return self._own_messages(room_id, limit)
+
+    def _own_messages(self, room_id: str, limit: int) -> list[PublishResult]:
         me = self._me()
         page = self.client.messages(
             room_id,

@@ -463,6 +463,12 @@ class TelegramProvider(Provider):
             "reconciled by asking Telegram; rely on the idempotency the dispatcher stores"
         )
 
+    def recent_replies(self, target: RemoteRef, *, limit: int = 20) -> list[PublishResult]:
+        raise NotImplementedError(
+            "the Telegram Bot API cannot read a chat's history (a bot sees only the updates it "
+            "receives), so Telegram cannot tell whether this answer arrived"
+        )
+
     # -- inbound ---------------------------------------------------------------------------------
 
     def fetch_messages(self, since: str | None) -> MessagePage:

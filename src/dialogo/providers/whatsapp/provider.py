@@ -317,6 +317,15 @@ class WhatsAppProvider(Provider):
     def reply(self, target: RemoteRef, draft: Draft) -> PublishResult:
         return self.publish(Draft(text=draft.text, media=draft.media, reply_to=target))
 
+    def recent_replies(self, target: RemoteRef, *, limit: int = 20) -> list[PublishResult]:
+        # Partial: the webhook's ``statuses`` name only a message id we never got when the
+        # answer was lost; ``biz_opaque_callback_data`` (echoed in statuses) could carry the
+        # idempotency key, but statuses are not stored yet, so nothing can be matched here.
+        raise NotImplementedError(
+            "the WhatsApp Cloud API cannot list the messages a business sent, so WhatsApp "
+            "cannot tell whether this answer arrived"
+        )
+
     def send_template(
         self,
         to: str,

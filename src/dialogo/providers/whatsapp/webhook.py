@@ -21,41 +21,37 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
-import hmac
-import json
 from collections.abc import Mapping
 from typing import Any
 
-from dialogo.core.errors import DomainError
 from dialogo.providers.base import Author, InboundMessage, MessageKind, RemoteRef
 
-SIGNATURE_HEADER = "X-Hub-Signature-256"
-_PREFIX = "sha256="
+# The signature check, the handshake and the problem type are the same for every Meta
+# webhook: they live in :mod:`dialogo.providers.meta.webhook` and are re-exported here.
+from dialogo.providers.meta.webhook import (
+    SIGNATURE_HEADER,
+    WebhookMalformed,
+    WebhookProblem,
+    WebhookRejected,
+    signature_for,
+    signature_valid,
+    signed_json,
+    verification_challenge,
+)
 
-
-class WebhookRejected(DomainError):
-    """The notification is not from Meta (bad or missing signature) or is not JSON: answer
-    403/400 and keep nothing."""
-
-    code = "webhook_rejected"
-    status = 403
-
-
-class WebhookMalformed(WebhookRejected):
-    """A correctly signed body that is not JSON."""
-
-    code = "webhook_malformed"
-    status = 400
-
-
-@dataclasses.dataclass(frozen=True)
-class WebhookProblem:
-    """One part of a notification that could not be read, kept for a person to look at."""
-
-    where: str  # e.g. "entry[0].changes[1].value.messages[2]"
-    reason: str
-    raw: Any = None
+__all__ = [
+    "SIGNATURE_HEADER",
+    "StatusUpdate",
+    "WebhookBatch",
+    "WebhookMalformed",
+    "WebhookProblem",
+    "WebhookRejected",
+    "parse_notification",
+    "reply_target",
+    "signature_for",
+    "signature_valid",
+    "verification_challenge",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -75,36 +71,6 @@ class WebhookBatch:
     messages: list[tuple[str, InboundMessage]]
     statuses: list[StatusUpdate]
     problems: list[WebhookProblem]
-
-
-def signature_for(body: bytes, app_secret: str) -> str:
-    """The ``X-Hub-Signature-256`` value Meta sends for ``body``."""
-    digest = hmac.new(app_secret.encode(), body, hashlib.sha256).hexdigest()
-    return _PREFIX + digest
-
-
-def signature_valid(body: bytes, header: str | None, app_secret: str) -> bool:
-    """Whether ``header`` is the HMAC-SHA256 of the raw ``body`` with the app secret
-    (compared in constant time). An empty secret never validates anything."""
-    if not app_secret or not header or not header.startswith(_PREFIX):
-        return False
-    return hmac.compare_digest(header.strip().lower(), signature_for(body, app_secret))
-
-
-def verification_challenge(params: Mapping[str, str], verify_token: str) -> str:
-    """The ``hub.challenge`` to echo for Meta's subscription handshake, or
-    :class:`WebhookRejected` when the mode or the token is not ours."""
-    if not verify_token:
-        raise WebhookRejected("no verify token is configured for this WhatsApp channel")
-    token = params.get("hub.verify_token", "")
-    if params.get("hub.mode") != "subscribe" or not hmac.compare_digest(
-        token.encode(), verify_token.encode()
-    ):
-        raise WebhookRejected("the webhook verification token does not match")
-    challenge = params.get("hub.challenge", "")
-    if not challenge:
-        raise WebhookRejected("the verification request has no hub.challenge")
-    return challenge
 
 
 def _text(message: Mapping[str, Any]) -> str | None:
@@ -187,12 +153,7 @@ def parse_notification(body: bytes, signature: str | None, app_secret: str) -> W
     Raises :class:`WebhookRejected` when the signature is wrong or missing or the body is not
     JSON (nothing can be trusted then); otherwise every unreadable part is a
     :class:`WebhookProblem` and everything readable is returned."""
-    if not signature_valid(body, signature, app_secret):
-        raise WebhookRejected("the X-Hub-Signature-256 of this notification is not valid")
-    try:
-        payload = json.loads(body)
-    except ValueError:
-        raise WebhookMalformed("the notification body is not JSON") from None
+    payload = signed_json(body, signature, app_secret)
     messages: list[tuple[str, InboundMessage]] = []
     statuses: list[StatusUpdate] = []
     problems: list[WebhookProblem] = []

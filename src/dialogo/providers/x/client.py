@@ -101,10 +101,17 @@ def error_for(response: httpx.Response, *, operation: str, write: bool) -> Provi
         if any(marker in kind for marker in _SCOPE_TYPES) or any(
             word in lower for word in _SCOPE_WORDS
         ):
+            dm = operation.startswith("dm")
+            missing = (
+                ("dm.write" if write else "dm.read")
+                if dm
+                else ("tweet.write" if write else "tweet.read")
+            )
             return InsufficientScopes(
                 "the X app or token lacks a permission this needs (check the app's access "
-                f"level and the scopes tweet.read tweet.write users.read offline.access): {where}",
-                missing=["tweet.write"] if write else ["tweet.read"],
+                "level and the scopes tweet.read tweet.write users.read dm.read dm.write "
+                f"offline.access): {where}",
+                missing=[missing],
                 **details,
             )
         return InvalidPayload(f"X refused the request: {where}", issues=[lower], **details)

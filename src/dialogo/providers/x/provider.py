@@ -25,8 +25,16 @@ What maps to what:
   first, with the authors expanded): a mention answering one of the account's posts is a
   ``reply``, the others ``mention``. The cursor is the newest post id seen (``since_id``);
   while X pages a burst with ``next_token``, the cursor carries that token and the newest id
-  of the first page until the burst is read. Direct messages need the separate ``dm.read``
-  scope and are not read yet;
+  of the first page until the burst is read;
+- **direct messages** (scopes ``dm.read``/``dm.write``) are read from ``GET /2/dm_events`` in
+  the same call, with their own cursor (:mod:`dialogo.providers.x.messaging`); the whole
+  cursor is the mentions cursor, then ``#``, then the DM cursor (a cursor stored before DMs
+  were read has no ``#``: its mentions position is kept and DMs start with one page). A token
+  granted before the DM scopes existed here is logged and its DMs skipped, mentions still
+  read: connecting the channel again grants them. A **reply** to a direct message is sent with
+  ``POST /2/dm_conversations/with/:participant_id/messages``;
+- **webhooks** (Account Activity API) are parsed by :mod:`dialogo.providers.x.webhook` with
+  the app's consumer secret (``Credentials.extra["consumer_secret"]``);
 - **metrics**: ``public_metrics`` of ``GET /2/tweets?ids=`` (impressions, likes, replies,
   reposts, quotes), up to 100 ids per request;
 - **search**: ``GET /2/tweets/search/recent`` (the last seven days; needs an API tier that
@@ -42,6 +50,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -71,18 +80,34 @@ from dialogo.providers.base import (
     TextCounting,
     ValidationIssue,
 )
-from dialogo.providers.errors import InvalidPayload, ProviderError, ReauthRequired
+from dialogo.providers.errors import (
+    InsufficientScopes,
+    InvalidPayload,
+    ProviderError,
+    ReauthRequired,
+)
 from dialogo.providers.fields import integer as _int
 from dialogo.providers.fields import mapping as _dict
 from dialogo.providers.fields import text as _str
 from dialogo.providers.fields import timestamp as _time
+from dialogo.providers.x import messaging
 from dialogo.providers.x.client import NETWORK, XClient
+
+log = logging.getLogger("dialogo.providers")
 
 TEXT_LIMIT = 280
 URL_LENGTH = 23
 AUTHORIZE_URL = "https://x.com/i/oauth2/authorize"
 TOKEN_PATH = "/2/oauth2/token"  # noqa: S105 - a path, not a secret
-SCOPES = ("tweet.read", "tweet.write", "users.read", "media.write", "offline.access")
+SCOPES = (
+    "tweet.read",
+    "tweet.write",
+    "users.read",
+    "media.write",
+    "dm.read",
+    "dm.write",
+    "offline.access",
+)
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif"})
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
 ALT_TEXT_MAX = 1000
@@ -139,7 +164,7 @@ class XProvider(Provider):
         ),
         threads=True,
         replies=True,
-        direct_messages=False,
+        direct_messages=True,
         metrics=True,
         search=True,
     )
@@ -157,6 +182,15 @@ class XProvider(Provider):
             secret=True,
             required=False,
             help="Only for confidential apps (a web app with a secret).",
+        ),
+        ConnectField(
+            "consumer_secret",
+            "App consumer secret (API key secret)",
+            kind=ConnectFieldKind.extra,
+            secret=True,
+            required=False,
+            help="Only for webhooks (Account Activity API): X signs its deliveries with it. "
+            "Register /webhooks/x/<channel id> as the webhook URL.",
         ),
     )
 
@@ -244,6 +278,8 @@ class XProvider(Provider):
     # -- content ---------------------------------------------------------------------------------
 
     def validate(self, draft: Draft) -> list[ValidationIssue]:
+        if draft.reply_to is not None and messaging.is_direct(draft.reply_to):
+            return messaging.dm_issues(draft)
         issues = self._validate_post(draft, prefix="")
         for index, part in enumerate(draft.thread):
             prefix = f"thread[{index}]."
@@ -395,6 +431,8 @@ class XProvider(Provider):
         )
 
     def reply(self, target: RemoteRef, draft: Draft) -> PublishResult:
+        if messaging.is_direct(target):
+            return messaging.send_direct(self.client, target, draft)
         return self.publish(dataclasses.replace(draft, reply_to=target))
 
     def recent_posts(self, *, limit: int = 20) -> list[PublishResult]:
@@ -418,9 +456,35 @@ class XProvider(Provider):
                 )
         return results[:limit]
 
+    def recent_replies(self, target: RemoteRef, *, limit: int = 20) -> list[PublishResult]:
+        """Our messages in the direct conversation of a direct message; for a post, the
+        account's recent posts (a reply on X is a post)."""
+        if messaging.is_direct(target):
+            return messaging.recent_direct(self.client, self._user_id(), target, limit)
+        return self.recent_posts(limit=limit)
+
     # -- inbound ---------------------------------------------------------------------------------
 
     def fetch_messages(self, since: str | None) -> MessagePage:
+        mentions_part, _sep, dm_part = (since or "").partition("#")
+        page = self._fetch_mentions(mentions_part or None)
+        me = self._user_id()
+        dm_cursor = messaging.DmCursor.decode(dm_part)
+        try:
+            direct = messaging.fetch_direct(self.client, me, dm_cursor, USER_FIELDS)
+        except InsufficientScopes as exc:
+            log.warning(
+                "x: direct messages not read, the token lacks dm.read (connect the channel "
+                "again): %s",
+                exc.message,
+            )
+            direct = messaging.DmPage([], dm_cursor)
+        return MessagePage(
+            messages=[*page.messages, *direct.messages],
+            cursor=f"{page.cursor or ''}#{direct.cursor.encode()}",
+        )
+
+    def _fetch_mentions(self, since: str | None) -> MessagePage:
         cursor = _Cursor.decode(since)
         me = self._user_id()
         params: dict[str, str | int] = {

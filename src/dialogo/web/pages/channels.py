@@ -23,9 +23,9 @@ from dialogo.accounts.permissions import Permission
 from dialogo.channels import service as channels
 from dialogo.channels.crypto import CredentialCipher
 from dialogo.channels.models import Channel, ChannelStatus
-from dialogo.channels.schemas import ChannelConnect, ChannelCredentialsIn
+from dialogo.channels.schemas import ChannelConnect, ChannelCredentialsIn, ChannelSettingsUpdate
 from dialogo.core.clock import ensure_aware
-from dialogo.core.errors import DomainError
+from dialogo.core.errors import DomainError, InvalidInput
 from dialogo.core.i18n import N_
 from dialogo.providers.base import AuthKind, ConnectField, ConnectFieldKind, Provider
 from dialogo.web import messages, templating
@@ -198,6 +198,11 @@ def refusal(viewer: Viewer, exc: DomainError, network: str) -> str:
     name = _network_name(viewer, network)
     if exc.code == "credentials_rejected":
         return viewer.gettext("%(network)s refused these credentials: %(reason)s") % {
+            "network": name,
+            "reason": _reason(exc),
+        }
+    if exc.code == "address_not_allowed":
+        return viewer.gettext("%(network)s: this address cannot be used. %(reason)s") % {
             "network": name,
             "reason": _reason(exc),
         }
@@ -578,4 +583,128 @@ def disconnect(workspace_id: int, channel_id: int, viewer: FormViewer) -> Respon
         "success",
         viewer.gettext("%(name)s (%(network)s) was disconnected; its credentials were deleted.")
         % names,
+    )
+
+
+# -- channel settings: rename, and change the provider's editable fields ------------------------
+
+
+def _settings_page(
+    viewer: Viewer,
+    workspace_id: int,
+    channel_id: int,
+    *,
+    message: Flash | None = None,
+    values: dict[str, str] | None = None,
+    status: int = 200,
+) -> Response:
+    """The settings form. Secret fields show only whether they are set, never their value."""
+    workspace, role = viewer.workspace(workspace_id, Permission.channels_manage)
+    channel = channels.get_channel(
+        viewer.session, viewer.principal, workspace_id, channel_id, Permission.channels_manage
+    )
+    fields = [
+        f.model_copy(
+            update={
+                "label": viewer.tr.gettext(f.label),
+                "help": viewer.tr.gettext(f.help) if f.help else "",
+            }
+        )
+        for f in channels.describe_settings(viewer.ctx.providers, _cipher(viewer), channel)
+    ]
+    shown = {"name": channel.name, **{f.name: f.value or "" for f in fields if not f.secret}}
+    return viewer.render(
+        "channel_settings.html",
+        active="channels",
+        workspace=workspace,
+        role=role,
+        channel=channel,
+        network_name=_network_name(viewer, channel.network),
+        fields=fields,
+        values={**shown, **(values or {})},
+        message=message,
+        status=status,
+    )
+
+
+@router.get("/w/{workspace_id}/channels/{channel_id}/settings")
+def settings_page(workspace_id: int, channel_id: int, viewer: CurrentViewer) -> Response:
+    return _settings_page(viewer, workspace_id, channel_id)
+
+
+@router.post("/w/{workspace_id}/channels/{channel_id}/settings")
+async def save_settings(workspace_id: int, channel_id: int, viewer: FormViewer) -> Response:
+    """A blank secret input keeps the stored secret; its "clear" box removes it. A blank
+    non-secret input clears the value (a required one is refused)."""
+    viewer.workspace(workspace_id, Permission.channels_manage)
+    channel = channels.get_channel(
+        viewer.session, viewer.principal, workspace_id, channel_id, Permission.channels_manage
+    )
+    form = await read_form(viewer.request)
+    name = text(form, "name")
+    shown = {"name": name}
+    values: dict[str, str | None] = {}
+    for f in channels.describe_settings(viewer.ctx.providers, _cipher(viewer), channel):
+        if f.secret:
+            typed = text(form, f"field.{f.name}", strip=False).strip()
+            if text(form, f"clear.{f.name}"):
+                values[f.name] = None
+            elif typed:
+                values[f.name] = typed
+        elif f"field.{f.name}" in form:
+            typed = text(form, f"field.{f.name}")
+            shown[f.name] = typed
+            if typed != (f.value or ""):
+                values[f.name] = typed or None
+    if not name:
+        return _settings_page(
+            viewer,
+            workspace_id,
+            channel_id,
+            message=Flash("error", viewer.gettext("The channel needs a name.")),
+            values=shown,
+            status=422,
+        )
+    try:
+        data = ChannelSettingsUpdate(name=name[: MAX_LENGTHS["name"]], values=values)
+        channel = channels.update_channel_settings(
+            viewer.session,
+            viewer.principal,
+            workspace_id,
+            channel_id,
+            data,
+            registry=viewer.ctx.providers,
+            cipher=_cipher(viewer),
+        )
+    except DomainError as exc:
+        viewer.session.rollback()
+        # The service's reason names the field (never a value); it is in English for now.
+        reason = (
+            viewer.gettext("Nothing was saved: %(reason)s") % {"reason": exc.message}
+            if isinstance(exc, InvalidInput)
+            else messages.domain_error(viewer.tr, exc)
+        )
+        return _settings_page(
+            viewer,
+            workspace_id,
+            channel_id,
+            message=Flash("error", reason),
+            values=shown,
+            status=exc.status,
+        )
+    except ValidationError:
+        return _settings_page(
+            viewer,
+            workspace_id,
+            channel_id,
+            message=Flash("error", viewer.gettext("A value is too long.")),
+            values=shown,
+            status=422,
+        )
+    return _done(
+        viewer,
+        workspace_id,
+        "success",
+        viewer.gettext("The settings of %(name)s (%(network)s) are saved.")
+        % {"name": channel.name, "network": _network_name(viewer, channel.network)},
     )

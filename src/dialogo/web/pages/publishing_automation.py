@@ -27,6 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from dialogo.accounts.permissions import Permission
 from dialogo.core.errors import DomainError, NotFound
 from dialogo.core.i18n import N_
+from dialogo.providers.netpolicy import guarded_client
 from dialogo.publishing import recurrence, slots, webhooks
 from dialogo.publishing import service as publishing
 from dialogo.publishing.models import RecurrenceFrequency
@@ -496,13 +497,15 @@ async def test_webhook(workspace_id: int, endpoint_id: int, viewer: FormViewer) 
             endpoint_id,
             now=viewer.ctx.clock.now(),
         )
-        sent = await run_in_threadpool(
-            webhooks.deliver,
-            viewer.session,
-            delivery.message_id,
-            cipher=cipher(viewer),
-            now=viewer.ctx.clock.now(),
-        )
+        with guarded_client(viewer.ctx.settings.outbound_policy) as http:
+            sent = await run_in_threadpool(
+                webhooks.deliver,
+                viewer.session,
+                delivery.message_id,
+                cipher=cipher(viewer),
+                now=viewer.ctx.clock.now(),
+                http=http,
+            )
     except DomainError as exc:
         viewer.session.rollback()
         return _redirect(

@@ -14,6 +14,23 @@ WhatsApp Cloud API (:mod:`dialogo.providers.whatsapp.webhook`), one URL per conn
 
 Delivery receipts (``statuses``) are read by the parser but not applied to the inbox's replies
 yet (partial: the reply's status stays what the send returned).
+
+Messenger and Instagram (:mod:`dialogo.providers.meta.webhook`), one URL per connected Facebook
+Page or Instagram channel, ``/webhooks/meta/{channel_id}``, the same way: the handshake with
+the channel's verify token; notifications checked with the app secret (``app_secret``, else
+the ``client_secret`` it was connected with), a bad signature 403 with nothing kept; direct
+messages, comments and answers stored through the inbox ingest at once
+(:mod:`dialogo.inbox.meta_webhook`, deduplicated with what polling reads), echoes of our own
+messages ignored, unreadable parts quarantined with their reason.
+
+X's Account Activity API (:mod:`dialogo.providers.x.webhook`), one URL per connected X
+channel, ``/webhooks/x/{channel_id}``: ``GET ?crc_token=…`` is answered with the JSON
+``response_token`` computed with the channel's consumer secret (403 without one); deliveries
+are checked against ``x-twitter-webhooks-signature`` with the same secret (403 and nothing kept
+when wrong, 400 for a signed body that is not JSON); mentions, replies and direct messages are
+stored through the inbox ingest (:mod:`dialogo.inbox.x_webhook`, deduplicated with what polling
+reads), the account's own posts and messages ignored, deliveries for another user and
+unreadable parts quarantined with their reason.
 """
 
 from __future__ import annotations
@@ -21,16 +38,18 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy.orm import Session
 
 from dialogo.api.deps import Ctx, Db
 from dialogo.channels.crypto import CredentialCipher
 from dialogo.channels.models import Channel
 from dialogo.core.context import AppContext
-from dialogo.inbox import ingest
+from dialogo.inbox import ingest, meta_webhook, x_webhook
 from dialogo.providers.base import Credentials
+from dialogo.providers.meta import webhook as meta
 from dialogo.providers.whatsapp import webhook as whatsapp
+from dialogo.providers.x import webhook as x_activity
 
 router = APIRouter(include_in_schema=False)
 
@@ -117,3 +136,100 @@ def store_batch(
     report.quarantined += len(batch.problems) + (len(batch.messages) - len(ours))
     session.flush()
     return report
+
+
+def _meta_channel(
+    session: Session, ctx: AppContext, channel_id: int
+) -> tuple[Channel, Credentials] | None:
+    channel = session.get(Channel, channel_id)
+    if channel is None or channel.network not in meta_webhook.NETWORKS:
+        return None
+    return channel, CredentialCipher.from_settings(ctx.settings).decrypt(channel.credentials)
+
+
+@router.get("/webhooks/meta/{channel_id}")
+def meta_verify(channel_id: int, request: Request, session: Db, ctx: Ctx) -> Response:
+    found = _meta_channel(session, ctx, channel_id)
+    if found is None:
+        return PlainTextResponse("unknown channel", status_code=403)
+    _channel, credentials = found
+    try:
+        challenge = meta.verification_challenge(
+            dict(request.query_params), credentials.extra.get("verify_token", "")
+        )
+    except meta.WebhookRejected as exc:
+        return PlainTextResponse(str(exc), status_code=403)
+    return PlainTextResponse(challenge)
+
+
+@router.post("/webhooks/meta/{channel_id}")
+async def meta_notify(channel_id: int, request: Request, session: Db, ctx: Ctx) -> Response:
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > MAX_BODY:
+        return PlainTextResponse("too large", status_code=413)
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        return PlainTextResponse("too large", status_code=413)
+    found = _meta_channel(session, ctx, channel_id)
+    if found is None:
+        return PlainTextResponse("unknown channel", status_code=404)
+    channel, credentials = found
+    try:
+        batch = meta.parse_page_notification(
+            body,
+            request.headers.get(meta.SIGNATURE_HEADER),
+            meta_webhook.app_secret(credentials),
+            network=channel.network,
+        )
+    except meta.WebhookRejected as exc:  # WebhookMalformed (400) is a subclass
+        return PlainTextResponse(str(exc), status_code=exc.status)
+    meta_webhook.store_batch(session, channel, credentials, batch, now=ctx.clock.now())
+    return Response(status_code=200)
+
+
+def _x_channel(
+    session: Session, ctx: AppContext, channel_id: int
+) -> tuple[Channel, Credentials] | None:
+    channel = session.get(Channel, channel_id)
+    if channel is None or channel.network != x_webhook.NETWORK:
+        return None
+    return channel, CredentialCipher.from_settings(ctx.settings).decrypt(channel.credentials)
+
+
+@router.get("/webhooks/x/{channel_id}")
+def x_crc(channel_id: int, request: Request, session: Db, ctx: Ctx) -> Response:
+    found = _x_channel(session, ctx, channel_id)
+    if found is None:
+        return PlainTextResponse("unknown channel", status_code=403)
+    _channel, credentials = found
+    try:
+        answer = x_activity.crc_response(
+            request.query_params.get("crc_token", ""), x_webhook.consumer_secret(credentials)
+        )
+    except x_activity.WebhookRejected as exc:  # WebhookMalformed (400) is a subclass
+        return PlainTextResponse(str(exc), status_code=exc.status)
+    return JSONResponse(answer)
+
+
+@router.post("/webhooks/x/{channel_id}")
+async def x_notify(channel_id: int, request: Request, session: Db, ctx: Ctx) -> Response:
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > MAX_BODY:
+        return PlainTextResponse("too large", status_code=413)
+    body = await request.body()
+    if len(body) > MAX_BODY:
+        return PlainTextResponse("too large", status_code=413)
+    found = _x_channel(session, ctx, channel_id)
+    if found is None:
+        return PlainTextResponse("unknown channel", status_code=404)
+    channel, credentials = found
+    try:
+        batch = x_activity.parse_activity(
+            body,
+            request.headers.get(x_activity.SIGNATURE_HEADER),
+            x_webhook.consumer_secret(credentials),
+        )
+    except x_activity.WebhookRejected as exc:  # WebhookMalformed (400) is a subclass
+        return PlainTextResponse(str(exc), status_code=exc.status)
+    x_webhook.store_batch(session, channel, credentials, batch, now=ctx.clock.now())
+    return Response(status_code=200)

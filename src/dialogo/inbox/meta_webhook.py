@@ -1,0 +1,73 @@
+"""Messenger and Instagram notifications (direct messages, comments) into the inbox, the
+moment Meta pushes them (:mod:`dialogo.providers.meta.webhook` parses; this stores).
+
+The messages go through the same ingest as polling (:func:`dialogo.inbox.ingest.store_messages`:
+one row per remote message), with the same remote ids and thread keys the providers build
+from the Graph API, so a message that arrives both by webhook and by the next poll is stored
+once. The ingest cursor is not touched: polling keeps its own position and simply finds those
+messages already stored.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy.orm import Session
+
+from dialogo.channels.models import Channel
+from dialogo.inbox import ingest
+from dialogo.providers.base import Credentials
+from dialogo.providers.meta import webhook
+
+#: The networks whose channels take Messenger/Instagram notifications.
+NETWORKS = frozenset(webhook.OBJECTS)
+
+
+def app_secret(credentials: Credentials) -> str:
+    """The secret that signs the channel's notifications: an explicit ``app_secret``, else
+    the app secret the channel was connected with (``client_secret``)."""
+    return credentials.extra.get("app_secret") or credentials.extra.get("client_secret") or ""
+
+
+def account_of(channel: Channel, credentials: Credentials) -> str:
+    """The Page id or Instagram account id the channel's notifications are for."""
+    return channel.account_remote_id or credentials.account_id or ""
+
+
+def store_batch(
+    session: Session,
+    channel: Channel,
+    credentials: Credentials,
+    batch: webhook.PageBatch,
+    *,
+    now: dt.datetime,
+) -> ingest.IngestReport:
+    """The batch's messages for this channel's account into the inbox; the rest (another
+    account's entries, unreadable parts) into the quarantine with the reason. Flushes; the
+    caller commits."""
+    account = account_of(channel, credentials)
+    name = channel.network.capitalize()
+    ours = []
+    for to, message in batch.messages:
+        if account and to != account:
+            ingest.quarantine(
+                session,
+                channel,
+                message,
+                f"a {name} notification for account {to}, not this channel's ({account})",
+                now=now,
+            )
+        else:
+            ours.append(message)
+    for problem in batch.problems:
+        ingest.quarantine(
+            session,
+            channel,
+            problem,
+            f"{name} webhook, {problem.where}: {problem.reason}",
+            now=now,
+        )
+    report = ingest.store_messages(session, channel, ours, now=now)
+    report.quarantined += len(batch.problems) + (len(batch.messages) - len(ours))
+    session.flush()
+    return report
