@@ -146,6 +146,37 @@ def test_malformed_items_are_quarantined_with_their_reason_and_never_dropped(
     assert cursor(db, rig.brand.channel.id) == "7"  # past the bad items: they are kept, not lost
 
 
+def test_text_no_database_can_store_is_repaired_or_quarantined_never_fails_the_page(
+    rig: Rig,
+) -> None:
+    net = rig.network
+    net.message("a good one", author="erin")
+    good = net.messages[-1]
+    # A lone surrogate (a bad JSON decode upstream) is repaired: the message stays readable.
+    net.messages.append(dataclasses.replace(good, remote_id="sur", text="broken \ud800 text"))
+    net.messages.append(
+        dataclasses.replace(
+            good,
+            remote_id="sur-author",
+            author=dataclasses.replace(good.author, display_name="Zo\udc80e"),
+        )
+    )
+    # A NUL is refused (PostgreSQL's text cannot hold it) and kept in quarantine.
+    net.messages.append(dataclasses.replace(good, remote_id="nul", text="nul \x00 \ud800 here"))
+    net.message("another good one", author="erin")
+    enqueue(rig)
+    rig.run()
+    db = rig.db
+    texts = {m.remote_id: m.text for m in db.scalars(select(Message))}
+    assert texts["sur"] == "broken \ufffd text"
+    assert "sur-author" in texts and "nul" not in texts and len(texts) == 4
+    quarantined = db.scalars(select(QuarantinedItem)).all()
+    assert [(q.remote_id, q.reason) for q in quarantined] == [
+        ("nul", "the message text contains a NUL character")
+    ]
+    assert quarantined[0].payload["text"].startswith("nul ")
+
+
 def test_enrichment_and_priority_with_reasons(
     db: Session, brand: Brand, network: InboxNetwork
 ) -> None:

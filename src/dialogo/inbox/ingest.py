@@ -33,6 +33,7 @@ from dialogo.accounts.models import Membership
 from dialogo.accounts.permissions import Permission, Role, role_allows
 from dialogo.channels.models import Channel
 from dialogo.core.clock import utcnow
+from dialogo.core.text import has_surrogates, storable
 from dialogo.inbox import rules
 from dialogo.inbox.models import (
     Contact,
@@ -42,6 +43,7 @@ from dialogo.inbox.models import (
     ConversationTag,
     Direction,
     InboxRule,
+    InboxSettings,
     IngestCursor,
     Message,
     QuarantinedItem,
@@ -144,7 +146,34 @@ def check(message: Any) -> InboundMessage:
         MessageKind(message.kind)
     except ValueError:
         raise Malformed(f"unknown message kind {message.kind!r}") from None
-    return message
+    return _repaired(message)
+
+
+def _repaired(message: InboundMessage) -> InboundMessage:
+    """Lone surrogates (a bad decode upstream) replaced by U+FFFD: no driver can encode them,
+    and one of them would otherwise fail the whole page, again on every retry."""
+    a = message.author
+    if not any(
+        isinstance(v, str) and has_surrogates(v)
+        for v in (message.text, message.url, message.remote_id, a.handle, a.display_name)
+    ):
+        return message
+    return dataclasses.replace(
+        message,
+        text=storable(message.text),
+        url=storable(message.url) if message.url else message.url,
+        remote_id=storable(message.remote_id),
+        author=dataclasses.replace(
+            a,
+            handle=storable(a.handle) if isinstance(a.handle, str) else a.handle,
+            display_name=(
+                storable(a.display_name) if isinstance(a.display_name, str) else a.display_name
+            ),
+        ),
+        raw={
+            k: v for k, v in message.raw.items() if not (isinstance(v, str) and has_surrogates(v))
+        },
+    )
 
 
 def _jsonable(message: Any) -> dict[str, Any]:
@@ -153,8 +182,21 @@ def _jsonable(message: Any) -> dict[str, Any]:
             data = dataclasses.asdict(message)
         except Exception:
             return {"repr": repr(message)[:20000]}
-        return {k: (v.isoformat() if isinstance(v, dt.datetime) else v) for k, v in data.items()}
+        return {k: _storable_json(v) for k, v in data.items()}
     return {"repr": repr(message)[:20000]}
+
+
+def _storable_json(value: Any) -> Any:
+    """A quarantined item as JSON both databases take (no NUL, no lone surrogate)."""
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, str):
+        return storable(value)
+    if isinstance(value, dict):
+        return {str(k): _storable_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_storable_json(v) for v in value]
+    return value
 
 
 # --- dialect helpers ----------------------------------------------------------------------------
@@ -303,16 +345,18 @@ def _link_contacts(
         if (p := profile(rid)) != (handle, name, followers)
     ]
     if changed:
+        # A Core UPDATE on the table: given a list of parameters, an ORM ``update(Entity)``
+        # switches to "bulk UPDATE by primary key" and refuses the ``identity_id`` bind.
+        identities: Table = ContactIdentity.__table__  # type: ignore[assignment]
         session.execute(
-            update(ContactIdentity)
-            .where(ContactIdentity.id == bindparam("identity_id"))
+            update(identities)
+            .where(identities.c.id == bindparam("identity_id"))
             .values(
                 handle=bindparam("h"),
                 display_name=bindparam("n"),
                 followers=bindparam("f"),
                 updated_at=now,
-            )
-            .execution_options(synchronize_session=False),
+            ),
             changed,
         )
     return {rid: values[0] for rid, values in known.items()}
@@ -563,6 +607,7 @@ def _apply_rules(
         )
         if role_allows(Role(role), Permission.inbox_reply)
     }
+    settings: InboxSettings | None = None
     for conversation_id, messages in new.items():
         facts = [
             rules.Facts(
@@ -598,6 +643,15 @@ def _apply_rules(
             conversation.status = ConversationStatus.closed.value
             conversation.resolved_at = now
             conversation.waiting_since = None
+        if outcome.acknowledge is not None:
+            # Imported here: acknowledge → replies → ingest (replies reuses ``_insert``).
+            from dialogo.inbox import acknowledge
+
+            if settings is None:
+                settings = session.get(InboxSettings, channel.workspace_id) or InboxSettings(
+                    workspace_id=channel.workspace_id, auto_ack_enabled=False
+                )
+            acknowledge.queue(session, conversation, outcome.acknowledge, settings)
 
 
 def reference_of(message: InboundMessage) -> dict[str, str]:

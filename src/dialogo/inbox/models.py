@@ -191,6 +191,8 @@ class Message(Base):
     )
     # What the provider needs to answer it (CIDs, room id …): string values of the raw item.
     ref: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Outbound: an automated acknowledgement (no person wrote it), labelled as such.
+    automated: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class IngestCursor(Base):
@@ -256,6 +258,9 @@ class ConversationNote(Audited, Base):
         BigId, ForeignKey("users.id", ondelete="SET NULL"), default=None
     )
     body: Mapped[str] = mapped_column(Text)
+    # Teammates mentioned in the body: [{"user_id": 7, "text": "alice"}] (``@alice``), members
+    # of the workspace when the note was written (see :mod:`dialogo.inbox.mentions`).
+    mentions: Mapped[list[Any]] = mapped_column(JSON, default=list)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
@@ -307,6 +312,9 @@ class Reply(Audited, Base):
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+    # Sent by an acknowledgement rule, not by a person (``agent_id`` is None): labelled as
+    # automated, never the first human response, not in the per-agent personal share.
+    automated: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class SavedReply(Audited, Base):
@@ -338,6 +346,10 @@ class InboxSettings(Audited, Base):
     business_hours: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # Round-robin: the member who got the last conversation.
     last_assignee_id: Mapped[int | None] = mapped_column(BigId, default=None)
+    # Automated acknowledgements: off unless an admin turns them on; the disclosure added to
+    # each one (None: the default, in the workspace's language).
+    auto_ack_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    ack_disclosure: Mapped[str | None] = mapped_column(String(300), default=None)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
@@ -359,6 +371,6 @@ class InboxRule(Audited, Base):
     # {"channel_id": 3, "words": ["refund"], "language": "it", "sentiment_below": -0.3,
     #  "followers_at_least": 10000, "kind": "direct", "question": true, "complaint": true}
     conditions: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
-    # {"tag": "refund", "assign_to": 7, "priority": 30, "close": true}
+    # {"tag": "refund", "assign_to": 7, "priority": 30, "close": true, "acknowledge": 4}
     actions: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

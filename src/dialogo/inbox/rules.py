@@ -10,8 +10,13 @@ Conditions (all optional; none means "every message"): ``channel_id``, ``kind``,
 ``language``, ``words`` (any of them, case-insensitive, whole words), ``sentiment_below``,
 ``followers_at_least``, ``question``, ``complaint``. Actions: ``tag``, ``assign_to`` (a
 user id; ignored if that person may not reply in the inbox), ``priority`` (points),
-``close`` (e.g. spam: closed, and tagged ``spam`` unless a tag is given). Nothing is ever
-sent by a rule.
+``close`` (e.g. spam: closed, and tagged ``spam`` unless a tag is given), ``acknowledge``
+(a saved reply's id: the automated acknowledgement; the last one wins).
+
+Nothing is sent by a rule, except an ``acknowledge`` action in a workspace whose admin turned
+automated acknowledgements on (:mod:`dialogo.inbox.acknowledge`): then the saved reply goes
+out once per conversation, labelled as automated, unless the rules closed the conversation or
+a person already answered it.
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ CONDITIONS = frozenset(
         "complaint",
     }
 )
-ACTIONS = frozenset({"tag", "assign_to", "priority", "close"})
+ACTIONS = frozenset({"tag", "assign_to", "priority", "close", "acknowledge"})
 
 
 class RuleError(ValueError):
@@ -67,7 +72,7 @@ def validate(conditions: Mapping[str, Any], actions: Mapping[str, Any]) -> None:
     for key in ("sentiment_below",):
         if key in conditions and not isinstance(conditions[key], int | float):
             raise RuleError(f"{key} is a number")
-    for key in ("channel_id", "followers_at_least", "assign_to", "priority"):
+    for key in ("channel_id", "followers_at_least", "assign_to", "priority", "acknowledge"):
         value = {**conditions, **actions}.get(key)
         if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
             raise RuleError(f"{key} is a whole number")
@@ -125,6 +130,7 @@ class Outcome:
     assign_to: int | None = None
     priority: int = 0
     close: bool = False
+    acknowledge: int | None = None  # a saved reply's id
     matched: list[int] = dataclasses.field(default_factory=list)
 
 
@@ -140,6 +146,8 @@ def evaluate(rules: Sequence[Rule], messages: Sequence[Facts]) -> Outcome:
         if a.get("assign_to") is not None:
             out.assign_to = int(a["assign_to"])
         out.priority += int(a.get("priority") or 0)
+        if a.get("acknowledge") is not None:
+            out.acknowledge = int(a["acknowledge"])
         if a.get("close"):
             out.close = True
             if not a.get("tag") and "spam" not in out.tags:

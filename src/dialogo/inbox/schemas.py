@@ -51,6 +51,10 @@ class InboxSettingsIn(BaseModel):
     business_hours: dict[
         Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"], list[Interval]
     ] = Field(default_factory=dict)
+    # Automated acknowledgements (rules with an ``acknowledge`` action): off unless turned on.
+    auto_ack_enabled: bool = False
+    # Added to every acknowledgement; empty: the default, in the workspace's language.
+    ack_disclosure: str | None = Field(default=None, max_length=300)
 
     def business_hours_json(self) -> dict[str, Any]:
         return {
@@ -66,6 +70,8 @@ class InboxSettingsOut(BaseModel):
     first_response_minutes: int
     resolution_minutes: int
     business_hours: dict[str, Any]
+    auto_ack_enabled: bool
+    ack_disclosure: str | None
 
 
 class ConversationOut(BaseModel):
@@ -109,6 +115,18 @@ class MessageOut(BaseModel):
     is_question: bool
     is_complaint: bool
     sent_by: int | None
+    automated: bool = False  # an automated acknowledgement, not written by a person
+
+
+class MentionOut(BaseModel):
+    user_id: int
+    text: str  # the handle as written after ``@``
+
+
+class MemberHandleOut(BaseModel):
+    user_id: int
+    handle: str  # mention as ``@handle``
+    name: str
 
 
 class NoteOut(BaseModel):
@@ -117,6 +135,7 @@ class NoteOut(BaseModel):
     id: int
     author_id: int | None
     body: str
+    mentions: list[MentionOut] = []
     created_at: dt.datetime
 
 
@@ -128,6 +147,7 @@ class ReplyOut(BaseModel):
     agent_id: int | None
     text: str
     status: str
+    automated: bool = False  # sent by an acknowledgement rule, not by a person
     copy_score: float
     remote_id: str | None
     url: str | None

@@ -23,7 +23,7 @@ from dialogo.accounts.service import Principal, authorize
 from dialogo.channels.models import Channel
 from dialogo.core.clock import ensure_aware, utcnow
 from dialogo.core.errors import Conflict, InvalidInput, NotFound
-from dialogo.inbox import assist, rules, sla
+from dialogo.inbox import acknowledge, assist, mentions, rules, sla
 from dialogo.inbox import replies as sending
 from dialogo.inbox.models import (
     Contact,
@@ -44,6 +44,7 @@ from dialogo.inbox.models import (
 )
 from dialogo.inbox.priority import Priority, with_waiting
 from dialogo.inbox.schemas import ConversationFilters, InboxSettingsIn
+from dialogo.notifications import service as notifications
 
 #: Someone who touched the reply form this recently is "replying".
 PRESENCE_WINDOW = dt.timedelta(seconds=30)
@@ -340,9 +341,51 @@ def remove_tag(
     return tags_of(session, [conversation.id])[conversation.id]
 
 
+def mentionable_members(session: Session, workspace_id: int) -> list[tuple[User, str]]:
+    """Active members of the workspace (any role) with the handle to mention them by
+    (``@`` + e-mail local part), by handle."""
+    users = session.scalars(
+        select(User)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.workspace_id == workspace_id, User.is_active.is_(True))
+        .order_by(User.id)
+    ).all()
+    handles = mentions.directory((u.id, u.email, u.name) for u in users)
+    out = []
+    for u in users:
+        local = u.email.split("@", 1)[0].lower()
+        if handles.get(local) == u.id:
+            out.append((u, local))
+        else:  # the local part is shared: the name without spaces, if it is unique
+            own = sorted(h for h, uid in handles.items() if uid == u.id)
+            if own:
+                out.append((u, own[0]))
+    return sorted(out, key=lambda pair: pair[1])
+
+
+def mentionable(
+    session: Session, principal: Principal, workspace_id: int, prefix: str | None = None
+) -> list[tuple[User, str]]:
+    """Members a note can mention (for autocomplete): handle or a word of the name starting
+    with ``prefix`` (case-insensitive, a leading ``@`` ignored), at most 20."""
+    authorize(session, principal, workspace_id, Permission.inbox_read)
+    wanted = (prefix or "").strip().lstrip("@").lower()
+    found = [
+        (u, h)
+        for u, h in mentionable_members(session, workspace_id)
+        if not wanted
+        or h.startswith(wanted)
+        or any(w.lower().startswith(wanted) for w in (u.name or "").split())
+    ]
+    return found[:20]
+
+
 def add_note(
     session: Session, principal: Principal, workspace_id: int, conversation_id: int, body: str
 ) -> ConversationNote:
+    """An internal note. ``@handle`` mentions of members (see :mod:`dialogo.inbox.mentions`)
+    are stored with it and each mentioned member (not the author) gets a notification of their
+    own linking to the conversation; other ``@words`` stay plain text."""
     conversation = _conversation(
         session, principal, workspace_id, conversation_id, Permission.inbox_reply
     )
@@ -353,14 +396,36 @@ def add_note(
         raise InvalidInput(
             f"a note has at most {MAX_NOTE} characters", field="body", code="note_too_long"
         )
+    members = session.execute(
+        select(User.id, User.email, User.name)
+        .join(Membership, Membership.user_id == User.id)
+        .where(Membership.workspace_id == workspace_id, User.is_active.is_(True))
+    ).all()
+    found = mentions.find(text, mentions.directory((int(i), e, n) for i, e, n in members))
     note = ConversationNote(
         conversation_id=conversation.id,
         workspace_id=workspace_id,
         author_id=principal.user_id,
         body=text,
+        mentions=found,
     )
     session.add(note)
     session.flush()
+    author = session.get(User, principal.user_id)
+    who = (author.name or author.email) if author else principal.label
+    for mention in found:
+        if mention["user_id"] == principal.user_id:
+            continue
+        notifications.notify(
+            session,
+            workspace_id,
+            kind="inbox_mention",
+            severity="info",
+            title=f"{who} mentioned you in a note",
+            body=text[:300],
+            link=f"/w/{workspace_id}/inbox/{conversation.id}#note-{note.id}",
+            recipient_id=int(mention["user_id"]),
+        )
     return note
 
 
@@ -530,6 +595,34 @@ def update_settings(
     row.first_response_minutes = data.first_response_minutes
     row.resolution_minutes = data.resolution_minutes
     row.business_hours = data.business_hours_json()
+    row.auto_ack_enabled = data.auto_ack_enabled
+    row.ack_disclosure = (data.ack_disclosure or "").strip() or None
+    row.updated_at = utcnow()
+    session.flush()
+    return row
+
+
+def set_acknowledgements(
+    session: Session,
+    principal: Principal,
+    workspace_id: int,
+    *,
+    enabled: bool,
+    disclosure: str | None,
+) -> InboxSettings:
+    """Turn automated acknowledgements on or off (admins), with the disclosure added to each
+    (empty: the default, in the workspace's language); the other settings stay."""
+    authorize(session, principal, workspace_id, Permission.workspace_update)
+    text = " ".join((disclosure or "").split())
+    if len(text) > acknowledge.MAX_DISCLOSURE:
+        raise InvalidInput(
+            f"the disclosure has at most {acknowledge.MAX_DISCLOSURE} characters",
+            field="ack_disclosure",
+            code="ack_disclosure_too_long",
+        )
+    row = settings_of(session, workspace_id)
+    row.auto_ack_enabled = enabled
+    row.ack_disclosure = text or None
     row.updated_at = utcnow()
     session.flush()
     return row
@@ -702,7 +795,7 @@ def check_authenticity(session: Session, workspace_id: int, text: str) -> assist
     recent = list(
         session.scalars(
             select(Reply.text)
-            .where(Reply.workspace_id == workspace_id)
+            .where(Reply.workspace_id == workspace_id, Reply.automated.is_(False))
             .order_by(Reply.id.desc())
             .limit(RECENT_REPLIES)
         )
@@ -719,12 +812,15 @@ class AgentShare:
 
 
 def personal_shares(session: Session, principal: Principal, workspace_id: int) -> list[AgentShare]:
-    """Per agent: how many replies, and the share that copies no recent reply."""
+    """Per agent: how many replies, and the share that copies no recent reply (automated
+    acknowledgements are nobody's and are left out)."""
     authorize(session, principal, workspace_id, Permission.inbox_read)
     scores: dict[int, list[float]] = {}
     for agent_id, score in session.execute(
         select(Reply.agent_id, Reply.copy_score).where(
-            Reply.workspace_id == workspace_id, Reply.agent_id.is_not(None)
+            Reply.workspace_id == workspace_id,
+            Reply.agent_id.is_not(None),
+            Reply.automated.is_(False),
         )
     ):
         if agent_id is not None:
@@ -759,7 +855,11 @@ def past_examples(
     )
     outbound = (
         select(Message.conversation_id, func.min(Message.id).label("mid"))
-        .where(Message.workspace_id == workspace_id, Message.direction == Direction.outbound.value)
+        .where(
+            Message.workspace_id == workspace_id,
+            Message.direction == Direction.outbound.value,
+            Message.automated.is_(False),  # an acknowledgement is not an answer
+        )
         .group_by(Message.conversation_id)
         .subquery()
     )
@@ -858,6 +958,21 @@ def _check_rule(
                 "the channel is not one of this workspace's",
                 field="channel_id",
                 code="rule_invalid",
+            )
+    saved_id = actions.get("acknowledge")
+    if saved_id is not None:
+        saved = session.get(SavedReply, saved_id)
+        if saved is None or saved.workspace_id != workspace_id:
+            raise InvalidInput(
+                "the acknowledgement must be one of this workspace's saved replies",
+                field="acknowledge",
+                code="rule_ack_invalid",
+            )
+        if "agent" in assist.check_template(saved.body):
+            raise InvalidInput(
+                "an automated acknowledgement has no agent: its saved reply cannot use {agent}",
+                field="acknowledge",
+                code="rule_ack_agent",
             )
     # A member who may not reply (or loses that right later) is skipped at ingest.
     assignee = actions.get("assign_to")

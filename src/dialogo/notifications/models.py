@@ -19,6 +19,10 @@ class Notification(Base):
     workspace_id: Mapped[int] = mapped_column(
         BigId, ForeignKey("workspaces.id", ondelete="CASCADE")
     )
+    # A person the notification is for (a teammate mentioned in a note); None: the whole team.
+    recipient_id: Mapped[int | None] = mapped_column(
+        BigId, ForeignKey("users.id", ondelete="CASCADE"), default=None, index=True
+    )
     kind: Mapped[str] = mapped_column(String(64))
     severity: Mapped[str] = mapped_column(String(16), default="warning")
     title: Mapped[str] = mapped_column(String(300))

@@ -25,6 +25,7 @@ from dialogo.inbox.schemas import (
     IdentityOut,
     InboxSettingsIn,
     InboxSettingsOut,
+    MemberHandleOut,
     MessageOut,
     NoteIn,
     NoteOut,
@@ -34,6 +35,8 @@ from dialogo.inbox.schemas import (
     ResponseStatsOut,
     RuleIn,
     RuleOut,
+    SavedReplyIn,
+    SavedReplyOut,
     SentimentPointOut,
     StatusIn,
     TagIn,
@@ -345,7 +348,10 @@ def create_inbox_rule(
 ) -> Any:
     """Conditions (``channel_id``, ``kind``, ``language``, ``words``, ``sentiment_below``,
     ``followers_at_least``, ``question``, ``complaint``; all must hold) → actions (``tag``,
-    ``assign_to``, ``priority``, ``close``). Rules never send anything."""
+    ``assign_to``, ``priority``, ``close``, ``acknowledge``). Rules send nothing, except
+    ``acknowledge`` (a saved reply's id) once the workspace turned automated acknowledgements
+    on in its inbox settings: then that reply goes out once per conversation, labelled as
+    automated."""
     return inbox.create_rule(
         session,
         principal,
@@ -392,3 +398,47 @@ def delete_inbox_rule(
     workspace_id: int, rule_id: int, principal: CurrentPrincipal, session: Db
 ) -> None:
     inbox.delete_rule(session, principal, workspace_id, rule_id)
+
+
+@router.get(
+    "/inbox/saved-replies",
+    operation_id="list_saved_replies",
+    response_model=list[SavedReplyOut],
+    openapi_extra=needs(Permission.inbox_read),
+)
+def list_saved_replies(workspace_id: int, principal: CurrentPrincipal, session: Db) -> Any:
+    return inbox.list_saved_replies(session, principal, workspace_id)
+
+
+@router.post(
+    "/inbox/saved-replies",
+    operation_id="create_saved_reply",
+    response_model=SavedReplyOut,
+    status_code=status.HTTP_201_CREATED,
+    openapi_extra=needs(Permission.inbox_reply),
+)
+def create_saved_reply(
+    workspace_id: int, body: SavedReplyIn, principal: CurrentPrincipal, session: Db
+) -> Any:
+    """A reusable text with ``{name}``, ``{handle}``, ``{agent}``, ``{brand}``; also what an
+    acknowledgement rule sends (without ``{agent}``)."""
+    return inbox.create_saved_reply(session, principal, workspace_id, body.name, body.body)
+
+
+@router.get(
+    "/inbox/mentionable",
+    operation_id="list_mentionable_members",
+    response_model=list[MemberHandleOut],
+    openapi_extra=needs(Permission.inbox_read),
+)
+def list_mentionable_members(
+    workspace_id: int,
+    principal: CurrentPrincipal,
+    session: Db,
+    q: Annotated[str | None, Query(max_length=100)] = None,
+) -> Any:
+    """Members a note can mention, as ``@handle`` (``q``: handles or names starting with it)."""
+    return [
+        MemberHandleOut(user_id=u.id, handle=h, name=u.name)
+        for u, h in inbox.mentionable(session, principal, workspace_id, q)
+    ]

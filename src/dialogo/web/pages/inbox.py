@@ -20,7 +20,7 @@ from dialogo.channels import service as channels
 from dialogo.core.clock import ensure_aware
 from dialogo.core.errors import DomainError, InvalidInput
 from dialogo.core.i18n import N_
-from dialogo.inbox import customer
+from dialogo.inbox import customer, mentions
 from dialogo.inbox import service as inbox
 from dialogo.inbox import tasks as inbox_tasks
 from dialogo.inbox.models import Conversation, ConversationStatus
@@ -78,7 +78,15 @@ ERRORS = {
     "saved_name_taken": N_("A saved reply with this name exists."),
     "rule_number": N_("Position, sentiment, followers and priority are numbers."),
     "rule_invalid": N_("This rule cannot be saved: %(reason)s."),
+    "rule_ack_invalid": N_("Choose one of this workspace's saved replies as the acknowledgement."),
+    "rule_ack_agent": N_(
+        "An automated acknowledgement has no agent: choose a saved reply without {agent}."
+    ),
+    "ack_disclosure_too_long": N_("The disclosure has at most 300 characters."),
 }
+#: The same text as ``dialogo.inbox.acknowledge.DEFAULT_DISCLOSURE``, marked here so that it is
+#: extracted for translation (the worker reads the catalogue to send it in Italian).
+ACK_DISCLOSURE_DEFAULT = N_("Automated message — a person will answer soon.")
 #: The manual "fetch now" groups clicks within this period into one ingest job per channel.
 FETCH_PERIOD = dt.timedelta(seconds=10)
 
@@ -240,6 +248,14 @@ def _conversation_page(
         for n in notes
         if n.author_id and (u := session.get(User, n.author_id)) is not None
     }
+    # Mentions stored with each note, highlighted; other @words are plain text.
+    note_parts = {n.id: mentions.segments(n.body, n.mentions or []) for n in notes}
+    mentioned = {
+        seg.user_id: (u.name or u.email)
+        for parts in note_parts.values()
+        for seg in parts
+        if seg.user_id and (u := session.get(User, seg.user_id)) is not None
+    }
     priority = inbox.effective_priority(conversation, now)
     can_reply = viewer.can(role, Permission.inbox_reply)
     others: list[User] = []
@@ -254,6 +270,11 @@ def _conversation_page(
         messages_=inbox.messages_of(session, conversation),
         notes=notes,
         note_authors=note_authors,
+        note_parts=note_parts,
+        mentioned=mentioned,
+        handles=[h for _, h in inbox.mentionable_members(session, workspace_id)]
+        if can_reply
+        else [],
         replies=inbox.replies_of(session, conversation),
         tags=inbox.tags_of(session, [conversation.id])[conversation.id],
         contact=contact,
@@ -431,6 +452,31 @@ async def add_note(workspace_id: int, conversation_id: int, viewer: FormViewer) 
     return _after(viewer, workspace_id, conversation_id, "success", viewer.gettext("Note added."))
 
 
+#: ``@`` and the start of a handle at the end of what is being typed.
+_TYPING_MENTION = re.compile(r"(?:^|\s)@([\w.+-]{0,60})$")
+
+
+@router.get("/w/{workspace_id}/inbox-mentionable")
+def mentionable(workspace_id: int, viewer: CurrentViewer, body: str = "", q: str = "") -> Response:
+    """Autocomplete for the note box (htmx): the members matching the ``@word`` being typed at
+    the end of ``body`` (or ``q``); nothing when no mention is being typed."""
+    workspace, role = viewer.workspace(workspace_id, Permission.inbox_read)
+    typing = _TYPING_MENTION.search(body[-200:]) if body else None
+    prefix = typing.group(1) if typing else q.strip()
+    found = (
+        inbox.mentionable(viewer.session, viewer.principal, workspace_id, prefix)
+        if typing or prefix
+        else []
+    )
+    return viewer.render(
+        "_inbox_mentionable.html",
+        active="inbox",
+        workspace=workspace,
+        role=role,
+        found=found,
+    )
+
+
 @router.post("/w/{workspace_id}/inbox/{conversation_id}/reply")
 async def reply(workspace_id: int, conversation_id: int, viewer: FormViewer) -> Response:
     form = await read_form(viewer.request)
@@ -568,6 +614,7 @@ class RuleForm:
     assign_to: str = ""
     priority: str = ""
     close: bool = False
+    acknowledge: str = ""  # a saved reply's id
 
     @classmethod
     def of(cls, rule: object) -> RuleForm:
@@ -595,6 +642,7 @@ class RuleForm:
             assign_to=s(a.get("assign_to")),
             priority=s(a.get("priority")),
             close=bool(a.get("close")),
+            acknowledge=s(a.get("acknowledge")),
         )
 
     @classmethod
@@ -616,6 +664,7 @@ class RuleForm:
             assign_to=text(form, "assign_to"),
             priority=text(form, "priority"),
             close=bool(text(form, "close")),
+            acknowledge=text(form, "acknowledge"),
         )
 
     def parsed(self) -> tuple[int, dict[str, object], dict[str, object]]:
@@ -656,6 +705,8 @@ class RuleForm:
             actions["priority"] = whole(self.priority)
         if self.close:
             actions["close"] = True
+        if self.acknowledge:
+            actions["acknowledge"] = whole(self.acknowledge)
         return whole(self.position), conditions, actions
 
 
@@ -674,8 +725,16 @@ def _rules_page(
     members = {
         u.id: (u.name or u.email) for u, _ in inbox.assignable_members(viewer.session, workspace_id)
     }
+    saved = inbox.list_saved_replies(viewer.session, viewer.principal, workspace_id)
+    settings = inbox.get_settings(viewer.session, viewer.principal, workspace_id)
     return viewer.render(
         "inbox_rules.html",
+        saved_replies=saved,
+        saved_names={r.id: r.name for r in saved},
+        ack_enabled=settings.auto_ack_enabled,
+        ack_disclosure=settings.ack_disclosure or "",
+        # Sent in the workspace's language, whatever the viewer's.
+        ack_default=templating.tr(workspace.language).gettext(ACK_DISCLOSURE_DEFAULT),
         active="inbox",
         workspace=workspace,
         role=role,
@@ -766,6 +825,32 @@ async def create_rule(workspace_id: int, viewer: FormViewer) -> Response:
 @router.post("/w/{workspace_id}/inbox-rules/{rule_id}")
 async def update_rule(workspace_id: int, rule_id: int, viewer: FormViewer) -> Response:
     return await _save_rule(viewer, workspace_id, rule_id)
+
+
+@router.post("/w/{workspace_id}/inbox-acknowledgements")
+async def save_acknowledgements(workspace_id: int, viewer: FormViewer) -> Response:
+    """Turn automated acknowledgements on or off (admins), with the disclosure they carry."""
+    form = await read_form(viewer.request)
+    enabled = bool(text(form, "enabled"))
+    try:
+        inbox.set_acknowledgements(
+            viewer.session,
+            viewer.principal,
+            workspace_id,
+            enabled=enabled,
+            disclosure=text(form, "disclosure"),
+        )
+    except DomainError as exc:
+        return _rule_refused(viewer, workspace_id, RuleForm(), None, exc)
+    response = RedirectResponse(f"/w/{workspace_id}/inbox-rules#acknowledgements", status_code=303)
+    viewer.flash(
+        response,
+        "success",
+        viewer.gettext("Automated acknowledgements are on.")
+        if enabled
+        else viewer.gettext("Automated acknowledgements are off: nothing is sent automatically."),
+    )
+    return response
 
 
 @router.post("/w/{workspace_id}/inbox-rules/{rule_id}/delete")

@@ -25,6 +25,9 @@ from dialogo.web.shell import CHANNEL_ATTENTION, FormViewer, Viewer
 
 router = APIRouter()
 
+#: A teammate mentioned the viewer in a note (``dialogo.inbox.service.add_note``).
+INBOX_MENTION = "inbox_mention"
+
 
 @dataclasses.dataclass(frozen=True)
 class Note:
@@ -35,6 +38,7 @@ class Note:
     link_label: str
     created_at: dt.datetime
     severity: str
+    personal: bool = False  # for the viewer only (a mention): they may always dismiss it
 
 
 def _channel_id(notification: Notification) -> int | None:
@@ -74,6 +78,8 @@ def open_notifications(viewer: Viewer, workspace_id: int) -> list[Note]:
             if channel is not None:
                 title = _channel_title(viewer, channel)
             link_label = viewer.gettext("Go to the channels")
+        elif n.kind == INBOX_MENTION:
+            link_label = viewer.gettext("Open the conversation")
         notes.append(
             Note(
                 id=n.id,
@@ -83,6 +89,7 @@ def open_notifications(viewer: Viewer, workspace_id: int) -> list[Note]:
                 link_label=link_label,
                 created_at=n.created_at,
                 severity=n.severity,
+                personal=n.recipient_id is not None,
             )
         )
     return notes
