@@ -5,11 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import email
-import email.policy
-import socket
 from collections.abc import Iterator
-from email.message import EmailMessage
 from typing import Any
 
 import pytest
@@ -24,6 +20,7 @@ from dialogo.listening.models import MentionSource
 from dialogo.listening.schemas import AlertTargetCreate, QueryCreate
 from dialogo.notifications.models import Notification
 from tests.listening.conftest import Brand
+from tests.smtp_inbox import Inbox, free_port, serving
 
 aiosmtpd = pytest.importorskip("aiosmtpd.controller")
 from aiosmtpd.smtp import AuthResult, LoginPassword  # noqa: E402
@@ -32,26 +29,9 @@ NOW = dt.datetime(2026, 1, 26, 10, 5, tzinfo=dt.UTC)  # a Monday
 JUDGED = NOW.replace(minute=0) - dt.timedelta(hours=1)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-class _Inbox:
-    def __init__(self) -> None:
-        self.messages: list[tuple[str, list[str], EmailMessage]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        assert isinstance(msg, EmailMessage)
-        self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), msg))
-        return "250 OK"
-
-
 @dataclasses.dataclass
 class Smtp:
-    inbox: _Inbox
+    inbox: Inbox
     config: SmtpConfig
 
 
@@ -64,24 +44,19 @@ def _authenticator(server: Any, session: Any, envelope: Any, mechanism: str, dat
 def smtp(request: pytest.FixtureRequest) -> Iterator[Smtp]:
     """A real SMTP server on 127.0.0.1: open, or requiring a login (allowed without TLS only
     because it is on the loopback interface)."""
-    inbox = _Inbox()
-    port = _free_port()
+    inbox = Inbox()
     kwargs: dict[str, Any] = {}
     user = password = None
     if request.param == "auth":
         kwargs = {"authenticator": _authenticator, "auth_require_tls": False, "auth_required": True}
         user, password = "alerts", "s3cret"
-    controller = aiosmtpd.Controller(inbox, hostname="127.0.0.1", port=port, **kwargs)
-    controller.start()
-    try:
+    with serving(inbox, **kwargs) as port:
         yield Smtp(
             inbox,
             SmtpConfig(
                 host="127.0.0.1", port=port, user=user, password=password, sender="dialogo@t.test"
             ),
         )
-    finally:
-        controller.stop()
 
 
 def _seed_spike(db: Session, brand: Brand) -> int:
@@ -160,7 +135,7 @@ def test_mail_failures_are_recorded_and_lose_nothing(db: Session, brand: Brand) 
 
 
 def test_unreachable_server_and_refused_login_are_errors(smtp: Smtp) -> None:
-    closed = dataclasses.replace(smtp.config, port=_free_port())
+    closed = dataclasses.replace(smtp.config, port=free_port())
     with pytest.raises(MailError, match="cannot reach"):
         send(closed, "pr@brand.test", "s", "b")
     with pytest.raises(MailError, match="not an e-mail address"):

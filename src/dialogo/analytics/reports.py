@@ -253,9 +253,34 @@ def dashboard(
     session: Session, principal: Principal, workspace_id: int, *, now: dt.datetime, days: int = 30
 ) -> Dashboard:
     authorize(session, principal, workspace_id, Permission.analytics_read)
-    since = (now - dt.timedelta(days=days)).replace(hour=0, minute=0, second=0, microsecond=0)
-    daily = daily_series(session, workspace_id, since=since)
-    campaigns = roi_rows(session, workspace_id, "campaign")
+    return workspace_dashboard(session, workspace_id, now=now, days=days)
+
+
+def dashboard_since(now: dt.datetime, days: int) -> dt.datetime:
+    """Where a dashboard of the last ``days`` days starts: UTC midnight ``days`` ago."""
+    return (now - dt.timedelta(days=days)).replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+def workspace_dashboard(
+    session: Session, workspace_id: int, *, now: dt.datetime, days: int
+) -> Dashboard:
+    """:func:`dashboard` without the permission check (for a job acting for the workspace)."""
+    since = dashboard_since(now, days)
+    return assemble_dashboard(
+        days,
+        daily_series(session, workspace_id, since=since),
+        top_posts(session, workspace_id, since=since),
+        roi_rows(session, workspace_id, "campaign"),
+    )
+
+
+def assemble_dashboard(
+    days: int,
+    daily: list[DailyPoint],
+    top: list[PostPerformance],
+    campaigns: list[RoiRow],
+) -> Dashboard:
+    """A dashboard of these series and rows, with their totals."""
     totals: dict[str, float] = {
         "impressions": sum(p.impressions for p in daily),
         "reach": sum(p.reach for p in daily),
@@ -265,10 +290,4 @@ def dashboard(
         "spend": round(sum(c.spend for c in campaigns), 2),
         "conversions": sum(c.conversions for c in campaigns),
     }
-    return Dashboard(
-        days=days,
-        totals=totals,
-        daily=daily,
-        top_posts=top_posts(session, workspace_id, since=since),
-        campaigns=campaigns,
-    )
+    return Dashboard(days=days, totals=totals, daily=daily, top_posts=top, campaigns=campaigns)

@@ -274,6 +274,41 @@ class PlacementQuery(BaseModel):
     limit: int = Field(default=10, ge=1, le=100)
 
 
+class SegmentQuery(BaseModel):
+    """A draft post to predict per audience segment."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=10_000)
+    channel_id: int
+    at: dt.datetime | None = None  # when it would go out; default: the next full hour
+    topic: str | None = Field(default=None, max_length=64)  # an interest name
+    media: int = Field(default=0, ge=0, le=20)
+    limit: int = Field(default=20, ge=1, le=200)
+
+
+class SegmentEngagementOut(BaseModel):
+    label: str
+    expression: str
+    saved: bool
+    size: int
+    predicted_engagements: float
+    per_member: float
+    lift: float
+
+
+class SegmentForecastOut(BaseModel):
+    channel_id: int
+    channel: str
+    at: dt.datetime
+    topic: str | None
+    audience: int
+    predicted_engagements: float
+    typical_engagements: float
+    reasons: list[ReasonOut]
+    segments: list[SegmentEngagementOut]
+
+
 class WebhookSecretOut(BaseModel):
     secret: str
     url: str

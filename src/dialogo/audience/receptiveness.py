@@ -37,7 +37,7 @@ from dialogo.audience.models import (
     ExperimentUnit,
     Segment,
 )
-from dialogo.audience.service import _members_query
+from dialogo.audience.service import members_query
 from dialogo.core.clock import utcnow
 from dialogo.core.errors import Conflict, InvalidInput, NotFound
 from dialogo.inbox.models import Contact, ContactIdentity
@@ -350,7 +350,7 @@ class Receptiveness:
     segments: list[SegmentUplift]
 
 
-def _candidates(
+def candidate_segments(
     session: Session, workspace_id: int, features: dict[int, dict[str, float | str]]
 ) -> list[tuple[str, str, bool]]:
     """``(label, expression, saved)``: the saved segments, then one per age band, sex, region
@@ -437,10 +437,10 @@ def rank_segments(
     segments: list[SegmentUplift] = []
     unit_member = np.zeros(len(units), dtype=np.bool_)
     unit_pos = {int(u[0]): i for i, u in enumerate(units)}
-    for label, expression, saved in _candidates(session, workspace_id, features):
+    for label, expression, saved in candidate_segments(session, workspace_id, features):
         members = [
             int(c)
-            for c in session.scalars(_members_query(workspace_id, expression, now))
+            for c in session.scalars(members_query(workspace_id, expression, now))
             if int(c) in index
         ]
         if len(members) < (1 if saved else MIN_SEGMENT):

@@ -319,7 +319,7 @@ def _find_profile(
 # --- segments -------------------------------------------------------------------------------
 
 
-def _members_query(workspace_id: int, expression: str, now: dt.datetime) -> Select[Any]:
+def members_query(workspace_id: int, expression: str, now: dt.datetime) -> Select[Any]:
     condition = parse(expression).condition(now)
     return (
         select(Contact.id)
@@ -330,7 +330,7 @@ def _members_query(workspace_id: int, expression: str, now: dt.datetime) -> Sele
 
 def segment_size(session: Session, principal: Principal, workspace_id: int, expression: str) -> int:
     authorize(session, principal, workspace_id, Permission.audience_read)
-    query = _members_query(workspace_id, expression, utcnow())
+    query = members_query(workspace_id, expression, utcnow())
     return int(session.scalar(select(func.count()).select_from(query.subquery())) or 0)
 
 
@@ -338,7 +338,7 @@ def segment_members(
     session: Session, principal: Principal, workspace_id: int, expression: str
 ) -> list[int]:
     authorize(session, principal, workspace_id, Permission.audience_read)
-    query = _members_query(workspace_id, expression, utcnow()).order_by(Contact.id)
+    query = members_query(workspace_id, expression, utcnow()).order_by(Contact.id)
     return [int(i) for i in session.scalars(query)]
 
 
@@ -401,7 +401,7 @@ def overlaps(
     segments = [get_segment(session, principal, workspace_id, i) for i in segment_ids]
     now = utcnow()
     members = [
-        set(session.scalars(_members_query(workspace_id, s.expression, now))) for s in segments
+        set(session.scalars(members_query(workspace_id, s.expression, now))) for s in segments
     ]
     return Overlap(
         names=[s.name for s in segments],
@@ -418,7 +418,7 @@ def export_audience(
     authorize(session, principal, workspace_id, Permission.audience_export)
     if fmt not in ("meta", "google"):
         raise InvalidInput(f"unknown export format {fmt!r}: use meta or google", field="format")
-    ids = _members_query(workspace_id, expression, utcnow())
+    ids = members_query(workspace_id, expression, utcnow())
     profiles = session.scalars(
         select(ContactProfile)
         .where(ContactProfile.contact_id.in_(ids.scalar_subquery()))
@@ -599,7 +599,7 @@ def list_profiles(
     if not 1 <= limit <= 500 or offset < 0:
         raise InvalidInput("limit must lie in 1 … 500 and offset be positive", field="limit")
     if expression and expression.strip():
-        ids = _members_query(workspace_id, expression, utcnow())
+        ids = members_query(workspace_id, expression, utcnow())
     else:
         ids = select(Contact.id).where(Contact.workspace_id == workspace_id)
     total = int(session.scalar(select(func.count()).select_from(ids.subquery())) or 0)

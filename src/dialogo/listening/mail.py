@@ -1,129 +1,40 @@
-"""E-mail delivery of listening alerts over SMTP (the standard library's ``smtplib``).
+"""E-mail delivery of listening alerts: one plain-text message to one address, through the
+shared SMTP transport (:mod:`dialogo.notifications.mail`, which holds the connection rules:
+TLS, STARTTLS, when the password may be sent, how failures read).
 
-Port 465 speaks implicit TLS; any other port upgrades with STARTTLS when the server offers it.
-The password is never sent over a connection that is not encrypted, except to a server on the
-loopback interface (a local relay). Every failure becomes a :class:`MailError` with a readable
-message, which the caller records on the alert: an alert is never lost because mail failed.
+A failure is a :class:`MailError` with a readable message, which the caller records on the
+alert: an alert is never lost because mail failed.
 """
 
 from __future__ import annotations
 
-import ipaddress
-import re
-import smtplib
-import socket
-import ssl
-from dataclasses import dataclass
-from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
-from typing import Final
+from dialogo.notifications.mail import (
+    ADDRESS_RE,
+    TIMEOUT_SECONDS,
+    MailError,
+    SmtpConfig,
+    compose,
+    may_login,
+    transmit,
+    valid_address,
+)
 
-from dialogo.core.config import Settings
-
-ADDRESS_RE: Final = re.compile(r"^[^@\s<>,;\"']+@[^@\s<>,;\"']+\.[^@\s<>,;\"']+$")
-TIMEOUT_SECONDS: Final = 15.0
-
-
-class MailError(RuntimeError):
-    """The message could not be handed to the SMTP server."""
-
-
-@dataclass(frozen=True)
-class SmtpConfig:
-    host: str
-    port: int = 587
-    user: str | None = None
-    password: str | None = None
-    sender: str = "dialogo@localhost"
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> SmtpConfig | None:
-        """None when ``DIALOGO_SMTP_HOST`` is unset (e-mail alerts are then undelivered)."""
-        if not settings.smtp_host:
-            return None
-        password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
-        sender = settings.smtp_from or (
-            settings.smtp_user if settings.smtp_user and "@" in settings.smtp_user else None
-        )
-        return cls(
-            host=settings.smtp_host,
-            port=settings.smtp_port,
-            user=settings.smtp_user or None,
-            password=password,
-            sender=sender or f"dialogo@{socket.getfqdn() or 'localhost'}",
-        )
-
-
-def valid_address(address: str) -> bool:
-    return bool(ADDRESS_RE.match(address)) and len(address) <= 254
-
-
-def may_login(host: str, *, encrypted: bool) -> bool:
-    """Send the password only over TLS, or to a relay on this machine's loopback interface."""
-    if encrypted or host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def build_message(config: SmtpConfig, to: str, subject: str, body: str) -> EmailMessage:
-    msg = EmailMessage()
-    msg["From"] = config.sender
-    msg["To"] = to
-    # Header injection: a subject is one line.
-    msg["Subject"] = " ".join(subject.split())[:250]
-    msg["Date"] = formatdate(localtime=False)
-    msg["Message-ID"] = make_msgid(domain=config.sender.rpartition("@")[2] or "localhost")
-    msg["Auto-Submitted"] = "auto-generated"
-    msg.set_content(body)
-    return msg
+__all__ = [
+    "ADDRESS_RE",
+    "TIMEOUT_SECONDS",
+    "MailError",
+    "SmtpConfig",
+    "may_login",
+    "send",
+    "valid_address",
+]
 
 
 def send(config: SmtpConfig, to: str, subject: str, body: str) -> str:
     """Send one plain-text message; return its Message-ID. Raise :class:`MailError`."""
     if not valid_address(to):
         raise MailError(f"not an e-mail address: {to!r}")
-    msg = build_message(config, to, subject, body)
-    try:
-        if config.port == 465:
-            client: smtplib.SMTP = smtplib.SMTP_SSL(
-                config.host,
-                config.port,
-                timeout=TIMEOUT_SECONDS,
-                context=ssl.create_default_context(),
-            )
-            encrypted = True
-        else:
-            client = smtplib.SMTP(config.host, config.port, timeout=TIMEOUT_SECONDS)
-            encrypted = False
-        with client:
-            client.ehlo()
-            if not encrypted and client.has_extn("starttls"):
-                client.starttls(context=ssl.create_default_context())
-                client.ehlo()
-                encrypted = True
-            if config.user:
-                if not may_login(config.host, encrypted=encrypted):
-                    raise MailError(
-                        f"{config.host} offers no TLS: refusing to send the SMTP password "
-                        "in clear text"
-                    )
-                client.login(config.user, config.password or "")
-            refused = client.send_message(msg)
-    except MailError:
-        raise
-    except smtplib.SMTPAuthenticationError as exc:
-        raise MailError(f"SMTP login refused ({exc.smtp_code})") from exc
-    except smtplib.SMTPRecipientsRefused as exc:
-        raise MailError(f"the SMTP server refused {to}") from exc
-    except smtplib.SMTPResponseException as exc:
-        raw = exc.smtp_error
-        text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw or "")
-        raise MailError(f"SMTP error {exc.smtp_code}: {text}".strip()) from exc
-    except (smtplib.SMTPException, OSError) as exc:
-        raise MailError(f"cannot reach {config.host}:{config.port}: {exc}") from exc
-    if refused:
+    message_id, refused = transmit(config, compose(config, [to], subject, body), [to])
+    if refused:  # pragma: no cover - with one recipient the server refuses the transaction
         raise MailError(f"the SMTP server refused {', '.join(refused)}")
-    return str(msg["Message-ID"])
+    return message_id

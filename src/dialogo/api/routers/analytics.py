@@ -9,6 +9,7 @@ is authenticated by its HMAC signature (see :mod:`dialogo.analytics.conversions`
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response, status
@@ -46,6 +47,8 @@ from dialogo.analytics.schemas import (
     PlacementQuery,
     RankedOut,
     RoiRow,
+    SegmentForecastOut,
+    SegmentQuery,
     SpendIn,
     SpendOut,
     VoiceOut,
@@ -450,6 +453,58 @@ def rank_engagement_placements(
             channel_ids=body.channel_ids,
             limit=body.limit,
         )
+    )
+
+
+@router.post(
+    "/analytics/engagement/segments",
+    operation_id="predict_engagement_by_segment",
+    response_model=SegmentForecastOut,
+    openapi_extra=needs(Permission.analytics_read),
+)
+def predict_engagement_by_segment(
+    workspace_id: int, body: SegmentQuery, principal: CurrentPrincipal, session: Db, ctx: Ctx
+) -> Any:
+    """A draft's predicted engagement and how it splits over the workspace's audience
+    segments (best engagement per member first)."""
+    at = body.at or (ctx.clock.now() + dt.timedelta(hours=1)).replace(
+        minute=0, second=0, microsecond=0
+    )
+    found = predict.predict_segments(
+        session,
+        principal,
+        workspace_id,
+        body.text,
+        channel_id=body.channel_id,
+        at=at,
+        topic=body.topic,
+        media=body.media,
+        limit=body.limit,
+    )
+    return SegmentForecastOut(
+        channel_id=found.channel_id,
+        channel=found.channel,
+        at=found.at,
+        topic=found.topic,
+        audience=found.audience,
+        predicted_engagements=round(found.prediction.engagements, 2),
+        typical_engagements=round(found.prediction.base, 2),
+        reasons=[
+            {"feature": x.feature, "value": x.value, "factor": round(x.factor, 3)}
+            for x in found.prediction.reasons
+        ],
+        segments=[
+            {
+                "label": g.label,
+                "expression": g.expression,
+                "saved": g.saved,
+                "size": g.size,
+                "predicted_engagements": round(g.engagements, 3),
+                "per_member": round(g.per_member, 5),
+                "lift": round(g.lift, 3),
+            }
+            for g in found.segments
+        ],
     )
 
 

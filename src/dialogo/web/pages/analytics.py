@@ -4,11 +4,11 @@ and spend (forms that work without JavaScript: post, then redirect back with a m
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import decimal
-from typing import Any
+from typing import Any, Literal
 
+from babel.dates import get_day_names
 from fastapi import APIRouter, Response
 from fastapi.responses import RedirectResponse
 from markupsafe import Markup
@@ -25,19 +25,29 @@ from dialogo.analytics import (
     exports,
     links,
     predict,
+    rendering,
     reports,
+    schedules,
 )
+from dialogo.analytics.rendering import ReportView
 from dialogo.analytics.schemas import ConversionIn, LinkCreate, SpendIn
 from dialogo.channels import service as channels
-from dialogo.core import i18n
 from dialogo.core.errors import DomainError
 from dialogo.publishing import service as publishing
-from dialogo.web import templating
-from dialogo.web.forms import read_form, text, upload
+from dialogo.web.forms import read_form, text, texts, upload
+from dialogo.web.report_render import JinjaReportRenderer
 from dialogo.web.shell import CurrentViewer, FormViewer, Viewer
 
 router = APIRouter()
-WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+def weekday_names(
+    language: str, width: Literal["abbreviated", "narrow", "short", "wide"] = "wide"
+) -> tuple[str, ...]:
+    """Monday … Sunday in ``language``, from Babel's CLDR locale data (not the gettext
+    catalogue: "Mon" was never in it, so the best times showed English day names in Italian)."""
+    names = get_day_names(width, locale=language)  # 0 = Monday, as datetime.weekday()
+    return tuple(str(names[day]) for day in range(7))
 
 
 def _int(value: str) -> int | None:
@@ -95,6 +105,7 @@ def analytics_page(workspace_id: int, viewer: CurrentViewer, days: int = 30) -> 
     found_links = links.list_links(session, principal, workspace_id)
     stats = links.link_stats(session, [link.id for link in found_links])
     base = viewer.ctx.settings.public_url.rstrip("/")
+    report_schedules = schedules.list_schedules(session, principal, workspace_id)
     context: dict[str, Any] = {
         "board": board,
         "activity_chart": Markup(activity),  # noqa: S704 - built by charts, every text escaped
@@ -102,7 +113,7 @@ def analytics_page(workspace_id: int, viewer: CurrentViewer, days: int = 30) -> 
         "channel_roi": reports.roi_rows(session, workspace_id, "channel"),
         "attribution": reports.attribution_report(session, principal, workspace_id),
         "best": besttime.best_time_for(session, workspace_id, top=5),
-        "weekdays": WEEKDAYS,
+        "weekdays": weekday_names(viewer.language),
         "links": [(link, stats[link.id], f"{base}/l/{link.code}") for link in found_links[:50]],
         "campaigns": publishing.list_campaigns(session, principal, workspace_id),
         "channels": channels.list_channels(session, principal, workspace_id),
@@ -111,6 +122,13 @@ def analytics_page(workspace_id: int, viewer: CurrentViewer, days: int = 30) -> 
         "webhook_url": f"{base}/api/v1/hooks/conversions/{workspace_id}",
         "days": days,
         "ab_tests": experiments.list_results(session, principal, workspace_id)[:10],
+        "report_schedules": report_schedules,
+        "last_deliveries": {
+            row.id: next(
+                iter(schedules.list_deliveries(session, principal, workspace_id, row.id, 1)), None
+            )
+            for row in report_schedules
+        },
         **_drafts(viewer, workspace_id),
         "voices": benchmarking.share_of_voice(
             session, principal, workspace_id, now=viewer.ctx.clock.now(), days=days
@@ -128,8 +146,24 @@ def _drafts(viewer: Viewer, workspace_id: int) -> dict[str, Any]:
             viewer.session, viewer.principal, workspace_id, now=viewer.ctx.clock.now(), limit=5
         )
     except DomainError as exc:
-        return {"drafts_ranked": [], "drafts_note": exc.message}
-    return {"drafts_ranked": ranked, "drafts_note": ""}
+        return {"drafts_ranked": [], "drafts_note": exc.message, "drafts_segments": None}
+    segments = None
+    best = ranked[0] if ranked else None
+    if best is not None and best.channel_id is not None:
+        try:  # the best draft per audience segment (none without profiled contacts)
+            segments = predict.predict_segments(
+                viewer.session,
+                viewer.principal,
+                workspace_id,
+                best.text or "-",
+                channel_id=best.channel_id,
+                at=best.at,
+                limit=5,
+                prediction=best.prediction,
+            )
+        except DomainError:
+            segments = None
+    return {"drafts_ranked": ranked, "drafts_note": "", "drafts_segments": segments}
 
 
 @router.post("/w/{workspace_id}/analytics/links")
@@ -224,40 +258,14 @@ async def add_spend(workspace_id: int, viewer: FormViewer) -> Response:
 REPORT_LANGUAGES = ("en", "it")
 
 
-def logo_data_url(workspace: Workspace) -> str | None:
-    if not workspace.logo or not workspace.logo_content_type:
-        return None
-    encoded = base64.b64encode(workspace.logo).decode("ascii")
-    return f"data:{workspace.logo_content_type};base64,{encoded}"
-
-
 def render_report(
     viewer: Viewer, workspace: Workspace, *, language: str, days: int, now: dt.datetime
 ) -> str:
-    """The self-contained HTML report (logo inline, SVG chart inline) in ``language``."""
+    """The self-contained HTML report (logo inline, SVG chart inline) in ``language``: the one
+    renderer the scheduled e-mail reports use too (:mod:`dialogo.web.report_render`)."""
     board = reports.dashboard(viewer.session, viewer.principal, workspace.id, now=now, days=days)
-    translate = templating.tr(language)
-    chart = charts.line_chart(
-        translate.gettext("Reach and engagements per day"),
-        [p.day.isoformat() for p in board.daily],
-        [
-            (translate.gettext("Reach"), [float(p.reach) for p in board.daily]),
-            (translate.gettext("Engagements"), [float(p.engagements) for p in board.daily]),
-        ],
-    )
-    return (
-        templating.environment(language)
-        .get_template("report.html")
-        .render(
-            workspace=workspace,
-            board=board,
-            logo=logo_data_url(workspace),
-            activity_chart=Markup(chart),  # noqa: S704 - built by charts, every text escaped
-            fmt=i18n.Formatter(language, workspace.timezone),
-            start=(now - dt.timedelta(days=days)).date(),
-            end=now.date(),
-        )
-    )
+    start, end = rendering.report_period(now, days)
+    return JinjaReportRenderer().html(ReportView(workspace, board, language, start, end))
 
 
 def _report_args(viewer: Viewer, workspace: Workspace, lang: str, days: int) -> tuple[str, int]:
@@ -322,4 +330,85 @@ def export_xlsx(workspace_id: int, viewer: CurrentViewer, days: int = 30) -> Res
         exports.to_xlsx(list(exports.dashboard_tables(board).values())),
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         headers={"Content-Disposition": 'attachment; filename="dashboard.xlsx"'},
+    )
+
+
+# -- scheduled e-mail reports ---------------------------------------------------------------------
+
+
+def _schedule_form(form: Any) -> schedules.ReportScheduleIn:
+    frequency = text(form, "frequency")
+    recipients = [
+        r
+        for r in text(form, "recipients").replace(";", ",").replace("\n", ",").split(",")
+        if r.strip()
+    ]
+    return schedules.ReportScheduleIn(
+        name=text(form, "name"),
+        frequency=frequency,  # validated by the model
+        weekday=_int(text(form, "weekday")) if frequency == "weekly" else None,
+        month_day=_int(text(form, "month_day")) if frequency == "monthly" else None,
+        local_time=text(form, "local_time") or "08:00",
+        language=text(form, "language") or "en",
+        formats=texts(form, "formats"),
+        campaign_id=_int(text(form, "campaign_id")),
+        recipients=recipients,
+    )
+
+
+def _schedules_back(viewer: Viewer, workspace_id: int, level: str, message: str) -> Response:
+    response = RedirectResponse(f"/w/{workspace_id}/analytics#an-schedules", status_code=303)
+    viewer.flash(response, level, message)
+    return response
+
+
+@router.post("/w/{workspace_id}/analytics/report-schedules")
+async def create_report_schedule(workspace_id: int, viewer: FormViewer) -> Response:
+    form = await read_form(viewer.request)
+    try:
+        row = schedules.create_schedule(
+            viewer.session,
+            viewer.principal,
+            workspace_id,
+            _schedule_form(form),
+            now=viewer.ctx.clock.now(),
+        )
+    except (DomainError, ValidationError) as exc:
+        return _error(viewer, workspace_id, exc)
+    return _schedules_back(
+        viewer,
+        workspace_id,
+        "success",
+        viewer.gettext("Report schedule “%(name)s” saved.") % {"name": row.name},
+    )
+
+
+@router.post("/w/{workspace_id}/analytics/report-schedules/{schedule_id}/send")
+async def send_report_schedule(workspace_id: int, schedule_id: int, viewer: FormViewer) -> Response:
+    await read_form(viewer.request)
+    try:
+        schedules.send_now(
+            viewer.session, viewer.principal, workspace_id, schedule_id, now=viewer.ctx.clock.now()
+        )
+    except DomainError as exc:
+        return _error(viewer, workspace_id, exc)
+    return _schedules_back(
+        viewer,
+        workspace_id,
+        "success",
+        viewer.gettext("The report is being sent; its status appears here in a minute."),
+    )
+
+
+@router.post("/w/{workspace_id}/analytics/report-schedules/{schedule_id}/delete")
+async def delete_report_schedule(
+    workspace_id: int, schedule_id: int, viewer: FormViewer
+) -> Response:
+    await read_form(viewer.request)
+    try:
+        schedules.delete_schedule(viewer.session, viewer.principal, workspace_id, schedule_id)
+    except DomainError as exc:
+        return _error(viewer, workspace_id, exc)
+    return _schedules_back(
+        viewer, workspace_id, "success", viewer.gettext("Report schedule deleted.")
     )
