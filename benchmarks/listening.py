@@ -1,20 +1,47 @@
 """Listening throughput, end to end: parse → language → sentiment → 100 queries → store.
 
-    /work/venv/bin/python benchmarks/listening.py [--posts 14000] [--batch 1000]
+    /work/venv/bin/python benchmarks/listening.py [--posts 14000] [--batch 1000] [--repeat 3]
 
 Texts: the English airline tweets and the Italian SENTIPOLC tweets from ../shared/data
 (interleaved; read, never copied). Without them, the run stops with a message. The store is a
-SQLite file (the default backend) through SQLAlchemy Core, with the real ``mentions`` and
-``mention_matches`` tables, one transaction per batch.
+SQLite file (the default backend), with the real ``mentions`` and ``mention_matches`` tables,
+one transaction per batch.
 
 Named speed baseline: VADER (``vaderSentiment``'s ``polarity_scores``) on the same English
 texts — sentiment alone, no language, no queries, no store. The table also shows each stage
 alone, and the machine's load average (the figures are only comparable on an idle machine).
 
-Measured on 2026-11-23, 14,000 posts, load average 1.4 on the 2-core machine (posts/s wall):
-end to end through ``service.ingest`` 9,422 (goal 10,000: not quite reached); the first
-per-post path 4,581; analyse 24,800–28,700; VADER alone 26,412. Before this work, the first
-version measured 1,227 end to end and VADER 3,324 at load 12.6 (everything ~6× slower then).
+Measured on 2026-12-06 at 08:07 UTC, 14,000 posts, ``--repeat 3`` (end to end and VADER: the
+best of three alternating runs; the other rows one run), load average 3.4 on the 2-core machine
+shared by about eight engineers (so the wall figures are low; per CPU-second of this process):
+
+| what | posts/s (wall) | posts per CPU-second |
+|---|---|---|
+| end to end, batch path (service.ingest, SQLite) | 7,296 | 8,434 |
+| end to end, per-post path | 2,463 | 3,850 |
+| analyse_many alone | 18,795 | 18,799 |
+| parse alone | 48,042 | 48,494 |
+| 100 queries alone | 147,329 | 172,858 |
+| baseline: VADER alone | 12,858 | 14,540 |
+
+End to end is 0.58x VADER's rate per CPU-second in that run; in three before/after pairs run
+alternately at load 3.4–4.1 it was 0.55, 0.55, 0.58 against 0.51, 0.48, 0.53 for the code of
+the same morning without the changes below (about 10 % more per CPU-second; analyse_many's
+results are identical on all 17,658 airline + SENTIPOLC texts). The goal of 10,000 posts/s wall
+is NOT demonstrated: the best end-to-end run here is 7,296 posts/s wall, 8,434 per CPU-second.
+CPU-second figures fall with the load too (VADER: 26,412 posts/s on the idle machine of
+2026-11-23, 14,540 per CPU-second here); at 0.55–0.58x VADER an idle machine would give about
+14,500–15,300 posts/s, a projection, not a measurement. What changed: the complaint pattern
+is tried one first-letter group at a word start instead of every alternative (a third faster,
+same yes/no); no hashtag scan of a text without "#"; the store converts repeated values (flags,
+the batch's time, topics) once per batch and reads ids back as Core rows, not ORM rows. A second
+process for analyse_many (a forkserver pool taking half of each batch) was tried and is not in
+the code: at load 1.9–2.0 it gave 6,363 and 6,142 posts/s wall against 5,496 and 7,140 in
+process, at load 3.7–4.1 4,593 and 4,320 against 5,023 and 4,931 (no gain while the other
+core is busy). Earlier the same morning at load
+13.1, with the shared query index and the driver-level store just added: 0.48–0.53x VADER per
+CPU-second, against 0.34–0.47x for the code before them.
+Earlier: 2026-11-23 at load 1.4, end to end 9,422 posts/s wall, VADER 26,412.
 """
 
 from __future__ import annotations
@@ -148,8 +175,9 @@ def per_post_path(
 
 
 def batch_path(engine: Engine, texts: list[str], qs: QuerySet, batch: int) -> tuple[float, float]:
-    """The real service: ``listening.service.ingest`` (duplicate check, analyse_many, queries,
-    bulk INSERT … RETURNING, matches by executemany), one transaction per batch."""
+    """The real service: ``listening.service.ingest`` (duplicate check, analyse_many, the 100
+    queries through one shared term index, mentions and matches by driver-level executemany),
+    one transaction per batch."""
     start, cpu = time.perf_counter(), time.process_time()
     with Session(engine) as session:
         for lo in range(0, len(texts), batch):
@@ -169,6 +197,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--posts", type=int, default=14_000)
     parser.add_argument("--batch", type=int, default=1_000)
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs of end to end and VADER, alternating"
+    )
     args = parser.parse_args()
     if not (EN.exists() and IT.exists()):
         print(f"skip: the data sets are absent ({EN}, {IT})")
@@ -200,21 +231,29 @@ def main() -> None:
     t_match = timed(lambda: matched.extend(qs.match_many(docs)))
     hits = sum(len(m) for m in matched)
 
-    # End to end, with the store (a SQLite file, like the default install).
-    with tempfile.TemporaryDirectory() as tmp:
-        engine = create_engine(f"sqlite:///{tmp}/bench.sqlite3")
-        Base.metadata.create_all(engine, tables=[Mention.__table__, MentionMatch.__table__])
-        cues._word_topic.clear()
-        t_old = per_post_path(engine, texts, qs, args.batch)
-        cues._word_topic.clear()
-        t_e2e = batch_path(engine, texts, qs, args.batch)
-        engine.dispose()
-
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
     vader = SentimentIntensityAnalyzer()
     sample = en_texts[: len(texts)]
-    t_vader = timed(lambda: [vader.polarity_scores(x) for x in sample])
+
+    def best(a: tuple[float, float], b: tuple[float, float]) -> tuple[float, float]:
+        return min(a[0], b[0]), min(a[1], b[1])
+
+    # End to end, with the store (a fresh SQLite file each run, like the default install),
+    # alternating with the VADER baseline so both see the same machine; the best of the runs.
+    inf = (float("inf"), float("inf"))
+    t_old, t_e2e, t_vader = inf, inf, inf
+    for rep in range(max(1, args.repeat)):
+        with tempfile.TemporaryDirectory() as tmp:
+            engine = create_engine(f"sqlite:///{tmp}/bench.sqlite3")
+            Base.metadata.create_all(engine, tables=[Mention.__table__, MentionMatch.__table__])
+            if rep == 0:
+                cues._word_topic.clear()
+                t_old = per_post_path(engine, texts, qs, args.batch)
+            cues._word_topic.clear()
+            t_e2e = best(t_e2e, batch_path(engine, texts, qs, args.batch))
+            engine.dispose()
+        t_vader = best(t_vader, timed(lambda: [vader.polarity_scores(x) for x in sample]))
     load = os.getloadavg()[0]
     langs = Counter(r.language for r in results)
     n = len(texts)
@@ -230,7 +269,7 @@ def main() -> None:
     rows = [
         (
             "**end to end, batch path**: service.ingest (analyse_many + parse + 100 queries "
-            "+ bulk INSERT, SQLite)",
+            "+ bulk executemany, SQLite)",
             t_e2e,
             n,
         ),
@@ -244,6 +283,13 @@ def main() -> None:
     for what, (wall, cpu), count in rows:
         print(f"| {what} | {rate(count, wall)} | {rate(count, cpu)} |")
     print()
+    e2e_cpu = n / t_e2e[1]
+    vader_cpu = len(sample) / t_vader[1]
+    print(
+        f"End to end against the VADER baseline, per CPU-second (the load-independent ratio): "
+        f"{e2e_cpu / vader_cpu:.2f}x VADER's rate while doing language, cues, topics, 100 "
+        "queries and the store as well."
+    )
     print(
         "Goal: >= 10,000 posts/s end to end. On a shared machine the wall figures fall with "
         "the load; CPU-seconds are what this process itself spent."

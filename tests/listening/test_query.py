@@ -147,3 +147,31 @@ def test_query_set_narrows_candidates() -> None:
     doc = prepare("nothing relevant here")
     assert qs.candidates(doc) == set()
     assert qs.match(prepare("Beta and zeta tau")) == [2, 3]
+
+
+def test_wildcards_and_fields_are_narrowed_through_the_shared_index() -> None:
+    qs = QuerySet(
+        {
+            1: "deliv* AND lang:en",  # the word prefix is rarer than the language: it narrows
+            2: "lang:en acme",
+            3: '"late deliv*"',
+            4: "*cme",  # no literal prefix: evaluated on every document
+            5: "#acme* OR deliv?",
+        }
+    )
+    english = prepare("nothing relevant here", lang="en")
+    assert qs.candidates(english) == {4, 5}
+    doc = prepare("Acme: late delivery again", lang="en")
+    assert qs.candidates(doc) >= {1, 2, 3}
+    assert qs.match(doc) == [1, 2, 3, 4]
+    assert qs.match(prepare("late delivery", lang="it")) == [3]
+    assert qs.match(prepare("#acmefail deliva")) == [5]
+
+
+def test_network_search_asks_for_whole_words_before_prefixes_and_fields() -> None:
+    from dialogo.listening.service import search_terms
+
+    assert search_terms(compile_query("deliv* acme")) == ["acme"]
+    assert search_terms(compile_query("lang:it acme")) == ["acme"]
+    assert search_terms(compile_query("deliv*")) == []
+    assert search_terms(compile_query("acme OR deliv*")) == []

@@ -17,6 +17,7 @@ from dialogo.listening.models import ListeningAlert, Mention, MentionMatch
 from dialogo.listening.query import QuerySyntaxError
 from dialogo.listening.schemas import AlertTargetCreate, MentionIn, QueryCreate, QueryUpdate
 from dialogo.notifications.models import Notification
+from dialogo.providers.netpolicy import OutboundPolicy, guarded_client
 from tests.factories import add_member
 from tests.listening.conftest import LIVE, Brand
 
@@ -85,6 +86,31 @@ def test_ingest_stores_once_enriches_and_matches(db: Session, brand: Brand) -> N
     assert neg.label == "negative" and neg.language == "en" and neg.is_complaint
     m2 = service.list_mentions(db, brand.principal, brand.id, query_id=rival)
     assert [m.label for m in m2] == ["positive"]
+
+
+def test_text_no_database_can_store_is_stored_repaired_not_lost(db: Session, brand: Brand) -> None:
+    # A lone surrogate (a bad JSON decode upstream) cannot be encoded by any driver and a NUL
+    # is refused by PostgreSQL: before, either one failed the whole batch.
+    acme = _q(db, brand, "Acme", "acme")
+    items = [
+        _item(1, "acme \ud800 broken surrogate"),
+        _item(2, "acme with a \x00 NUL inside"),
+        _item(3, "acme fine"),
+    ]
+    r = service.ingest(
+        db, brand.id, items, source=service.MentionSource.search, keep_unmatched=False
+    )
+    assert (r.stored, r.matches) == (3, 3)
+    db.expire_all()
+    texts = {
+        m.remote_id: m.text
+        for m in service.list_mentions(db, brand.principal, brand.id, query_id=acme)
+    }
+    assert texts == {
+        "1": "acme \ufffd broken surrogate",
+        "2": "acme with a  NUL inside",
+        "3": "acme fine",
+    }
 
 
 def test_adhoc_search_and_label_correction(db: Session, brand: Brand) -> None:
@@ -374,6 +400,12 @@ def test_no_alert_for_a_usual_hour_and_failed_webhook_is_recorded(
         brand.id,
         AlertTargetCreate(target="http://127.0.0.1:9/none", secret="k" * 20),
     )
+    service.add_alert_target(  # the cloud metadata address: refused by the outbound policy
+        db,
+        brand.principal,
+        brand.id,
+        AlertTargetCreate(target="http://169.254.169.254/latest", secret="k" * 20),
+    )
     now = dt.datetime(2026, 1, 26, 10, 5, tzinfo=dt.UTC)
     judged = now.replace(minute=0) - dt.timedelta(hours=1)
     items = []
@@ -388,6 +420,9 @@ def test_no_alert_for_a_usual_hour_and_failed_webhook_is_recorded(
         n += 1
         items.append(_item(n, "acme fine", at=judged + dt.timedelta(seconds=k)))
     service.ingest(db, brand.id, items, source=service.MentionSource.file, keep_unmatched=True)
-    raised = service.check_alerts(db, brand.id, now=now)
+    with guarded_client(OutboundPolicy.from_allow_list(["127.0.0.0/8"])) as http:
+        raised = service.check_alerts(db, brand.id, now=now, http=http)
     assert [a.kind for a in raised] == ["volume"]
-    assert "error" in next(iter(raised[0].delivery.values()))
+    refused, unreachable = sorted(raised[0].delivery.values(), key=lambda d: str(d))
+    assert "internal address" in refused["error"]  # never fetched
+    assert "error" in unreachable and "internal" not in unreachable["error"]

@@ -102,6 +102,9 @@ class Mention(Base):
     is_question: Mapped[bool] = mapped_column(Boolean, default=False)
     is_complaint: Mapped[bool] = mapped_column(Boolean, default=False)
     topics: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # The emotions an emotion model (``dialogo nlp train --format multiemotions``) found, by
+    # Plutchik name ("joy", "anger"…; empty: none); None where no model judged the mention.
+    emotions: Mapped[list[str] | None] = mapped_column(JSON(none_as_null=True), default=None)
     # A person's correction of ``label``: shown instead of it and exported as training data.
     corrected_label: Mapped[str | None] = mapped_column(String(10), default=None)
     corrected_by: Mapped[int | None] = mapped_column(

@@ -64,6 +64,7 @@ WORD: /[^\s()"#@:\-][^\s()":]*/
 _PARSER = Lark(_GRAMMAR, parser="lalr", lexer="basic")
 _WORD_RE = re.compile(r"\w+")
 _WORD_WILD_RE = re.compile(r"[\w*?]+")
+_WILD_HEAD_RE = re.compile(r"[^*?]*")
 _HANDLE_RE = re.compile(r"@(\w[\w.\-]*)")
 _TAG_RE = re.compile(r"#(\w+)")
 _EMPTY: Final[frozenset[str]] = frozenset()
@@ -145,7 +146,17 @@ def _term(words: list[str]) -> Node:
     rx = re.compile(r"(?<= )" + " ".join(_wild_regex(w) for w in words) + r"(?= )")
     search = rx.search
     plain = [w for w in words if not any(c in w for c in "*?")]
-    triggers = frozenset({("w", max(plain, key=len))}) if plain else None
+    triggers: frozenset[Trigger] | None = None
+    if plain:
+        triggers = frozenset({("w", max(plain, key=len))})
+    else:
+        # Each pattern matches exactly one whole word of the document, so the literal part
+        # before a pattern's first wildcard is a necessary prefix of some word ("deliv*" →
+        # a word starting with "deliv"): a "p" trigger, looked up in the shared prefix index.
+        heads = [_WILD_HEAD_RE.match(w).group(0) for w in words]  # type: ignore[union-attr]
+        best = max(heads, key=len)
+        if best:
+            triggers = frozenset({("p", best)})
     return Node(lambda d: search(d.joined) is not None, triggers)
 
 
@@ -215,7 +226,10 @@ class _Compiler(Transformer[Token, Node]):
 
     def and_expr(self, children: list[Node]) -> Node:
         narrowed = [c.triggers for c in children if c.triggers is not None]
-        triggers = min(narrowed, key=len) if narrowed else None
+        # Any one child's triggers are necessary for the AND; prefer the most selective: terms
+        # of the text over fields (``lang:en`` holds for half of all posts), then the fewest.
+        # (This is also what ``search_terms`` asks a network's search for.)
+        triggers = min(narrowed, key=_selectivity) if narrowed else None
         # Plain words become one subset test on the document's word set.
         words = frozenset(c.word for c in children if c.word is not None)
         matchers = [c.match for c in children if c.word is None]
@@ -235,6 +249,17 @@ class _Compiler(Transformer[Token, Node]):
         if words:
             matchers.insert(0, _any_word(words))
         return Node(_any(matchers), triggers)
+
+
+_FIELD_KINDS: Final = frozenset({"lang", "from", "channel"})
+
+
+def _selectivity(triggers: frozenset[Trigger]) -> tuple[int, int]:
+    """Sort key of an AND's candidate trigger sets: whole words, tags and names first (a
+    network search can ask for them), then word prefixes, then fields; fewer terms first."""
+    kinds = {kind for kind, _ in triggers}
+    rank = 2 if kinds & _FIELD_KINDS else 1 if "p" in kinds else 0
+    return (rank, len(triggers))
 
 
 def _all_words(words: frozenset[str]) -> Matcher:
@@ -348,7 +373,13 @@ def compile_query(query: str) -> CompiledQuery:
 
 
 class QuerySet:
-    """Many compiled queries, keyed by id, matched against one document at a time."""
+    """Many compiled queries, keyed by id, matched against one document at a time.
+
+    One shared index of the queries' necessary terms ("triggers": words, word prefixes,
+    hashtags, mentions, fields) maps each term to the queries that need it. A document's words
+    are looked up in it once (a set intersection in C), whatever the number of queries, and
+    only the queries one of whose triggers occurs are evaluated; queries that cannot be
+    narrowed (e.g. only wildcards with no literal prefix) are evaluated on every document."""
 
     def __init__(self, queries: Mapping[int, str | CompiledQuery]) -> None:
         self._queries: dict[int, CompiledQuery] = {
@@ -364,51 +395,67 @@ class QuerySet:
             else:
                 for trig in q.node.triggers:
                     self._index.setdefault(trig, []).append(qid)
+        # The same index split by kind, for set intersections with the document's sets.
+        by_kind: dict[str, dict[str, tuple[int, ...]]] = {}
+        for (kind, value), qids in self._index.items():
+            by_kind.setdefault(kind, {})[value] = tuple(qids)
+        self._words = by_kind.get("w", {})
+        self._word_keys = frozenset(self._words)
+        self._tags = by_kind.get("h", {})
+        self._tag_keys = frozenset(self._tags)
+        self._names = by_kind.get("m", {})
+        self._name_keys = frozenset(self._names)
+        self._langs = by_kind.get("lang", {})
+        self._authors = by_kind.get("from", {})
+        self._channels = by_kind.get("channel", {})
+        prefixes = by_kind.get("p", {})
+        self._prefixes = prefixes
+        # Prefix length → the prefixes of that length.
+        lengths: dict[int, set[str]] = {}
+        for p in prefixes:
+            lengths.setdefault(len(p), set()).add(p)
+        self._prefix_keys = [(n, frozenset(ps)) for n, ps in sorted(lengths.items())]
 
     def __len__(self) -> int:
         return len(self._queries)
 
     def candidates(self, doc: Document) -> set[int]:
-        index = self._index
         found: set[int] = set(self._always)
-        if len(index) < len(doc.words):
-            for (kind, value), qids in index.items():
-                if (
-                    (kind == "w" and value in doc.words)
-                    or (kind == "h" and value in doc.hashtags)
-                    or (kind == "m" and value in doc.mentions)
-                    or (kind == "lang" and value == doc.lang)
-                    or (kind == "from" and value == doc.author)
-                    or (kind == "channel" and value in doc.channels)
-                ):
-                    found.update(qids)
-            return found
-        for w in doc.words:
-            hit = index.get(("w", w))
+        update = found.update
+        words = doc.words
+        if words:
+            index = self._words
+            for w in self._word_keys & words:
+                update(index[w])
+            if self._prefix_keys:
+                prefixes = self._prefixes
+                for n, keys in self._prefix_keys:
+                    for p in keys.intersection([w[:n] for w in words]):
+                        update(prefixes[p])
+        if doc.hashtags and self._tags:
+            for h in self._tag_keys & doc.hashtags:
+                update(self._tags[h])
+        if doc.mentions and self._names:
+            for m in self._name_keys & doc.mentions:
+                update(self._names[m])
+        hit = self._langs.get(doc.lang)
+        if hit:
+            update(hit)
+        if self._authors:
+            hit = self._authors.get(doc.author)
             if hit:
-                found.update(hit)
-        for h in doc.hashtags:
-            hit = index.get(("h", h))
-            if hit:
-                found.update(hit)
-        for m in doc.mentions:
-            hit = index.get(("m", m))
-            if hit:
-                found.update(hit)
-        for key in (("lang", doc.lang), ("from", doc.author)):
-            hit = index.get(key)
-            if hit:
-                found.update(hit)
-        for c in doc.channels:
-            hit = index.get(("channel", c))
-            if hit:
-                found.update(hit)
+                update(hit)
+        if doc.channels and self._channels:
+            for c in doc.channels:
+                hit = self._channels.get(c)
+                if hit:
+                    update(hit)
         return found
 
     def match(self, doc: Document) -> list[int]:
         """Ids of the queries that match ``doc``, in ascending order."""
         matchers = self._matchers
-        return sorted(qid for qid in self.candidates(doc) if matchers[qid](doc))
+        return sorted([qid for qid in self.candidates(doc) if matchers[qid](doc)])
 
     def match_many(self, docs: Iterable[Document]) -> list[list[int]]:
         """:meth:`match` over a batch."""

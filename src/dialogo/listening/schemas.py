@@ -81,6 +81,8 @@ class MentionOut(BaseModel):
     is_question: bool
     is_complaint: bool
     topics: list[str]
+    # Plutchik's emotions an emotion model found ([]: none); null where no model judged it.
+    emotions: list[str] | None = None
 
 
 class LabelCorrection(BaseModel):
@@ -168,3 +170,80 @@ class AlertOut(BaseModel):
     expected: float
     threshold: float
     created_at: dt.datetime
+
+
+class ChangeOut(BaseModel):
+    """A term, topic or author: its count in the alert's hour and its share there against the
+    baseline weeks (``lift``: how many times more usual it is now)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    key: str
+    count: int
+    share: float
+    baseline_share: float
+    lift: float
+
+
+class CrisisHour(BaseModel):
+    start: dt.datetime
+    volume: int
+    negative: int
+    expected: float  # the baseline volume of that hour of the week
+
+
+class CrisisOut(BaseModel):
+    """An alert explained: the hours before it against their baseline, the mentions behind it
+    (negative first, then by reach), and what they say more than usual."""
+
+    alert: AlertOut
+    query: QueryOut
+    weeks: int  # the baseline: this many weeks before the alert's hour
+    hours: list[CrisisHour]
+    window_volume: int
+    window_negative_share: float
+    baseline_volume: int
+    baseline_negative_share: float
+    terms: list[ChangeOut]
+    topics: list[ChangeOut]
+    authors: list[ChangeOut]
+    mentions: list[MentionOut]
+
+
+class TopicClusterOut(BaseModel):
+    label: str
+    terms: list[str]
+    size: int
+    negative_share: float
+    net: float
+    examples: list[MentionOut]
+
+
+class NamedOut(BaseModel):
+    name: str
+    kind: str  # brand, competitor or product
+    mentions: int
+
+
+class TopicsOut(BaseModel):
+    """The latest mentions clustered into topics, and the brands and products they name."""
+
+    mentions: int
+    days: int
+    clusters: list[TopicClusterOut]
+    names: list[NamedOut]
+
+
+class LabelRequestOut(BaseModel):
+    mention: MentionOut
+    uncertainty: float  # 0..1: how unsure the model is
+    suggestion: str  # the label the model would give
+
+
+class LabelRequestsOut(BaseModel):
+    """The mentions whose label would teach the model most (active learning), and which model
+    chose them: ``corrections`` (trained on the team's labels) or ``lexicon`` (until there are
+    enough of them). Label one with ``PUT …/mentions/{id}/label``."""
+
+    source: Literal["corrections", "lexicon"]
+    items: list[LabelRequestOut]

@@ -12,16 +12,17 @@ import inspect
 import io
 import json
 import logging
+import operator
 import re
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import httpx
 import numpy as np
 from pydantic import ValidationError
-from sqlalchemy import Table, delete, func, insert, select
+from sqlalchemy import Table, bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from dialogo.accounts.models import Workspace
@@ -31,7 +32,9 @@ from dialogo.channels.crypto import CredentialCipher
 from dialogo.channels.models import Channel, ChannelStatus
 from dialogo.channels.service import open_provider
 from dialogo.core.clock import utcnow
+from dialogo.core.config import Settings
 from dialogo.core.errors import Conflict, InvalidInput, NotFound
+from dialogo.core.text import storable
 from dialogo.listening import alerts as spikes
 from dialogo.listening import mail
 from dialogo.listening import reputation as rep
@@ -60,13 +63,16 @@ from dialogo.listening.schemas import (
 )
 from dialogo.nlp import active, analyse_many
 from dialogo.nlp.clusters import cluster_texts
+from dialogo.nlp.emotion import EmotionModel, load_cached
 from dialogo.nlp.entities import Gazetteer
 from dialogo.nlp.language import FUNCTION_WORDS
+from dialogo.nlp.model import DataError
 from dialogo.nlp.sentiment import label_for as sentiment_label
 from dialogo.nlp.text import strip_urls, tokens
 from dialogo.notifications.service import notify
 from dialogo.providers.base import InboundMessage
 from dialogo.providers.errors import ProviderError
+from dialogo.providers.netpolicy import OutboundRefused
 from dialogo.providers.registry import ProviderRegistry
 
 log = logging.getLogger("dialogo.listening")
@@ -254,10 +260,12 @@ def ingest(
     source: MentionSource,
     keep_unmatched: bool,
     queries: QuerySet | None = None,
+    emotion_model: EmotionModel | None = None,
 ) -> IngestResult:
     """Store new mentions once (by workspace, channel and remote id), enriched and matched
     against the workspace's active queries. Network searches and feeds keep only mentions that
-    match a query; files and the intake keep everything they were given."""
+    match a query; files and the intake keep everything they were given. With an
+    ``emotion_model``, the mentions in its language also get their emotions (others: None)."""
     result = IngestResult()
     qs = queries if queries is not None else active_query_set(session, workspace_id)
     batch: dict[tuple[str, str], Incoming] = {}
@@ -272,12 +280,17 @@ def ingest(
         return result
     existing: set[tuple[str, str]] = set()
     keys = list(batch)
+    # Selects of the table's columns (Core rows, no ORM row loading: a few µs a post); the
+    # ORM's autoflush, which they skip, is done here once so pending mentions are seen.
+    table = cast(Table, Mention.__table__)
+    if session.autoflush:
+        session.flush()
     for i in range(0, len(keys), 500):
         chunk = keys[i : i + 500]
         found = session.execute(
-            select(Mention.channel, Mention.remote_id).where(
-                Mention.workspace_id == workspace_id,
-                Mention.remote_id.in_([rid for _, rid in chunk]),
+            select(table.c.channel, table.c.remote_id).where(
+                table.c.workspace_id == workspace_id,
+                table.c.remote_id.in_([rid for _, rid in chunk]),
             )
         ).all()
         existing.update((c, r) for c, r in found)
@@ -305,11 +318,11 @@ def ingest(
                 "channel_id": item.channel_id,
                 "remote_id": item.remote_id,
                 "source": source.value,
-                "author_handle": item.author_handle.lstrip("@")[:255],
-                "author_name": item.author_name[:255],
+                "author_handle": storable(item.author_handle.lstrip("@")[:255]),
+                "author_name": storable(item.author_name[:255]),
                 "reach": max(0, int(item.reach or 0)),
-                "text": item.text,
-                "url": item.url,
+                "text": storable(item.text),
+                "url": storable(item.url) if item.url else item.url,
                 "posted_at": _utc(item.posted_at),
                 "ingested_at": now,
                 "language": analysis.language,
@@ -318,33 +331,120 @@ def ingest(
                 "is_question": analysis.is_question,
                 "is_complaint": analysis.is_complaint,
                 "topics": list(analysis.topics),
+                "emotions": None,
             }
         )
         matches.append(matched)
-    # Bulk: one multi-row INSERT … RETURNING id per chunk (SQLAlchemy's "insertmanyvalues"),
-    # then the matches in one executemany per chunk.
-    # Core (not ORM) INSERT: no per-row ORM bookkeeping; the rows are plain dicts.
-    table = cast(Table, Mention.__table__)
+    if emotion_model is not None:
+        judged = [row for row in rows if emotion_model.judges(row["language"])]
+        judgements = emotion_model.emotions([row["text"] for row in judged])
+        for row, emotions in zip(judged, judgements, strict=True):
+            row["emotions"] = list(emotions)
+    # Bulk, at the driver: one executemany per chunk for the mentions (values converted by
+    # each column type's own bind processor, so they are stored exactly as through the ORM),
+    # their ids read back by (channel, remote_id), unique in the workspace, then one
+    # executemany for the matches. SQLAlchemy's per-row parameter handling cost as much as the
+    # sentiment analysis (and RETURNING in parameter order makes SQLite insert row by row).
+    if not rows:
+        return result
+    columns = list(rows[0])
+    # Values of these columns repeat (flags, the batch's time, empty topics): each distinct
+    # one is converted once.
+    insert_mentions = _driver_insert(
+        session,
+        table,
+        columns,
+        memo=("ingested_at", "is_question", "is_complaint", "topics", "emotions"),
+    )
+    insert_links = _driver_insert(
+        session, cast(Table, MentionMatch.__table__), ["mention_id", "query_id"]
+    )
     for lo in range(0, len(rows), INSERT_CHUNK):
         part = rows[lo : lo + INSERT_CHUNK]
-        ids = session.scalars(
-            insert(table).returning(table.c.id, sort_by_parameter_order=True), part
-        ).all()
+        insert_mentions(part)
+        id_of = {
+            (c, r): i
+            for i, c, r in session.execute(
+                select(table.c.id, table.c.channel, table.c.remote_id).where(
+                    table.c.workspace_id == workspace_id,
+                    table.c.remote_id.in_(list({row["remote_id"] for row in part})),
+                )
+            )
+        }
         links = [
-            {"mention_id": mid, "query_id": qid}
-            for mid, matched in zip(ids, matches[lo : lo + INSERT_CHUNK], strict=True)
+            (id_of[(row["channel"], row["remote_id"])], qid)
+            for row, matched in zip(part, matches[lo : lo + INSERT_CHUNK], strict=True)
             for qid in matched
         ]
         if links:
-            session.execute(insert(cast(Table, MentionMatch.__table__)), links)
+            insert_links(links)
         result.matches += len(links)
         result.stored += len(part)
     session.flush()
     return result
 
 
+def _driver_insert(
+    session: Session, table: Table, columns: list[str], *, memo: Sequence[str] = ()
+) -> Callable[[Sequence[Any]], None]:
+    """An executemany of ``INSERT INTO table (columns)`` on the session's connection, taking
+    rows as dicts (keyed by column) or tuples (in ``columns`` order). Each value goes through
+    its column type's bind processor for this dialect, as SQLAlchemy would convert it; for the
+    ``memo`` columns (whose values are hashable, or lists of hashables, and whose conversion
+    depends on the value only) once per distinct value in a call."""
+    conn = session.connection()
+    dialect = conn.dialect
+    quote = dialect.identifier_preparer.quote
+    style = dialect.paramstyle
+    if style == "qmark":
+        marks = ["?"] * len(columns)
+    elif style == "numeric":
+        marks = [f":{n}" for n in range(1, len(columns) + 1)]
+    elif style in ("format", "pyformat"):
+        marks = ["%s"] * len(columns)
+    else:  # pragma: no cover - no supported driver uses named parameters
+        raise RuntimeError(f"unsupported DBAPI paramstyle {style!r}")
+    # Identifiers from the table's metadata, quoted by the dialect; values only as parameters.
+    names = ", ".join(quote(c) for c in columns)
+    sql = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({', '.join(marks)})"  # noqa: S608
+    procs = [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
+    converted = [(k, proc, columns[k] in memo) for k, proc in enumerate(procs) if proc is not None]
+    if len(columns) < 2:
+        raise ValueError("a driver insert takes two columns or more")
+    by_name = operator.itemgetter(*columns)
+
+    def run(rows: Sequence[Any]) -> None:
+        if not rows:
+            return
+        if isinstance(rows[0], dict):
+            values = [list(by_name(row)) for row in rows]
+        else:
+            values = [list(row) for row in rows]
+        for k, proc, memoised in converted:
+            if not memoised:
+                for v in values:
+                    v[k] = proc(v[k])
+                continue
+            done: dict[Any, Any] = {}
+            for v in values:
+                x = v[k]
+                key = (list, *x) if type(x) is list else (type(x), x)
+                y = done.get(key, done)
+                if y is done:
+                    y = done[key] = proc(x)
+                v[k] = y
+        conn.exec_driver_sql(sql, [tuple(v) for v in values])
+
+    return run
+
+
 def intake(
-    session: Session, principal: Principal, workspace_id: int, items: Sequence[MentionIn]
+    session: Session,
+    principal: Principal,
+    workspace_id: int,
+    items: Sequence[MentionIn],
+    *,
+    emotion_model: EmotionModel | None = None,
 ) -> IngestResult:
     """The webhook intake: another system pushes mentions it found."""
     authorize(session, principal, workspace_id, Permission.listening_manage)
@@ -357,6 +457,7 @@ def intake(
         [dataclasses.replace(Incoming.from_schema(i)) for i in items],
         source=MentionSource.webhook,
         keep_unmatched=True,
+        emotion_model=emotion_model,
     )
 
 
@@ -443,13 +544,26 @@ def parse_import(content: bytes, fmt: str) -> list[MentionIn]:
 
 
 def import_file(
-    session: Session, principal: Principal, workspace_id: int, content: bytes, fmt: str
+    session: Session,
+    principal: Principal,
+    workspace_id: int,
+    content: bytes,
+    fmt: str,
+    *,
+    emotion_model: EmotionModel | None = None,
 ) -> IngestResult:
     authorize(session, principal, workspace_id, Permission.listening_manage)
-    return import_content(session, workspace_id, content, fmt)
+    return import_content(session, workspace_id, content, fmt, emotion_model=emotion_model)
 
 
-def import_content(session: Session, workspace_id: int, content: bytes, fmt: str) -> IngestResult:
+def import_content(
+    session: Session,
+    workspace_id: int,
+    content: bytes,
+    fmt: str,
+    *,
+    emotion_model: EmotionModel | None = None,
+) -> IngestResult:
     items = parse_import(content, fmt)
     return ingest(
         session,
@@ -457,6 +571,7 @@ def import_content(session: Session, workspace_id: int, content: bytes, fmt: str
         [Incoming.from_schema(i) for i in items],
         source=MentionSource.file,
         keep_unmatched=True,
+        emotion_model=emotion_model,
     )
 
 
@@ -499,6 +614,7 @@ def ingest_channels(
     registry: ProviderRegistry,
     cipher: CredentialCipher,
     http: httpx.Client | None = None,
+    emotion_model: EmotionModel | None = None,
 ) -> IngestResult:
     """Read every working channel of the workspace: networks that search are asked for each
     active query's terms; RSS/Atom channels are read whole. Cursors make runs incremental."""
@@ -556,12 +672,68 @@ def ingest_channels(
             log.warning("listening: channel %s failed: %s", channel.id, exc)
             continue
         part = ingest(
-            session, workspace_id, batches, source=source, keep_unmatched=False, queries=qs
+            session,
+            workspace_id,
+            batches,
+            source=source,
+            keep_unmatched=False,
+            queries=qs,
+            emotion_model=emotion_model,
         )
         for f in ("received", "stored", "duplicates", "unmatched", "matches"):
             setattr(total, f, getattr(total, f) + getattr(part, f))
     session.flush()
     return total
+
+
+# --- emotions --------------------------------------------------------------------------------
+
+
+def emotion_model_for(settings: Settings) -> EmotionModel | None:
+    """The emotion model ``DIALOGO_EMOTION_MODEL`` names, or None. A missing or unreadable file
+    is logged and ingestion goes on without emotions (mentions are never lost for it)."""
+    if settings.emotion_model is None:
+        return None
+    try:
+        return load_cached(settings.emotion_model)
+    except (OSError, DataError) as exc:
+        log.warning("listening: no emotions: %s", exc)
+        return None
+
+
+def judge_emotions(
+    session: Session, workspace_id: int, model: EmotionModel, *, batch: int = 1000
+) -> int:
+    """Fill in the emotions of the workspace's mentions in the model's language that no model
+    judged yet (e.g. stored before the model was configured). Returns how many were judged."""
+    table = cast(Table, Mention.__table__)
+    done = 0
+    last = 0
+    while True:
+        rows = session.execute(
+            select(Mention.id, Mention.text)
+            .where(
+                Mention.workspace_id == workspace_id,
+                Mention.language == model.language,
+                Mention.emotions.is_(None),
+                Mention.id > last,
+            )
+            .order_by(Mention.id)
+            .limit(batch)
+        ).all()
+        if not rows:
+            break
+        found = model.emotions([text for _, text in rows])
+        session.execute(
+            table.update()
+            .where(table.c.id == bindparam("mid"))
+            .values(emotions=bindparam("found")),
+            [{"mid": mid, "found": list(e)} for (mid, _), e in zip(rows, found, strict=True)],
+        )
+        done += len(rows)
+        last = rows[-1][0]
+    session.flush()
+    return done
 
 
 # --- reading and correcting ------------------------------------------------------------------
@@ -812,6 +984,8 @@ def _deliver(
             except httpx.HTTPError as exc:
                 # Recorded on the alert, never swallowed silently; the in-app one stands.
                 results[str(target.id)] = {"error": str(exc)}
+            except OutboundRefused as exc:  # an internal address, refused by the policy
+                results[str(target.id)] = {"error": exc.message}
     finally:
         if http is None:
             client.close()

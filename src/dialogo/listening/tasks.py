@@ -15,6 +15,7 @@ from dialogo.jobs.registry import JobContext, task
 from dialogo.listening import service
 from dialogo.listening.mail import SmtpConfig
 from dialogo.listening.models import ListeningQuery
+from dialogo.providers.netpolicy import guarded_client
 from dialogo.publishing.tasks import installed_providers
 
 TICK_TASK = "listening.tick"
@@ -54,12 +55,15 @@ def ingest(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
         workspace_id,
         registry=installed_providers(ctx.settings),
         cipher=CredentialCipher.from_settings(ctx.settings),
+        emotion_model=service.emotion_model_for(ctx.settings),
     )
-    alerts = service.check_alerts(
-        ctx.session,
-        workspace_id,
-        now=ctx.clock.now(),
-        smtp=SmtpConfig.from_settings(ctx.settings),
-        base_url=ctx.settings.base_url,
-    )
+    with guarded_client(ctx.settings.outbound_policy) as http:
+        alerts = service.check_alerts(
+            ctx.session,
+            workspace_id,
+            now=ctx.clock.now(),
+            smtp=SmtpConfig.from_settings(ctx.settings),
+            base_url=ctx.settings.base_url,
+            http=http,
+        )
     return {**result.model_dump(), "alerts": len(alerts)}

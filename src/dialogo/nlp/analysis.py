@@ -45,7 +45,7 @@ def analyse(text: str, language: str | None = None) -> Analysis:
         label=label,
         is_question=cues.is_question(low),
         is_complaint=complaint,
-        topics=cues.topics(toks, hashtags(low)),
+        topics=cues.topics(toks, hashtags(low) if "#" in low else []),
     )
 
 
@@ -90,7 +90,7 @@ def analyse_many(
             label=label_for(value),  # type: ignore[arg-type]
             is_question=question(low),
             is_complaint=complaint_cue(low) or (value <= -0.5 and "@" in plain),
-            topics=topic_of(toks, hashtags(low)),
+            topics=topic_of(toks, hashtags(low) if "#" in low else []),
         )
         if key is not None:
             seen[key] = result

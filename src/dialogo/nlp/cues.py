@@ -46,6 +46,43 @@ _COMPLAINT_RE: Final = re.compile(
     r")\b"
 )
 
+
+def _by_first_letter(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    """``\b(?:alt|alt|…)\b`` with its top-level alternatives that start with a plain letter
+    grouped by that letter (``b(?:roken|ad service)``…), so at each word start the regex
+    tries one group instead of every alternative. Only for yes/no searches: any alternative
+    matches at a position exactly when the grouped pattern does."""
+    body = pattern.pattern[len(r"\b(?:") : -len(r")\b")]
+    alts: list[str] = []
+    depth, start, i = 0, 0, 0
+    while i < len(body):
+        ch = body[i]
+        if ch == "\\":
+            i += 2
+            continue
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        elif ch == "|" and depth == 0:
+            alts.append(body[start:i])
+            start = i + 1
+        i += 1
+    alts.append(body[start:])
+    groups: dict[str, list[str]] = {}
+    other: list[str] = []
+    for alt in alts:
+        if alt[:1].isalpha() and alt[1:2] not in ("?", "*", "+", "{"):
+            groups.setdefault(alt[0], []).append(alt[1:])
+        else:
+            other.append(alt)
+    parts = [re.escape(c) + "(?:" + "|".join(rest) + ")" for c, rest in groups.items()]
+    return re.compile(r"\b(?:" + "|".join(parts + other) + r")\b")
+
+
+# The same yes/no answer as _COMPLAINT_RE, a third faster (tests/nlp check they agree).
+_COMPLAINT_FAST_RE: Final = _by_first_letter(_COMPLAINT_RE)
+
 # Stable topic ids and their keywords in both languages: a trailing "*" is a prefix, two words
 # are a phrase (matched on adjacent tokens).
 _TOPIC_WORDS: Final = {
@@ -79,7 +116,11 @@ for _topic, _words in _TOPIC_WORDS.items():
             _TOPIC_PREFIX[_w[:-1]] = _topic
         else:
             _TOPIC_EXACT[_w] = _topic
-_PREFIX_LENGTHS: Final = sorted({len(p) for p in _TOPIC_PREFIX}, reverse=True)
+# The longest keyword prefix a word starts with, in one regex call (longest alternatives
+# first: the regex takes the first that matches).
+_PREFIX_RE: Final = re.compile(
+    "|".join(re.escape(p) for p in sorted(_TOPIC_PREFIX, key=lambda p: (-len(p), p)))
+)
 _TOPIC_ORDER: Final = {topic: i for i, topic in enumerate(TOPICS)}
 _PHRASE_HEADS: Final = frozenset(a for a, _ in _TOPIC_PHRASE)
 
@@ -92,50 +133,63 @@ def is_question(text: str) -> bool:
 
 def has_complaint_cue(text: str) -> bool:
     """``text`` in lower case (the patterns are matched case-sensitively for speed)."""
-    return _COMPLAINT_RE.search(text) is not None
+    return _COMPLAINT_FAST_RE.search(text) is not None
 
 
 _MISSING: Final = ""
-# word → topic id ("" for none): the prefix search runs once per distinct word. Bounded: it is
+# token → topic id ("" for none): the prefix search runs once per distinct token. Keyed by the
+# token as it comes ("#delay", "@delay" and "delay" are three keys of one topic). Bounded: it is
 # emptied when it reaches _WORD_CACHE_MAX entries (tweets' vocabulary is Zipfian, so the hot
 # words come back at once).
 _word_topic: dict[str, str] = {}
 _WORD_CACHE_MAX: Final = 200_000
+# Tokens after which a two-word topic may start, with and without a leading # or @.
+_PHRASE_HEADS_RAW: Final = frozenset(
+    {h for h in _PHRASE_HEADS} | {"#" + h for h in _PHRASE_HEADS} | {"@" + h for h in _PHRASE_HEADS}
+)
 
 
-def _topic_of(w: str) -> str:
+def _topic_of(token: str) -> str:
+    w = token[1:] if token[:1] in "#@" else token
     topic = _TOPIC_EXACT.get(w)
     if topic is None:
-        for n in _PREFIX_LENGTHS:
-            if len(w) >= n:
-                topic = _TOPIC_PREFIX.get(w[:n])
-                if topic is not None:
-                    break
+        m = _PREFIX_RE.match(w)
+        if m is not None:
+            topic = _TOPIC_PREFIX[m.group()]
     if len(_word_topic) >= _WORD_CACHE_MAX:
         _word_topic.clear()
-    _word_topic[w] = topic or _MISSING
+    _word_topic[token] = topic or _MISSING
     return topic or _MISSING
 
 
 def topics(words: list[str], hashtags: list[str]) -> tuple[str, ...]:
     """Topic ids of the taxonomy above (in its order), then the post's hashtags as ``#tag``
-    (deduplicated). ``words`` are the lower-cased tokens."""
-    seen: set[str] = set()
-    prev = ""
+    (deduplicated). ``words`` are the lower-cased tokens; a leading # or @ is ignored.
+
+    The one-word topics are a set of cache look-ups (in C); the two-word ones ("customer
+    service") are looked for only in posts holding a word that can start one."""
     cache = _word_topic
-    phrase = _TOPIC_PHRASE
-    for w in words:
-        if w[:1] in "#@":
-            w = w[1:]
-        topic = cache.get(w)
-        if topic is None:
-            topic = _topic_of(w)
-        if not topic:
-            topic = phrase.get((prev, w), _MISSING) if prev in _PHRASE_HEADS else _MISSING
-        if topic:
-            seen.add(topic)
-        prev = w
-    found = sorted(seen, key=_TOPIC_ORDER.__getitem__)
+    seen = set(map(cache.get, words))
+    if None in seen:
+        seen.discard(None)
+        for w in words:
+            if w not in cache:
+                seen.add(_topic_of(w))
+    if not _PHRASE_HEADS_RAW.isdisjoint(words):
+        # A two-word topic counts where its second word has no topic of its own.
+        prev = ""
+        phrase = _TOPIC_PHRASE
+        for token in words:
+            w = token[1:] if token[:1] in "#@" else token
+            if prev in _PHRASE_HEADS:
+                topic = cache.get(token)
+                if topic is None:
+                    topic = _topic_of(token)
+                if not topic:
+                    seen.add(phrase.get((prev, w), _MISSING))
+            prev = w
+    seen.discard(_MISSING)
+    found: list[str] = sorted(seen, key=_TOPIC_ORDER.__getitem__)  # type: ignore[arg-type]
     for tag in hashtags:
         key = "#" + tag
         if key not in seen:

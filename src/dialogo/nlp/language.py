@@ -119,7 +119,7 @@ FUNCTION_WORDS: Final = _IT_STRONG | _IT_WEAK | _EN_STRONG | _EN_WEAK
 
 
 def _letters(text: str) -> int:
-    return sum(1 for ch in text if ch.isalpha())
+    return sum(map(str.isalpha, text))
 
 
 def identify(text: object) -> tuple[str, float]:

@@ -1,5 +1,6 @@
 """Listening API: queries, mentions (list, search, correct), file import, webhook intake,
-ingestion from the channels, reputation and alerts."""
+ingestion from the channels, reputation, alerts and their crisis view, topic clusters, and the
+mentions to label next (active learning)."""
 
 from __future__ import annotations
 
@@ -18,14 +19,22 @@ from dialogo.listening import service as listening
 from dialogo.listening.schemas import (
     AlertOut,
     AlertTargetCreate,
+    ChangeOut,
+    CrisisHour,
+    CrisisOut,
     IngestResult,
     LabelCorrection,
+    LabelRequestOut,
+    LabelRequestsOut,
     MentionIn,
     MentionOut,
+    NamedOut,
     QueryCreate,
     QueryOut,
     QueryUpdate,
     Reputation,
+    TopicClusterOut,
+    TopicsOut,
 )
 
 router = APIRouter(prefix="/api/v1/workspaces/{workspace_id}/listening", tags=["listening"])
@@ -127,12 +136,20 @@ async def import_mentions(
     file: UploadFile,
     principal: CurrentPrincipal,
     session: Db,
+    ctx: Ctx,
     format: Literal["csv", "json", "jsonl"] = "csv",
 ) -> Any:
     """Every bad row is reported (``errors``: row and message) and then nothing is imported."""
     content = await file.read(listening.MAX_IMPORT_BYTES + 1)
     try:
-        return listening.import_file(session, principal, workspace_id, content, format)
+        return listening.import_file(
+            session,
+            principal,
+            workspace_id,
+            content,
+            format,
+            emotion_model=listening.emotion_model_for(ctx.settings),
+        )
     except listening.ImportFailed as exc:
         # The generic handler keeps only scalar details: list every bad row here.
         return problem(
@@ -155,9 +172,16 @@ def intake(
     body: list[MentionIn],
     principal: CurrentPrincipal,
     session: Db,
+    ctx: Ctx,
 ) -> Any:
     """Webhook intake: another system pushes the mentions it found (bearer token auth)."""
-    return listening.intake(session, principal, workspace_id, body)
+    return listening.intake(
+        session,
+        principal,
+        workspace_id,
+        body,
+        emotion_model=listening.emotion_model_for(ctx.settings),
+    )
 
 
 @router.post(
@@ -171,7 +195,13 @@ def ingest_now(
 ) -> Any:
     """Read the workspace's channels now, instead of waiting for the next periodic run."""
     authorize(session, principal, workspace_id, Permission.listening_manage)
-    return listening.ingest_channels(session, workspace_id, registry=ctx.providers, cipher=cipher)
+    return listening.ingest_channels(
+        session,
+        workspace_id,
+        registry=ctx.providers,
+        cipher=cipher,
+        emotion_model=listening.emotion_model_for(ctx.settings),
+    )
 
 
 @router.get(
@@ -222,3 +252,106 @@ def add_alert_target(
     X-Dialogo-Timestamp + "." + body)``."""
     target = listening.add_alert_target(session, principal, workspace_id, body)
     return {"id": target.id, "kind": target.kind, "target": target.target}
+
+
+@router.get(
+    "/alerts/{alert_id}/crisis",
+    operation_id="get_listening_crisis",
+    response_model=CrisisOut,
+    openapi_extra=needs(Permission.listening_read),
+)
+def get_crisis(workspace_id: int, alert_id: int, principal: CurrentPrincipal, session: Db) -> Any:
+    """The crisis view of an alert: the last 48 hours against the hour-of-week baseline, the
+    mentions behind the spike and what they say more than usual."""
+    crisis = listening.get_crisis(session, principal, workspace_id, alert_id)
+    return CrisisOut(
+        alert=AlertOut.model_validate(crisis.alert),
+        query=QueryOut.model_validate(crisis.query),
+        weeks=crisis.weeks,
+        hours=[
+            CrisisHour(start=start, volume=v, negative=n, expected=e)
+            for start, v, n, e in zip(
+                crisis.hours, crisis.volume, crisis.negative, crisis.expected, strict=True
+            )
+        ],
+        window_volume=crisis.window_volume,
+        window_negative_share=crisis.window_negative_share,
+        baseline_volume=crisis.baseline_volume,
+        baseline_negative_share=crisis.baseline_negative_share,
+        terms=[ChangeOut.model_validate(c) for c in crisis.terms],
+        topics=[ChangeOut.model_validate(c) for c in crisis.topics],
+        authors=[ChangeOut.model_validate(c) for c in crisis.authors],
+        mentions=[MentionOut.model_validate(m) for m in crisis.mentions],
+    )
+
+
+@router.get(
+    "/topics",
+    operation_id="get_listening_topics",
+    response_model=TopicsOut,
+    openapi_extra=needs(Permission.listening_read),
+)
+def get_topics(
+    workspace_id: int,
+    principal: CurrentPrincipal,
+    session: Db,
+    ctx: Ctx,
+    days: Annotated[int, Query(ge=1, le=365)] = 30,
+    query_id: int | None = None,
+    limit: Annotated[int, Query(ge=10, le=5000, description="mentions clustered")] = 1500,
+) -> Any:
+    """The latest mentions (of one query, if given) clustered into topics named by their top
+    terms, with their negative share and net sentiment; and the brands and products named."""
+    view = listening.topics_view(
+        session,
+        principal,
+        workspace_id,
+        now=ctx.clock.now(),
+        days=days,
+        limit=limit,
+        query_id=query_id,
+    )
+    return TopicsOut(
+        mentions=view.mentions,
+        days=view.days,
+        clusters=[
+            TopicClusterOut(
+                label=c.label,
+                terms=list(c.terms),
+                size=c.size,
+                negative_share=c.negative_share,
+                net=c.net,
+                examples=[MentionOut.model_validate(m) for m in c.examples],
+            )
+            for c in view.clusters
+        ],
+        names=[NamedOut(name=n, kind=k, mentions=count) for n, k, count in view.names],
+    )
+
+
+@router.get(
+    "/label-requests",
+    operation_id="list_label_requests",
+    response_model=LabelRequestsOut,
+    openapi_extra=needs(Permission.listening_read),
+)
+def list_label_requests(
+    workspace_id: int,
+    principal: CurrentPrincipal,
+    session: Db,
+    limit: Annotated[int, Query(ge=1, le=100)] = 5,
+) -> Any:
+    """Active learning: the uncorrected recent mentions the model is least sure of, most
+    uncertain first. A correction (``PUT …/mentions/{id}/label``) becomes training data."""
+    requests, source = listening.to_label(session, principal, workspace_id, limit=limit)
+    return LabelRequestsOut(
+        source="corrections" if source == "corrections" else "lexicon",
+        items=[
+            LabelRequestOut(
+                mention=MentionOut.model_validate(r.mention),
+                uncertainty=r.uncertainty,
+                suggestion=r.suggestion,
+            )
+            for r in requests
+        ],
+    )

@@ -307,6 +307,7 @@ async def ingest_now(workspace_id: int, viewer: FormViewer) -> Response:
         workspace_id,
         registry=viewer.ctx.providers,
         cipher=CredentialCipher.from_settings(viewer.ctx.settings),
+        emotion_model=listening.emotion_model_for(viewer.ctx.settings),
     )
     message = viewer.gettext("%(stored)s new mentions from the channels.") % {
         "stored": result.stored
