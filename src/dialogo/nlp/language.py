@@ -1,8 +1,10 @@
 """Language identification: Italian, English, or undetermined.
 
-The model is py3langid's packaged naive-Bayes model (langid.py, trained on 97 languages; BSD
-licence), restricted to a handful of European languages so a Spanish or French post comes out
-``"und"`` instead of being forced into Italian or English. It is loaded lazily, once per process.
+The model is py3langid's packaged naive-Bayes model (langid.py's method; the 0.4 model covers
+142 languages, BSD licence), restricted to a handful of European languages so a Spanish or
+French post comes out ``"und"`` instead of being forced into Italian or English. It is loaded
+lazily, once per process. ``benchmarks/language.py`` compares it with lingua, langdetect and
+langid.py on the same texts.
 """
 
 from __future__ import annotations
