@@ -8,10 +8,12 @@ the installed providers. Tests register them on their own registry with a fake n
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 import httpx
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dialogo.channels.crypto import CredentialCipher
@@ -19,6 +21,7 @@ from dialogo.channels.models import Channel
 from dialogo.core.config import Settings
 from dialogo.inbox import poll, replies
 from dialogo.jobs import service as jobs
+from dialogo.jobs.models import Job, JobStatus
 from dialogo.jobs.registry import JobContext, TaskRegistry
 from dialogo.jobs.registry import registry as default_registry
 from dialogo.providers.errors import ProviderError
@@ -49,6 +52,36 @@ def enqueue_ingest(
         run_at=now,
         workspace_id=channel.workspace_id,
         unique_key=ingest_key(channel.id, now, every),
+        max_attempts=INGEST_MAX_ATTEMPTS,
+    )
+    return job.id
+
+
+def enqueue_wakeup(
+    session: Session, channel_id: int, workspace_id: int, *, now: dt.datetime
+) -> int | None:
+    """Poll the channel now (a stream said something arrived): enqueue its ingest job unless
+    one is already queued and due, which will fetch the news anyway. A job already running
+    may have fetched before the news came, so it does not count. Returns the new job's id."""
+    waiting = session.scalar(
+        select(Job.id)
+        .where(
+            Job.status == JobStatus.queued.value,
+            Job.task == INGEST_TASK,
+            Job.run_at <= now,
+            Job.unique_key.like(f"{INGEST_TASK}:{channel_id}:%"),
+        )
+        .limit(1)
+    )
+    if waiting is not None:
+        return None
+    job = jobs.enqueue(
+        session,
+        INGEST_TASK,
+        {"channel_id": channel_id},
+        run_at=now,
+        workspace_id=workspace_id,
+        unique_key=f"{INGEST_TASK}:{channel_id}:stream:{uuid.uuid4().hex}",
         max_attempts=INGEST_MAX_ATTEMPTS,
     )
     return job.id

@@ -18,7 +18,8 @@ import dataclasses
 import datetime as dt
 import enum
 import ssl
-from collections.abc import Callable, Sequence
+import threading
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, ClassVar
 
 import httpx
@@ -80,6 +81,9 @@ class Capabilities:
     search: bool = False
     slow_media: bool = False  # publish may return ``pending``: check_status → finalise
     publishes: bool = True  # False for listening-only sources (RSS)
+    #: The network can tell us, as it happens, that something new arrived for the account
+    #: (``Provider.watch``); polling stays the source of truth, the stream only hurries it.
+    streams: bool = False
 
 
 class ConnectFieldKind(enum.StrEnum):
@@ -359,6 +363,17 @@ class Provider(abc.ABC):
 
     def fetch_metrics(self, remote_ids: Sequence[str]) -> list[PostMetrics]:
         raise NotImplementedError(f"{self.capabilities.network} exposes no metrics")
+
+    def watch(self, stop: threading.Event) -> Iterator[None]:
+        """Wait on the network's stream and yield each time something new may have arrived
+        for the account (``capabilities.streams``); return soon after ``stop`` is set.
+
+        A wake-up carries no messages: the caller polls (``fetch_messages`` from the stored
+        cursor), so a stream that drops or yields too often loses or doubles nothing. Like
+        every provider call it raises the shared errors and never retries: whoever runs the
+        stream restarts it, with backoff."""
+        raise NotImplementedError(f"{self.capabilities.network} has no stream")
+        yield  # pragma: no cover - makes this a generator
 
     def close(self) -> None:
         self.http.close()

@@ -231,6 +231,48 @@ class MastodonClient:
                 ratelimit_reset=self.api.ratelimit_reset,
             ) from exc
 
+    def open_stream(self, path: str, *, read_timeout: float) -> requests.Response:
+        """Open a server-sent events stream of the streaming API (``/api/v1/streaming/…``) on
+        the client's session; the caller reads it (Mastodon.py's ``StreamListener``) and closes
+        it. Mastodon.py's own ``stream_*`` helpers are not used: they hide the HTTP status
+        (a 401 becomes a bare network error) and, run in the background, reconnect forever."""
+        url = f"{self.api_base_url}/api/v1/streaming/{path.lstrip('/')}"
+        headers = {"User-Agent": USER_AGENT, "Accept": "text/event-stream"}
+        if self.api.access_token:
+            headers["Authorization"] = f"Bearer {self.api.access_token}"
+        try:
+            response = self.session.get(
+                url,
+                headers=headers,
+                stream=True,
+                timeout=(self.api.request_timeout, read_timeout),
+            )
+        except requests.RequestException as exc:
+            raise TransientError(
+                f"could not reach Mastodon's streaming API: {exc!r}", network=NETWORK
+            ) from exc
+        if response.status_code == 200:
+            return response
+        status, reason = response.status_code, response.reason
+        headers_in = dict(response.headers)
+        response.close()
+        what = f"the streaming API answered {status} {reason}"
+        if status == 401:
+            raise ReauthRequired(f"Mastodon refused the access token: {what}", network=NETWORK)
+        if status == 429:
+            wait = retry_after(headers_in)
+            raise RateLimited(
+                f"Mastodon rate limit reached ({what})",
+                retry_after=DEFAULT_RETRY_AFTER if wait is None else wait,
+                network=NETWORK,
+            )
+        if status >= 500 or status == 408:
+            raise TransientError(f"Mastodon is unavailable: {what}", network=NETWORK)
+        if status == 403:
+            raise InsufficientScopes(f"the Mastodon token lacks a permission: {what}")
+        # 404: the instance has streaming switched off (or serves it elsewhere).
+        raise ProviderError(f"Mastodon: {what}", code=f"mastodon_stream_{status}", network=NETWORK)
+
     # -- the calls the provider makes ------------------------------------------------------------
 
     def verify_credentials(self) -> dict[str, Any]:

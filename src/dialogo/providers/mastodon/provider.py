@@ -44,13 +44,16 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import queue
 import re
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 import httpx
 import regex  # type: ignore[import-untyped]  # (types-regex is not a dependency)
 from mastodon._url_regex import url_regex  # Mastodon's own (twitter-text) URL pattern
+from mastodon.streaming import StreamListener
 
 from dialogo.providers.base import (
     Account,
@@ -73,7 +76,7 @@ from dialogo.providers.base import (
     TextCounting,
     ValidationIssue,
 )
-from dialogo.providers.errors import InvalidPayload, ProviderError
+from dialogo.providers.errors import InvalidPayload, ProviderError, TransientError
 from dialogo.providers.mastodon.client import (
     DEFAULT_TIMEOUT,
     NETWORK,
@@ -137,6 +140,24 @@ def _id(value: object) -> str:
     return text_of(value)
 
 
+#: How long a notification stream may stay silent (Mastodon's heartbeat comes every 15 s).
+STREAM_READ_TIMEOUT = 60.0
+#: How soon :meth:`MastodonProvider.watch` notices that it should stop.
+STREAM_STOP_CHECK_SECONDS = 0.1
+
+
+class _StreamListener(StreamListener):
+    """Mastodon.py's parser of the streaming API's events, reporting mentions to a queue."""
+
+    def __init__(self, events: queue.Queue[tuple[str, object]]) -> None:
+        super().__init__()
+        self.events = events
+
+    def on_notification(self, notification: Any) -> None:
+        if isinstance(notification, Mapping) and notification.get("type") == "mention":
+            self.events.put(("mention", None))
+
+
 class MastodonProvider(Provider):
     capabilities: ClassVar[Capabilities] = Capabilities(
         network=NETWORK,
@@ -159,6 +180,7 @@ class MastodonProvider(Provider):
         direct_messages=True,
         metrics=True,
         search=True,
+        streams=True,
     )
     connect_fields: ClassVar[tuple[ConnectField, ...]] = (
         ConnectField(
@@ -423,6 +445,50 @@ class MastodonProvider(Provider):
         return results
 
     # -- inbound, search and metrics -------------------------------------------------------------
+
+    def watch(self, stop: threading.Event) -> Iterator[None]:
+        """The account's notification stream (``/api/v1/streaming/user/notification``, read
+        with Mastodon.py's ``StreamListener``): yields once connected, then at each ``mention``
+        notification (what :meth:`fetch_messages` reads; direct messages are mentions too).
+
+        The stream is read in a helper thread; this generator waits on what it reports, so
+        ``stop`` is noticed within :data:`STREAM_STOP_CHECK_SECONDS`, and closing the
+        connection ends the helper. Mastodon sends a heartbeat every 15 s: a connection silent
+        for :data:`STREAM_READ_TIMEOUT` seconds is dead and raises ``TransientError``. The
+        streaming API must answer on the instance's own address (as Mastodon's standard
+        nginx configuration does); an instance serving it elsewhere answers 404 here."""
+        response = self.client.open_stream("user/notification", read_timeout=STREAM_READ_TIMEOUT)
+        events: queue.Queue[tuple[str, object]] = queue.Queue()
+        listener = _StreamListener(events)
+
+        def read() -> None:
+            try:
+                listener.handle_stream(response)  # type: ignore[no-untyped-call]
+            except Exception as exc:  # reported to the generator, which raises it
+                events.put(("error", exc))
+            else:
+                events.put(("end", None))
+
+        reader = threading.Thread(target=read, name="dialogo-mastodon-stream", daemon=True)
+        reader.start()
+        try:
+            yield
+            while not stop.is_set():
+                try:
+                    kind, value = events.get(timeout=STREAM_STOP_CHECK_SECONDS)
+                except queue.Empty:
+                    continue
+                if kind == "mention":
+                    yield
+                elif kind == "error":
+                    raise TransientError(
+                        f"the Mastodon stream broke: {value!r}", network=NETWORK
+                    ) from (value if isinstance(value, BaseException) else None)
+                elif kind == "end":
+                    return
+        finally:
+            response.close()
+            reader.join(timeout=2.0)
 
     def fetch_messages(self, since: str | None) -> MessagePage:
         me = self._account_id()  # to tell replies to us from mere mentions

@@ -30,6 +30,7 @@ import asyncio
 import dataclasses
 import io
 import json
+import threading
 import uuid
 from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -51,6 +52,8 @@ from dialogo.providers.http import DEFAULT_RETRY_AFTER, retry_after
 
 NETWORK = "matrix"
 DEFAULT_TIMEOUT = 20.0
+#: How soon a long poll notices that it should stop.
+STOP_CHECK_SECONDS = 0.1
 T = TypeVar("T")
 
 _REAUTH_CODES = frozenset({"M_UNKNOWN_TOKEN", "M_MISSING_TOKEN"})
@@ -234,6 +237,29 @@ class MatrixClient:
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise error_from_exception(exc, write=write) from exc
 
+    def _run_until(self, call: Awaitable[T], stop: threading.Event, *, deadline: float) -> T | None:
+        """Run ``call`` like :meth:`_run`, under ``deadline`` seconds, but give up (cancel the
+        request) within :data:`STOP_CHECK_SECONDS` once ``stop`` is set; ``None`` then."""
+
+        async def until_stopped() -> T | None:
+            task = asyncio.ensure_future(call)
+            try:
+                while not task.done():
+                    if stop.is_set():
+                        return None
+                    await asyncio.wait({task}, timeout=STOP_CHECK_SECONDS)
+                return task.result()
+            finally:
+                if not task.done():
+                    task.cancel()
+                    await asyncio.gather(task, return_exceptions=True)
+
+        saved, self.timeout = self.timeout, deadline
+        try:
+            return self._run(until_stopped())
+        finally:
+            self.timeout = saved
+
     def _check(self, response: Any, expected: type) -> Any:
         if isinstance(response, expected):
             return response
@@ -352,6 +378,38 @@ class MatrixClient:
                 limited=bool(info.timeline.limited),
                 prev_batch=info.timeline.prev_batch,
                 names=_display_names(event.source for event in info.state),
+            )
+            for room_id, info in sync.rooms.join.items()
+        ]
+        return SyncResult(
+            next_batch=sync.next_batch, joined=joined, invited=list(sync.rooms.invite)
+        )
+
+    def long_poll(
+        self,
+        since: str | None,
+        sync_filter: Mapping[str, Any],
+        *,
+        timeout_ms: int,
+        stop: threading.Event,
+    ) -> SyncResult | None:
+        """One long-polling ``/sync``: the homeserver answers as soon as something new is
+        there for the account, or after ``timeout_ms`` with nothing. ``None`` when ``stop``
+        was set meanwhile (the request is abandoned at once, not waited for)."""
+        response = self._run_until(
+            self._nio.sync(timeout=timeout_ms, sync_filter=dict(sync_filter), since=since),
+            stop,
+            deadline=timeout_ms / 1000 + self.timeout,
+        )
+        if response is None:
+            return None
+        sync = self._check(response, nio.SyncResponse)
+        joined = [
+            RoomTimeline(
+                room_id=room_id,
+                events=[event.source for event in info.timeline.events],
+                limited=bool(info.timeline.limited),
+                prev_batch=info.timeline.prev_batch,
             )
             for room_id, info in sync.rooms.join.items()
         ]

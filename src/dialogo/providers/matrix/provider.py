@@ -34,6 +34,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import itertools
+import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any, ClassVar
@@ -84,6 +85,21 @@ SYNC_FILTER: dict[str, Any] = {
         "account_data": {"not_types": ["*"]},
     },
 }
+#: How long one long-polling ``/sync`` of :meth:`MatrixProvider.watch` waits (the spec's
+#: usual 30 s: a homeserver answers at once when something arrives).
+WATCH_TIMEOUT_MS = 30_000
+#: What :meth:`MatrixProvider.watch` asks for: only that messages arrived, not their senders'
+#: state (the poll fetches those).
+WATCH_FILTER: dict[str, Any] = {
+    "presence": {"not_types": ["*"]},
+    "account_data": {"not_types": ["*"]},
+    "room": {
+        "timeline": {"types": [c.MESSAGE], "limit": 10},
+        "state": {"not_types": ["*"]},
+        "ephemeral": {"not_types": ["*"]},
+        "account_data": {"not_types": ["*"]},
+    },
+}
 # Placeholders as long as real values, to measure events before they exist.
 _SAMPLE_EVENT_ID = "$" + "x" * 43
 _SAMPLE_MXC = "mxc://" + "x" * 40 + "/" + "x" * 32
@@ -112,6 +128,7 @@ class MatrixProvider(Provider):
         replies=True,
         direct_messages=True,
         metrics=True,
+        streams=True,
     )
     connect_fields: ClassVar[tuple[ConnectField, ...]] = (
         ConnectField(
@@ -466,6 +483,29 @@ class MatrixProvider(Provider):
         messages.sort(key=lambda m: m.created_at)
         return MessagePage(messages=messages, cursor=sync.next_batch)
 
+    def watch(self, stop: threading.Event) -> Iterator[None]:
+        """Long-poll ``/sync`` (:data:`WATCH_TIMEOUT_MS`) from the homeserver's present
+        position and yield whenever a message from someone else arrived in a joined room.
+
+        Yields once at the start, too: the stream may have been down, and the poll it wakes
+        fetches whatever came meanwhile. The stream keeps its own ``/sync`` position in memory;
+        the inbox's cursor belongs to the poll alone."""
+        me = self._me()
+        first = self.client.long_poll(None, WATCH_FILTER, timeout_ms=0, stop=stop)
+        if first is None:
+            return
+        since = first.next_batch
+        yield
+        while not stop.is_set():
+            sync = self.client.long_poll(
+                since, WATCH_FILTER, timeout_ms=WATCH_TIMEOUT_MS, stop=stop
+            )
+            if sync is None:
+                return
+            since = sync.next_batch
+            if any(_is_news(event, me) for room in sync.joined for event in room.events):
+                yield
+
     def _backfill(self, room: RoomTimeline, since: str) -> list[dict[str, Any]]:
         """The events a limited sync left out, oldest first (``/messages`` back to ``since``)."""
         older: list[dict[str, Any]] = []
@@ -591,3 +631,15 @@ class _Senders:
 
     def name(self, user_id: str) -> str:
         return self.names.get(user_id, "")
+
+
+def _is_news(event: dict[str, Any], me: str) -> bool:
+    """A message someone else sent (what :meth:`MatrixProvider.fetch_messages` would keep)."""
+    content = event.get("content")
+    return (
+        event.get("type") == c.MESSAGE
+        and event.get("sender") != me
+        and isinstance(content, dict)
+        and bool(content)
+        and not c.is_edit(content)
+    )
