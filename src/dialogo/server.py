@@ -28,11 +28,14 @@ from dialogo.api.routers import influence as influence_api
 from dialogo.api.routers import listening as listening_api
 from dialogo.api.routers import publishing as publishing_api
 from dialogo.api.routers import publishing_health as publishing_health_api
+from dialogo.api.routers import report_schedules as report_schedules_api
 from dialogo.api.routers import sandbox as sandbox_api
 from dialogo.api.routers import system as system_api
 from dialogo.core.context import AppContext
 from dialogo.db import migrate
+from dialogo.inbox.streams import StreamRunner, start_streams
 from dialogo.jobs.registry import registry
+from dialogo.web import report_render
 from dialogo.web import routes as web_routes
 from dialogo.worker.runner import Worker, run_in_thread
 
@@ -49,13 +52,20 @@ def create_app(ctx: AppContext, *, run_worker: bool = False) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         worker: Worker | None = None
         thread = None
+        streams: StreamRunner | None = None
         if run_worker:
             registry.load()
+            report_render.install()  # the scheduled reports' renderer: the web's own
             worker = Worker(ctx.settings, ctx.session_factory, registry, clock=ctx.clock)
             thread = run_in_thread(worker)
+            if ctx.settings.streams:  # the inbox's streams wake the in-process worker's polls
+                streams = start_streams(ctx.settings, ctx.session_factory, clock=ctx.clock)
         try:
             yield
         finally:
+            if streams is not None:
+                streams.stop()
+                await asyncio.to_thread(streams.join, 15.0)
             if worker is not None and thread is not None:
                 # Let the job in hand finish (it keeps its lease meanwhile) rather than leave
                 # it to wait for the lease to expire; give up after one lease.
@@ -113,6 +123,7 @@ def create_app(ctx: AppContext, *, run_worker: bool = False) -> FastAPI:
     app.include_router(listening_api.router)
     app.include_router(publishing_api.router)
     app.include_router(publishing_health_api.router)
+    app.include_router(report_schedules_api.router)
     app.include_router(sandbox_api.router)
     app.include_router(system_api.router)
     app.include_router(web_routes.router)

@@ -31,6 +31,7 @@ from dialogo.accounts import service as accounts
 from dialogo.accounts.models import ApiToken, Membership, User, WebSession, Workspace
 from dialogo.accounts.permissions import MATRIX, Permission, Role, Scope
 from dialogo.analytics import conversions, experiments, metrics
+from dialogo.analytics import schedules as report_schedules
 from dialogo.analytics.engagement import MIN_HISTORY
 from dialogo.analytics.models import AbArm, AbTest, Conversion, MetricSnapshot
 from dialogo.audience import receptiveness
@@ -50,7 +51,7 @@ from dialogo.inbox.models import Conversation, ConversationTag, Message
 from dialogo.influence import ugc
 from dialogo.influence.service import Evidence, build_graph
 from dialogo.listening import service as listening
-from dialogo.listening.models import Mention, MentionMatch
+from dialogo.listening.models import ListeningAlert, Mention, MentionMatch
 from dialogo.listening.schemas import MentionIn, QueryCreate
 from dialogo.notifications import service as notifications
 from dialogo.providers.base import Author, Credentials, InboundMessage, MessageKind, Provider
@@ -107,6 +108,7 @@ class Ids:
     segment_id: int = 0
     query_id: int = 0  # a listening query
     mention_id: int = 0  # a mention it matched
+    alert_id: int = 0  # a listening alert on that query
     media_id: int = 0
     webhook_id: int = 0
     recurring_id: int = 0  # a weekly recurring post
@@ -114,6 +116,7 @@ class Ids:
     ugc_request_id: int = 0  # rights asked for the customer's post in the conversation
     rule_id: int = 0  # an inbox rule
     ab_test_id: int = 0  # a running A/B test whose two arms are counted by hand
+    report_schedule_id: int = 0  # a weekly e-mail report
 
 
 # What a request may name inside a workspace: B's ids put in A's path must not be found.
@@ -130,6 +133,7 @@ ROW_IDS = (
     "segment_id",
     "query_id",
     "mention_id",
+    "alert_id",
     "media_id",
     "webhook_id",
     "recurring_id",
@@ -137,6 +141,7 @@ ROW_IDS = (
     "ugc_request_id",
     "rule_id",
     "ab_test_id",
+    "report_schedule_id",
 )
 ROW_PARAMS = (
     "{member_id}",
@@ -148,6 +153,7 @@ ROW_PARAMS = (
     "{segment_id}",
     "{query_id}",
     "{mention_id}",
+    "{alert_id}",
     "{media_id}",
     "{webhook_id}",
     "{recurring_id}",
@@ -155,6 +161,7 @@ ROW_PARAMS = (
     "{request_id}",
     "{rule_id}",
     "{test_id}",
+    "{schedule_id}",
 )
 TAG = "vip"
 
@@ -330,6 +337,14 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("GET", W + "/channels/{channel_id}"): Case(
         Access.WORKSPACE,
         lambda i: Req("GET", f"/api/v1/workspaces/{i.workspace_id}/channels/{i.channel_id}"),
+    ),
+    ("PATCH", W + "/channels/{channel_id}"): Case(
+        Access.WORKSPACE,
+        lambda i: Req(
+            "PATCH",
+            f"/api/v1/workspaces/{i.workspace_id}/channels/{i.channel_id}",
+            {"name": "Renamed channel"},
+        ),
     ),
     ("POST", W + "/channels/{channel_id}/check"): Case(
         Access.WORKSPACE,
@@ -594,6 +609,20 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("DELETE", W + "/inbox/rules/{rule_id}"): Case(
         Access.WORKSPACE, lambda i: Req("DELETE", _ws(i, f"/inbox/rules/{i.rule_id}"))
     ),
+    ("GET", W + "/inbox/saved-replies"): Case(
+        Access.WORKSPACE, lambda i: Req("GET", _ws(i, "/inbox/saved-replies"))
+    ),
+    ("POST", W + "/inbox/saved-replies"): Case(
+        Access.WORKSPACE,
+        lambda i: Req(
+            "POST",
+            _ws(i, "/inbox/saved-replies"),
+            {"name": f"Thanks {secrets.token_hex(4)}", "body": "Thanks {name}!"},
+        ),
+    ),
+    ("GET", W + "/inbox/mentionable"): Case(
+        Access.WORKSPACE, lambda i: Req("GET", _ws(i, "/inbox/mentionable?q=a"))
+    ),
     # --- listening -----------------------------------------------------------------------
     ("GET", L + "/queries"): Case(
         Access.WORKSPACE, lambda i: Req("GET", _ws(i, "/listening/queries"))
@@ -646,6 +675,15 @@ ROUTES: dict[tuple[str, str], Case] = {
     ),
     ("GET", L + "/alerts"): Case(
         Access.WORKSPACE, lambda i: Req("GET", _ws(i, "/listening/alerts"))
+    ),
+    ("GET", L + "/alerts/{alert_id}/crisis"): Case(
+        Access.WORKSPACE, lambda i: Req("GET", _ws(i, f"/listening/alerts/{i.alert_id}/crisis"))
+    ),
+    ("GET", L + "/topics"): Case(
+        Access.WORKSPACE, lambda i: Req("GET", _ws(i, "/listening/topics"))
+    ),
+    ("GET", L + "/label-requests"): Case(
+        Access.WORKSPACE, lambda i: Req("GET", _ws(i, "/listening/label-requests"))
     ),
     ("POST", L + "/alert-targets"): Case(
         Access.WORKSPACE,
@@ -831,6 +869,16 @@ ROUTES: dict[tuple[str, str], Case] = {
         ),
         token_writes=False,
     ),
+    # Splits a draft's prediction over the audience segments, stores nothing: a read.
+    ("POST", W + "/analytics/engagement/segments"): Case(
+        Access.WORKSPACE,
+        lambda i: Req(
+            "POST",
+            _ws(i, "/analytics/engagement/segments"),
+            {"text": "New autumn blend, taste it in the shop!", "channel_id": i.channel_id},
+        ),
+        token_writes=False,
+    ),
     ("GET", W + "/analytics/ab-tests"): Case(
         Access.WORKSPACE, lambda i: Req("GET", _ws(i, "/analytics/ab-tests"))
     ),
@@ -867,6 +915,55 @@ ROUTES: dict[tuple[str, str], Case] = {
     ("GET", W + "/analytics/ab-tests/{test_id}/assign"): Case(
         Access.WORKSPACE,
         lambda i: Req("GET", _ws(i, f"/analytics/ab-tests/{i.ab_test_id}/assign?unit=contact-7")),
+    ),
+    ("GET", W + "/analytics/report-schedules"): Case(
+        Access.WORKSPACE, lambda i: Req("GET", _ws(i, "/analytics/report-schedules"))
+    ),
+    ("POST", W + "/analytics/report-schedules"): Case(
+        Access.WORKSPACE,
+        lambda i: Req(
+            "POST",
+            _ws(i, "/analytics/report-schedules"),
+            {
+                "name": "Monthly",
+                "frequency": "monthly",
+                "month_day": 1,
+                "language": "it",
+                "recipients": ["boss@example.com"],
+            },
+        ),
+    ),
+    ("GET", W + "/analytics/report-schedules/{schedule_id}"): Case(
+        Access.WORKSPACE,
+        lambda i: Req("GET", _ws(i, f"/analytics/report-schedules/{i.report_schedule_id}")),
+    ),
+    ("PUT", W + "/analytics/report-schedules/{schedule_id}"): Case(
+        Access.WORKSPACE,
+        lambda i: Req(
+            "PUT",
+            _ws(i, f"/analytics/report-schedules/{i.report_schedule_id}"),
+            {
+                "name": "Weekly",
+                "frequency": "weekly",
+                "weekday": 4,
+                "local_time": "17:30",
+                "recipients": ["boss@example.com", "team@example.com"],
+            },
+        ),
+    ),
+    ("DELETE", W + "/analytics/report-schedules/{schedule_id}"): Case(
+        Access.WORKSPACE,
+        lambda i: Req("DELETE", _ws(i, f"/analytics/report-schedules/{i.report_schedule_id}")),
+    ),
+    ("GET", W + "/analytics/report-schedules/{schedule_id}/deliveries"): Case(
+        Access.WORKSPACE,
+        lambda i: Req(
+            "GET", _ws(i, f"/analytics/report-schedules/{i.report_schedule_id}/deliveries")
+        ),
+    ),
+    ("POST", W + "/analytics/report-schedules/{schedule_id}/send"): Case(
+        Access.WORKSPACE,
+        lambda i: Req("POST", _ws(i, f"/analytics/report-schedules/{i.report_schedule_id}/send")),
     ),
     ("GET", W + "/analytics/competitors"): Case(
         Access.WORKSPACE, lambda i: Req("GET", _ws(i, "/analytics/competitors?days=30"))
@@ -922,6 +1019,7 @@ KEYS = sorted(ROUTES)
 NEEDS_HISTORY = {
     ("GET", W + "/analytics/engagement/drafts"),
     ("POST", W + "/analytics/engagement/placements"),
+    ("POST", W + "/analytics/engagement/segments"),
 }
 # Routes learning from the past campaign (the uplift model needs its whole CRM, see PEOPLE).
 NEEDS_CAMPAIGN = {
@@ -1238,6 +1336,17 @@ class Worlds:
         mention_id = db.scalars(
             select(Mention.id).where(Mention.workspace_id == workspace_id)
         ).one()
+        alert = ListeningAlert(
+            workspace_id=workspace_id,
+            query_id=query.id,
+            kind="volume",
+            window_start=now.replace(minute=0, second=0, microsecond=0) - dt.timedelta(hours=1),
+            observed=6.0,
+            expected=1.0,
+            threshold=4.0,
+        )
+        db.add(alert)
+        db.flush()
         # Publishing: a media item, a webhook, a weekly recurring post, queue slots.
         asset = media_library.upload(
             db, owner, workspace_id, png_bytes(3, 3), filename="cup.png", data_dir=self.data_dir
@@ -1291,12 +1400,22 @@ class Worlds:
                 experiments.ArmSpec(name="emoji", trials=200, successes=16),
             ],
         )
+        report_schedule = report_schedules.create_schedule(
+            db,
+            owner,
+            workspace_id,
+            report_schedules.ReportScheduleIn(
+                name="Monday numbers", frequency="weekly", weekday=0, recipients=["a@example.com"]
+            ),
+            now=now,
+        )
         return {
             "conversation_id": conversation.id,
             "contact_id": contact_id,
             "segment_id": segment.id,
             "query_id": query.id,
             "mention_id": mention_id,
+            "alert_id": alert.id,
             "media_id": asset.id,
             "webhook_id": endpoint.id,
             "recurring_id": recurring.id,
@@ -1304,6 +1423,7 @@ class Worlds:
             "ugc_request_id": ugc_request.id,
             "rule_id": rule.id,
             "ab_test_id": ab_test.id,
+            "report_schedule_id": report_schedule.id,
         }
 
     def connect_body(self) -> ChannelConnect:

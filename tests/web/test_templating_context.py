@@ -15,6 +15,9 @@ from dialogo.web.templating import NC_, ContextAwareTranslations
 
 def catalogue() -> ContextAwareTranslations:
     catalog = Catalog(locale="it", domain="messages")
+    # The plural rule of the project's catalogue header (recent Babel releases derive three Italian
+    # plural forms from CLDR, "many" for millions, when a catalogue does not say otherwise).
+    catalog.mime_headers = [("Plural-Forms", "nplurals=2; plural=(n != 1);")]
     catalog.add("Publishing", "Pubblicazione")
     catalog.add("Publishing", "In pubblicazione", context="post status")
     catalog.add(("%(num)d post", "%(num)d posts"), ("%(num)d post", "%(num)d post"))

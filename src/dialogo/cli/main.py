@@ -174,13 +174,21 @@ def worker_command(
     tasks_module: Annotated[
         list[str] | None, typer.Option(help="Extra module registering tasks (repeatable).")
     ] = None,
+    streams: Annotated[
+        bool,
+        typer.Option(
+            help="Also run the inbox's streams (networks that push news); in one worker only."
+        ),
+    ] = False,
 ) -> None:
     """Run a worker process; start several for more throughput."""
     from dialogo.jobs.registry import registry
+    from dialogo.web import report_render
     from dialogo.worker.runner import Worker
 
     ctx = _context()
     registry.load(tasks_module or ())
+    report_render.install()  # the scheduled reports' renderer: the Measurement page's own
     runner = Worker(ctx.settings, ctx.session_factory, registry, clock=ctx.clock)
 
     def _stop(signum: int, _frame: object) -> None:
@@ -189,7 +197,17 @@ def worker_command(
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     typer.echo(f"worker {runner.worker_id}: tasks {', '.join(registry.names())}")
-    handled = runner.run(max_jobs=max_jobs, idle_exit=burst)
+    stream_runner = None
+    if streams and not burst:
+        from dialogo.inbox.streams import start_streams
+
+        stream_runner = start_streams(ctx.settings, ctx.session_factory, clock=ctx.clock)
+    try:
+        handled = runner.run(max_jobs=max_jobs, idle_exit=burst)
+    finally:
+        if stream_runner is not None:
+            stream_runner.stop()
+            stream_runner.join(15.0)
     typer.echo(f"worker {runner.worker_id} stopped after {handled} jobs")
 
 
@@ -707,6 +725,7 @@ def listening_ingest(workspace: WorkspaceId) -> None:
             workspace,
             registry=ctx.providers,
             cipher=CredentialCipher.from_settings(ctx.settings),
+            emotion_model=listening.emotion_model_for(ctx.settings),
         )
         alerts = listening.check_alerts(
             session,
@@ -737,12 +756,45 @@ def listening_import(
     content = file.read_bytes()
     try:
         with transaction(ctx.session_factory) as session:
-            result = listening.import_content(session, workspace, content, fmt)
+            result = listening.import_content(
+                session,
+                workspace,
+                content,
+                fmt,
+                emotion_model=listening.emotion_model_for(ctx.settings),
+            )
     except listening.ImportFailed as exc:
         for error in exc.errors:
             typer.echo(f"row {error.row}: {error.message}", err=True)
         raise fail(f"{len(exc.errors)} bad row(s), nothing imported") from None
     typer.echo(f"{result.stored} mentions imported ({result.duplicates} already stored)")
+
+
+@listening_app.command("emotions")
+@friendly
+def listening_emotions(
+    workspace: WorkspaceId,
+    model: Annotated[
+        Path | None,
+        typer.Option("--model", help="Emotion model; default: DIALOGO_EMOTION_MODEL."),
+    ] = None,
+) -> None:
+    """Judge the emotions of the stored mentions no emotion model has judged yet."""
+    from dialogo.listening import service as listening
+    from dialogo.nlp.emotion import EmotionModel
+    from dialogo.nlp.model import DataError
+
+    ctx = _context()
+    path = model or ctx.settings.emotion_model
+    if path is None:
+        raise fail("no emotion model: pass --model or set DIALOGO_EMOTION_MODEL")
+    try:
+        loaded = EmotionModel.load(path)
+    except (DataError, OSError) as exc:
+        raise fail(str(exc)) from None
+    with transaction(ctx.session_factory) as session:
+        n = listening.judge_emotions(session, workspace, loaded)
+    typer.echo(f"{n} mentions judged ({loaded.language})")
 
 
 @listening_app.command("reputation")

@@ -15,6 +15,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy import make_url
 from sqlalchemy.exc import ArgumentError
 
+from dialogo.providers.netpolicy import OutboundPolicy, parse_allow
+
 PLACEHOLDER_SECRET = "change-me-in-production"  # noqa: S105 - the value we refuse
 
 
@@ -70,6 +72,10 @@ class Settings(BaseSettings):
     worker_backoff_base_seconds: float = 5.0
     worker_backoff_max_seconds: float = 3600.0
     worker_in_process: bool = True
+    # Streams (inbox): networks that push news wake the poller at once (dialogo.inbox.streams).
+    streams: bool = True  # serve's in-process worker streams; ``dialogo worker --streams``
+    streams_max: int = 50  # channels streamed at once per process; the rest are polled only
+    streams_refresh_seconds: float = 30.0  # how often the list of channels is re-read
 
     first_user_email: str | None = None
     first_user_password: SecretStr | None = None
@@ -83,12 +89,23 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
+    # Server-side fetches of addresses people type (RSS feeds, Mastodon instances, Matrix
+    # homeservers): internal addresses (private, loopback, link-local, ...) are refused unless
+    # allowed. ``None``: allowed in development only. ``outbound_allow``: CIDRs and host names
+    # allowed even when internal (e.g. ``10.1.2.0/24``, ``synapse.internal``).
+    outbound_allow_private: bool | None = None
+    outbound_allow: tuple[str, ...] = ()
+
     # Outgoing e-mail (listening crisis alerts). No host: e-mail alerts are recorded as undelivered.
     smtp_host: str | None = None
     smtp_port: int = 587  # 465: implicit TLS; otherwise STARTTLS when the server offers it
     smtp_user: str | None = None
     smtp_password: SecretStr | None = None
     smtp_from: str | None = None
+
+    # An emotion model made with `dialogo nlp train --format multiemotions` (none ships: the
+    # training data is non-commercial). Set: listening stores each mention's emotions.
+    emotion_model: Path | None = None
 
     def check(self) -> Settings:
         """Refuse settings that are unsafe or inconsistent; raise ``ConfigError``."""
@@ -109,6 +126,10 @@ class Settings(BaseSettings):
                     "DIALOGO_DATABASE_URL is not a valid database URL; expected for example "
                     "postgresql+psycopg://user:password@host:5432/dialogo"
                 ) from None
+        try:
+            parse_allow(self.outbound_allow)
+        except ValueError as exc:
+            raise ConfigError(f"DIALOGO_OUTBOUND_ALLOW: {exc}") from None
         if self.default_language not in self.languages:
             raise ConfigError(
                 f"DIALOGO_DEFAULT_LANGUAGE {self.default_language!r} is not one of "
@@ -121,6 +142,14 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'dialogo.sqlite3').resolve()}"
+
+    @property
+    def outbound_policy(self) -> OutboundPolicy:
+        """The addresses the server may fetch on a person's behalf (see ``netpolicy``)."""
+        allow_private = self.outbound_allow_private
+        if allow_private is None:
+            allow_private = self.env is Environment.development
+        return OutboundPolicy.from_allow_list(self.outbound_allow, allow_private=allow_private)
 
     @property
     def is_sqlite(self) -> bool:

@@ -2,6 +2,7 @@
 
 from dialogo.accounts import models as accounts_models
 from dialogo.analytics import models as analytics_models  # noqa: F401
+from dialogo.analytics import schedule_models as analytics_schedule_models  # noqa: F401
 from dialogo.audience import models as audience_models  # noqa: F401
 from dialogo.channels import models as channels_models
 from dialogo.core.db import Base

@@ -13,7 +13,13 @@ from dialogo.api.deps import Ctx, CurrentPrincipal, Db
 from dialogo.api.routers.accounts import needs
 from dialogo.channels import service as channels
 from dialogo.channels.crypto import CredentialCipher
-from dialogo.channels.schemas import ChannelConnect, ChannelOut, ProviderOut
+from dialogo.channels.schemas import (
+    ChannelConnect,
+    ChannelOut,
+    ChannelSettingsOut,
+    ChannelSettingsUpdate,
+    ProviderOut,
+)
 from dialogo.notifications import service as notifications
 
 router = APIRouter(prefix="/api/v1")
@@ -31,6 +37,7 @@ class NotificationOut(BaseModel):
 
     id: int
     workspace_id: int
+    recipient_id: int | None = None  # personal (a mention); None: for the whole team
     kind: str
     severity: str
     title: str
@@ -92,6 +99,34 @@ def get_channel(
     workspace_id: int, channel_id: int, principal: CurrentPrincipal, session: Db
 ) -> Any:
     return channels.get_channel(session, principal, workspace_id, channel_id)
+
+
+@router.patch(
+    "/workspaces/{workspace_id}/channels/{channel_id}",
+    tags=["channels"],
+    operation_id="update_channel_settings",
+    response_model=ChannelSettingsOut,
+    openapi_extra=needs(Permission.channels_manage),
+)
+def update_channel_settings(
+    workspace_id: int,
+    channel_id: int,
+    body: ChannelSettingsUpdate,
+    ctx: Ctx,
+    cipher: Cipher,
+    principal: CurrentPrincipal,
+    session: Db,
+) -> ChannelSettingsOut:
+    """Rename the channel and change the provider's editable fields (webhook and app secrets,
+    configuration). ``values``: absent keeps, ``null`` or ``""`` clears, a string replaces.
+    Secret fields come back as set or not set, never with their value."""
+    channel = channels.update_channel_settings(
+        session, principal, workspace_id, channel_id, body, registry=ctx.providers, cipher=cipher
+    )
+    return ChannelSettingsOut(
+        channel=ChannelOut.model_validate(channel),
+        fields=channels.describe_settings(ctx.providers, cipher, channel),
+    )
 
 
 @router.post(
