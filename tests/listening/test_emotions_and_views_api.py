@@ -27,6 +27,7 @@ from dialogo.providers.registry import ProviderRegistry
 from dialogo.server import create_app
 from tests.api.conftest import Api, Auth, assert_problem, token_auth
 from tests.listening.conftest import Brand
+from tests.listening.test_alert_email import JUDGED, NOW, _seed_spike
 from tests.nlp.test_emotion import _tsv
 
 T0 = dt.datetime(2026, 1, 20, 10, tzinfo=dt.UTC)
@@ -153,41 +154,6 @@ def test_intake_stores_emotions_and_the_mentions_show_them(
     listed = {m["remote_id"]: m for m in api.get(f"{base}/mentions", auth=auth).json()}
     assert listed["a"]["emotions"] == ["anger"]
     assert listed["b"]["emotions"] is None
-
-
-NOW = dt.datetime(2026, 1, 26, 10, 5, tzinfo=dt.UTC)  # a Monday
-JUDGED = NOW.replace(minute=0) - dt.timedelta(hours=1)
-
-
-def _seed_spike(db: Session, brand: Brand) -> None:
-    service.add_query(db, brand.id, QueryCreate(name="Acme", query="acme"))
-    items = []
-    n = 0
-    for week in range(1, 5):  # calm Mondays at this hour
-        for k in range(2 + week % 2):
-            n += 1
-            items.append(
-                service.Incoming(
-                    channel="import",
-                    remote_id=str(n),
-                    text="acme coffee this morning, fine as usual",
-                    posted_at=JUDGED - dt.timedelta(weeks=week, minutes=-k),
-                    author_handle=f"regular{k}",
-                )
-            )
-    for k in range(30):  # the judged hour: an angry wave about refunds
-        n += 1
-        items.append(
-            service.Incoming(
-                channel="import",
-                remote_id=str(n),
-                text=f"acme refund still missing, terrible service! order {k}",
-                posted_at=JUDGED + dt.timedelta(minutes=k),
-                author_handle="angry" if k < 12 else f"user{k}",
-                reach=k,
-            )
-        )
-    service.ingest(db, brand.id, items, source=MentionSource.file, keep_unmatched=True)
 
 
 def test_crisis_view_as_json(api: Api, auth: Auth, db: Session, brand: Brand) -> None:

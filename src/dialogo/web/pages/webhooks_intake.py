@@ -35,6 +35,7 @@ unreadable parts quarantined with their reason.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -57,18 +58,29 @@ router = APIRouter(include_in_schema=False)
 MAX_BODY = 1024 * 1024
 
 
-def _whatsapp_channel(
-    session: Session, ctx: AppContext, channel_id: int
+def _webhook_channel(
+    session: Session, ctx: AppContext, channel_id: int, networks: Collection[str]
 ) -> tuple[Channel, Credentials] | None:
+    """The channel (of one of ``networks``) a webhook names, with its decrypted credentials."""
     channel = session.get(Channel, channel_id)
-    if channel is None or channel.network != "whatsapp":
+    if channel is None or channel.network not in networks:
         return None
     return channel, CredentialCipher.from_settings(ctx.settings).decrypt(channel.credentials)
 
 
+async def _body(request: Request) -> bytes | None:
+    """The request's body, or ``None`` when it is larger than :data:`MAX_BODY` (refused
+    before it is read whole when the client says its length)."""
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > MAX_BODY:
+        return None
+    body = await request.body()
+    return body if len(body) <= MAX_BODY else None
+
+
 @router.get("/webhooks/whatsapp/{channel_id}")
 def whatsapp_verify(channel_id: int, request: Request, session: Db, ctx: Ctx) -> Response:
-    found = _whatsapp_channel(session, ctx, channel_id)
+    found = _webhook_channel(session, ctx, channel_id, ("whatsapp",))
     if found is None:
         return PlainTextResponse("unknown channel", status_code=403)
     _channel, credentials = found
@@ -83,13 +95,10 @@ def whatsapp_verify(channel_id: int, request: Request, session: Db, ctx: Ctx) ->
 
 @router.post("/webhooks/whatsapp/{channel_id}")
 async def whatsapp_notify(channel_id: int, request: Request, session: Db, ctx: Ctx) -> Response:
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > MAX_BODY:
+    body = await _body(request)
+    if body is None:
         return PlainTextResponse("too large", status_code=413)
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        return PlainTextResponse("too large", status_code=413)
-    found = _whatsapp_channel(session, ctx, channel_id)
+    found = _webhook_channel(session, ctx, channel_id, ("whatsapp",))
     if found is None:
         return PlainTextResponse("unknown channel", status_code=404)
     channel, credentials = found
@@ -138,18 +147,9 @@ def store_batch(
     return report
 
 
-def _meta_channel(
-    session: Session, ctx: AppContext, channel_id: int
-) -> tuple[Channel, Credentials] | None:
-    channel = session.get(Channel, channel_id)
-    if channel is None or channel.network not in meta_webhook.NETWORKS:
-        return None
-    return channel, CredentialCipher.from_settings(ctx.settings).decrypt(channel.credentials)
-
-
 @router.get("/webhooks/meta/{channel_id}")
 def meta_verify(channel_id: int, request: Request, session: Db, ctx: Ctx) -> Response:
-    found = _meta_channel(session, ctx, channel_id)
+    found = _webhook_channel(session, ctx, channel_id, meta_webhook.NETWORKS)
     if found is None:
         return PlainTextResponse("unknown channel", status_code=403)
     _channel, credentials = found
@@ -164,13 +164,10 @@ def meta_verify(channel_id: int, request: Request, session: Db, ctx: Ctx) -> Res
 
 @router.post("/webhooks/meta/{channel_id}")
 async def meta_notify(channel_id: int, request: Request, session: Db, ctx: Ctx) -> Response:
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > MAX_BODY:
+    body = await _body(request)
+    if body is None:
         return PlainTextResponse("too large", status_code=413)
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        return PlainTextResponse("too large", status_code=413)
-    found = _meta_channel(session, ctx, channel_id)
+    found = _webhook_channel(session, ctx, channel_id, meta_webhook.NETWORKS)
     if found is None:
         return PlainTextResponse("unknown channel", status_code=404)
     channel, credentials = found
@@ -187,18 +184,9 @@ async def meta_notify(channel_id: int, request: Request, session: Db, ctx: Ctx) 
     return Response(status_code=200)
 
 
-def _x_channel(
-    session: Session, ctx: AppContext, channel_id: int
-) -> tuple[Channel, Credentials] | None:
-    channel = session.get(Channel, channel_id)
-    if channel is None or channel.network != x_webhook.NETWORK:
-        return None
-    return channel, CredentialCipher.from_settings(ctx.settings).decrypt(channel.credentials)
-
-
 @router.get("/webhooks/x/{channel_id}")
 def x_crc(channel_id: int, request: Request, session: Db, ctx: Ctx) -> Response:
-    found = _x_channel(session, ctx, channel_id)
+    found = _webhook_channel(session, ctx, channel_id, (x_webhook.NETWORK,))
     if found is None:
         return PlainTextResponse("unknown channel", status_code=403)
     _channel, credentials = found
@@ -213,13 +201,10 @@ def x_crc(channel_id: int, request: Request, session: Db, ctx: Ctx) -> Response:
 
 @router.post("/webhooks/x/{channel_id}")
 async def x_notify(channel_id: int, request: Request, session: Db, ctx: Ctx) -> Response:
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > MAX_BODY:
+    body = await _body(request)
+    if body is None:
         return PlainTextResponse("too large", status_code=413)
-    body = await request.body()
-    if len(body) > MAX_BODY:
-        return PlainTextResponse("too large", status_code=413)
-    found = _x_channel(session, ctx, channel_id)
+    found = _webhook_channel(session, ctx, channel_id, (x_webhook.NETWORK,))
     if found is None:
         return PlainTextResponse("unknown channel", status_code=404)
     channel, credentials = found
