@@ -92,6 +92,25 @@ def live_db(fresh_database: str, tmp_path: Path) -> Iterator[LiveDb]:
         db.engine.dispose()
 
 
+def streaming_live_db(fresh_database: str, tmp_path: Path) -> Iterator[LiveDb]:
+    """For a fixture (``yield from``): as :func:`live_db`, with the inbox's streams
+    re-reading their channels every 0.2 s and loopback allowed by the outbound policy (the
+    test servers listen there)."""
+    from tests.conftest import TEST_OUTBOUND_ALLOW
+
+    db = open_live_db(
+        fresh_database,
+        tmp_path,
+        worker_poll_seconds=0.05,
+        streams_refresh_seconds=0.2,
+        outbound_allow=TEST_OUTBOUND_ALLOW,
+    )
+    try:
+        yield db
+    finally:
+        db.engine.dispose()
+
+
 @pytest.fixture
 def sqlite_live_db(tmp_path: Path) -> Iterator[LiveDb]:
     """A fresh SQLite file, whatever backend the suite runs on."""

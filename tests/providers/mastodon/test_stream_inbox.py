@@ -26,10 +26,9 @@ from dialogo.jobs.registry import TaskRegistry
 from dialogo.providers.mastodon.provider import MastodonProvider
 from dialogo.providers.registry import ProviderRegistry
 from dialogo.worker.runner import Worker, run_in_thread
-from tests.conftest import TEST_OUTBOUND_ALLOW
 from tests.factories import make_user, make_workspace
 from tests.providers.mastodon.conftest import ProviderFor
-from tests.worker.support import LiveDb, open_live_db, wait_for
+from tests.worker.support import LiveDb, streaming_live_db, wait_for
 
 #: Far below the tick's period (a day): only a stream can bring a message in this soon.
 ARRIVAL_DEADLINE = 15.0
@@ -37,17 +36,7 @@ ARRIVAL_DEADLINE = 15.0
 
 @pytest.fixture
 def live(fresh_database: str, tmp_path: Path) -> Iterator[LiveDb]:
-    db = open_live_db(
-        fresh_database,
-        tmp_path,
-        worker_poll_seconds=0.05,
-        streams_refresh_seconds=0.2,
-        outbound_allow=TEST_OUTBOUND_ALLOW,
-    )
-    try:
-        yield db
-    finally:
-        db.engine.dispose()
+    yield from streaming_live_db(fresh_database, tmp_path)
 
 
 def test_a_mention_arrives_in_seconds_through_the_stream(

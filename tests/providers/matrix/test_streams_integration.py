@@ -30,11 +30,10 @@ from dialogo.providers.errors import TransientError
 from dialogo.providers.matrix.provider import MatrixProvider
 from dialogo.providers.registry import ProviderRegistry
 from dialogo.worker.runner import Worker, run_in_thread
-from tests.conftest import TEST_OUTBOUND_ALLOW
 from tests.factories import make_user, make_workspace
 from tests.providers.matrix.synapse import SynapseServer
 from tests.providers.matrix.test_integration import HttpUser
-from tests.worker.support import LiveDb, open_live_db, wait_for
+from tests.worker.support import LiveDb, streaming_live_db, wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
@@ -60,17 +59,7 @@ class FlakyMatrix(MatrixProvider):
 
 @pytest.fixture
 def live(fresh_database: str, tmp_path: Path) -> Iterator[LiveDb]:
-    db = open_live_db(
-        fresh_database,
-        tmp_path,
-        worker_poll_seconds=0.05,
-        streams_refresh_seconds=0.2,
-        outbound_allow=TEST_OUTBOUND_ALLOW,
-    )
-    try:
-        yield db
-    finally:
-        db.engine.dispose()
+    yield from streaming_live_db(fresh_database, tmp_path)
 
 
 def test_a_message_arrives_in_seconds_through_the_stream(
