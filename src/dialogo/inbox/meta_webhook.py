@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from dialogo.channels.models import Channel
 from dialogo.inbox import ingest
+from dialogo.inbox.pushed import store_pushed
 from dialogo.providers.base import Credentials
 from dialogo.providers.meta import webhook
 
@@ -47,27 +48,15 @@ def store_batch(
     caller commits."""
     account = account_of(channel, credentials)
     name = channel.network.capitalize()
-    ours = []
-    for to, message in batch.messages:
-        if account and to != account:
-            ingest.quarantine(
-                session,
-                channel,
-                message,
-                f"a {name} notification for account {to}, not this channel's ({account})",
-                now=now,
-            )
-        else:
-            ours.append(message)
-    for problem in batch.problems:
-        ingest.quarantine(
-            session,
-            channel,
-            problem,
-            f"{name} webhook, {problem.where}: {problem.reason}",
-            now=now,
-        )
-    report = ingest.store_messages(session, channel, ours, now=now)
-    report.quarantined += len(batch.problems) + (len(batch.messages) - len(ours))
-    session.flush()
-    return report
+    return store_pushed(
+        session,
+        channel,
+        batch.messages,
+        batch.problems,
+        accepts=lambda to: not account or to == account,
+        foreign=lambda to: (
+            f"a {name} notification for account {to}, not this channel's ({account})"
+        ),
+        source=f"{name} webhook",
+        now=now,
+    )

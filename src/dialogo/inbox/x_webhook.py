@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from dialogo.channels.models import Channel
 from dialogo.inbox import ingest
 from dialogo.inbox.models import Message
+from dialogo.inbox.pushed import store_pushed
 from dialogo.providers.base import Credentials, InboundMessage
 from dialogo.providers.x import webhook
 
@@ -84,25 +85,16 @@ def store_batch(
     account's deliveries, unreadable parts) into the quarantine with the reason. Flushes; the
     caller commits."""
     account = account_of(channel, credentials)
-    ours = []
-    for to, message in batch.messages:
-        if not account or to != account:
-            ingest.quarantine(
-                session,
-                channel,
-                message,
-                f"an X delivery for user {to}, not this channel's ({account or 'unknown'})",
-                now=now,
-            )
-        else:
-            ours.append(message)
-    for problem in batch.problems:
-        ingest.quarantine(
-            session, channel, problem, f"X webhook, {problem.where}: {problem.reason}", now=now
-        )
-    report = ingest.store_messages(
-        session, channel, _thread_answers(session, channel, ours, account), now=now
+    return store_pushed(
+        session,
+        channel,
+        batch.messages,
+        batch.problems,
+        accepts=lambda to: bool(account) and to == account,
+        foreign=lambda to: (
+            f"an X delivery for user {to}, not this channel's ({account or 'unknown'})"
+        ),
+        source="X webhook",
+        now=now,
+        prepare=lambda ours: _thread_answers(session, channel, ours, account),
     )
-    report.quarantined += len(batch.problems) + (len(batch.messages) - len(ours))
-    session.flush()
-    return report

@@ -47,6 +47,7 @@ from dialogo.channels.crypto import CredentialCipher
 from dialogo.channels.models import Channel
 from dialogo.core.context import AppContext
 from dialogo.inbox import ingest, meta_webhook, x_webhook
+from dialogo.inbox.pushed import store_pushed
 from dialogo.providers.base import Credentials
 from dialogo.providers.meta import webhook as meta
 from dialogo.providers.whatsapp import webhook as whatsapp
@@ -121,30 +122,18 @@ def store_batch(
     numbers, unreadable parts) into the quarantine with the reason. Flushes; the request
     commits."""
     phone_id = str((channel.config or {}).get("phone_number_id") or "")
-    ours = []
-    for to, message in batch.messages:
-        if phone_id and to != phone_id:
-            ingest.quarantine(
-                session,
-                channel,
-                message,
-                f"a WhatsApp message for phone number {to}, not this channel's ({phone_id})",
-                now=now,
-            )
-        else:
-            ours.append(message)
-    for problem in batch.problems:
-        ingest.quarantine(
-            session,
-            channel,
-            problem,
-            f"WhatsApp webhook, {problem.where}: {problem.reason}",
-            now=now,
-        )
-    report = ingest.store_messages(session, channel, ours, now=now)
-    report.quarantined += len(batch.problems) + (len(batch.messages) - len(ours))
-    session.flush()
-    return report
+    return store_pushed(
+        session,
+        channel,
+        batch.messages,
+        batch.problems,
+        accepts=lambda to: not phone_id or to == phone_id,
+        foreign=lambda to: (
+            f"a WhatsApp message for phone number {to}, not this channel's ({phone_id})"
+        ),
+        source="WhatsApp webhook",
+        now=now,
+    )
 
 
 @router.get("/webhooks/meta/{channel_id}")
