@@ -81,7 +81,8 @@ class JinjaReportRenderer:
         lines += [f"- {_(label)}: {fmt.number(board.totals[key])}" for key, label in _TOTALS]
         if board.top_posts:
             best = " ".join(board.top_posts[0].text.split())[:100]
-            lines.append(f"- {_('Top post')}: “{best}”")
+            top = _("Top post")  # outside the f-string, where Babel's extractor finds it
+            lines.append(f"- {top}: “{best}”")
         lines += [
             "",
             _("The full report is attached (%(formats)s).")
