@@ -59,6 +59,9 @@ def test_a_mention_is_highlighted_and_notifies_only_that_member(
     assert "@otto" in help_ and "@vera" in help_  # the handles to mention
     typed = signed_in.get(f"/w/{workspace.id}/inbox-mentionable", params={"body": "please ask @ve"})
     assert typed.status_code == 200 and "@vera" in typed.text and "@otto" not in typed.text
+    # Each match is a button the note box's script inserts (static/inbox-mentions.js).
+    assert '<button type="button"' in typed.text and 'data-mention-handle="vera"' in typed.text
+    assert "inbox-mentions.js" in page.text
     idle = signed_in.get(f"/w/{workspace.id}/inbox-mentionable", params={"body": "no mention"})
     assert "<li>" not in idle.text
     r = signed_in.post(f"{url}/notes", {"body": "@vera <b>look</b>, not @nobody"})
@@ -67,6 +70,13 @@ def test_a_mention_is_highlighted_and_notifies_only_that_member(
     assert '<mark class="mention"' in page.text and ">@vera</mark>" in page.text
     assert "@nobody" in page.text and ">@nobody</mark>" not in page.text
     assert "&lt;b&gt;look&lt;/b&gt;" in page.text  # the note's text stays escaped
+    # The customer page highlights the same way (the same partial).
+    contact, _ = inbox.contact_of(db, conv)
+    assert contact is not None
+    history = signed_in.get(f"/w/{workspace.id}/inbox-contacts/{contact.id}")
+    assert history.status_code == 200
+    assert '<mark class="mention" title="' in history.text and ">@vera</mark>" in history.text
+    assert ">@nobody</mark>" not in history.text and "&lt;b&gt;look&lt;/b&gt;" in history.text
     home_vera = sign_in_as(vera).get(f"/w/{workspace.id}")
     assert "mentioned you in a note" in home_vera.text and "For you" in home_vera.text
     assert f"/w/{workspace.id}/inbox/{conv.id}#note-" in home_vera.text

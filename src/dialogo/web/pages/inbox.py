@@ -8,10 +8,12 @@ import dataclasses
 import datetime as dt
 import re
 import secrets
+from collections.abc import Iterable
 
 from fastapi import APIRouter, Response
 from fastapi.responses import RedirectResponse
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from dialogo.accounts.models import User
@@ -23,7 +25,7 @@ from dialogo.core.i18n import N_
 from dialogo.inbox import customer, mentions
 from dialogo.inbox import service as inbox
 from dialogo.inbox import tasks as inbox_tasks
-from dialogo.inbox.models import Conversation, ConversationStatus
+from dialogo.inbox.models import Conversation, ConversationNote, ConversationStatus
 from dialogo.inbox.schemas import ConversationFilters
 from dialogo.web import messages, templating
 from dialogo.web.cookies import Flash
@@ -214,6 +216,21 @@ def fetch_now(workspace_id: int, viewer: FormViewer) -> Response:
 # --- one conversation -----------------------------------------------------------------------
 
 
+def _note_mentions(
+    session: Session, notes: Iterable[ConversationNote]
+) -> tuple[dict[int, list[mentions.Segment]], dict[int, str]]:
+    """Each note cut into text and the mentions stored with it (highlighted by
+    ``_inbox_note_body.html``; other @words stay plain text), and the mentioned members' names."""
+    note_parts = {n.id: mentions.segments(n.body, n.mentions or []) for n in notes}
+    mentioned = {
+        seg.user_id: (u.name or u.email)
+        for parts in note_parts.values()
+        for seg in parts
+        if seg.user_id and (u := session.get(User, seg.user_id)) is not None
+    }
+    return note_parts, mentioned
+
+
 def _conversation_page(
     viewer: Viewer,
     workspace_id: int,
@@ -248,14 +265,7 @@ def _conversation_page(
         for n in notes
         if n.author_id and (u := session.get(User, n.author_id)) is not None
     }
-    # Mentions stored with each note, highlighted; other @words are plain text.
-    note_parts = {n.id: mentions.segments(n.body, n.mentions or []) for n in notes}
-    mentioned = {
-        seg.user_id: (u.name or u.email)
-        for parts in note_parts.values()
-        for seg in parts
-        if seg.user_id and (u := session.get(User, seg.user_id)) is not None
-    }
+    note_parts, mentioned = _note_mentions(session, notes)
     priority = inbox.effective_priority(conversation, now)
     can_reply = viewer.can(role, Permission.inbox_reply)
     others: list[User] = []
@@ -575,6 +585,7 @@ def customer_page(workspace_id: int, contact_id: int, viewer: CurrentViewer) -> 
         for n in found.notes
         if n.author_id and (u := viewer.session.get(User, n.author_id)) is not None
     }
+    note_parts, mentioned = _note_mentions(viewer.session, found.notes)
     return viewer.render(
         "inbox_customer.html",
         active="inbox",
@@ -584,6 +595,8 @@ def customer_page(workspace_id: int, contact_id: int, viewer: CurrentViewer) -> 
         chart=customer.sentiment_chart(found.sentiment),
         channel_names={c.id: c.name for c in connected},
         note_authors=note_authors,
+        note_parts=note_parts,
+        mentioned=mentioned,
         status_labels=STATUS_LABELS,
         kind_labels=KIND_LABELS,
     )
