@@ -3,7 +3,9 @@ and the sandbox's ground truth."""
 
 from __future__ import annotations
 
+import dataclasses
 import gzip
+import math
 from pathlib import Path
 
 import numpy as np
@@ -78,6 +80,66 @@ def test_rr_sets_follow_certain_arcs_backwards() -> None:
         assert members == expected
     seeds, _ = greedy_cover(graph.n, indptr, nodes, 2)
     assert seeds.tolist() == [0, 21]
+
+
+def three_fans() -> tuple[InfluenceGraph, list[tuple[int, list[int], float]]]:
+    """Hubs fed by leaves that have no in-arcs, one hub per path of the IC sampler: 60 leaves
+    at 1/60 (weighted cascade: binomial subset sampling), 40 at 0.7 (geometric gaps: P(none
+    taken) = 0.3^40 is too small to invert) and 6 at 0.5 (binomial with several arcs taken)."""
+    fans = [(0, list(range(1, 61)), 1 / 60), (61, list(range(62, 102)), 0.7)]
+    fans.append((102, list(range(103, 109)), 0.5))
+    src = [leaf for _, leaves, _ in fans for leaf in leaves]
+    dst = [hub for hub, leaves, _ in fans for _ in leaves]
+    p = [q for _, leaves, q in fans for _ in leaves]
+    return InfluenceGraph.from_arcs(109, np.array(src), np.array(dst), np.array(p)), fans
+
+
+@pytest.mark.parametrize("sampler", ["subset", "coin"])
+def test_rr_sets_take_each_in_arc_independently_with_its_probability(sampler: str) -> None:
+    """Both IC samplers against the exact law: in an RR set rooted at a hub with ``d`` in-arcs
+    of probability ``q``, each leaf appears with probability ``q`` and the number of leaves is
+    Binomial(d, q). ``coin`` forgets that the in-arcs share a probability (one coin per arc)."""
+    graph, fans = three_fans()
+    if sampler == "coin":
+        graph = dataclasses.replace(graph, in_uniform=np.full(graph.n, -1.0))
+    indptr, nodes = rr_sets(graph, 300_000, seed=11)
+    roots = nodes[indptr[:-1]]
+    sizes = np.diff(indptr)
+    for hub, leaves, q in fans:
+        rooted = np.flatnonzero(roots == hub)
+        assert rooted.size > 2000
+        members = np.concatenate([nodes[indptr[r] + 1 : indptr[r + 1]] for r in rooted])
+        seen = np.bincount(members, minlength=graph.n)[leaves] / rooted.size
+        error = math.sqrt(q * (1 - q) / rooted.size)
+        assert np.abs(seen - q).max() <= 4.5 * error, (hub, seen.min(), seen.max())
+        taken = np.bincount(sizes[rooted] - 1, minlength=len(leaves) + 1)
+        expected = rooted.size * np.array(
+            [
+                math.comb(len(leaves), j) * q**j * (1 - q) ** (len(leaves) - j)
+                for j in range(len(leaves) + 1)
+            ]
+        )
+        big = expected >= 30
+        assert (np.abs(taken[big] - expected[big]) <= 5 * np.sqrt(expected[big])).all(), hub
+        assert taken[~big].sum() <= expected[~big].sum() + 5 * math.sqrt(expected[~big].sum() + 1)
+    leaves_alone = np.setdiff1d(np.arange(graph.n), [hub for hub, _, _ in fans])
+    assert (sizes[np.isin(roots, leaves_alone)] == 1).all()
+
+
+def test_subset_and_coin_samplers_agree_with_the_simulator_on_weighted_cascade() -> None:
+    rng = np.random.default_rng(2)
+    graph = InfluenceGraph.from_arcs(300, rng.integers(0, 300, 3000), rng.integers(0, 300, 3000))
+    coin = dataclasses.replace(graph, in_uniform=np.full(graph.n, -1.0))
+    seeds = [3, 50, 120]
+    simulated = monte_carlo_spread(graph, seeds, runs=20_000, seed=3)
+    for sampled in (graph, coin):
+        indptr, nodes = rr_sets(sampled, 100_000, seed=4)
+        is_seed = np.zeros(graph.n, dtype=np.bool_)
+        is_seed[seeds] = True
+        hit = np.logical_or.reduceat(is_seed[nodes], indptr[:-1])
+        estimate = graph.n * hit.mean()
+        error = graph.n * math.sqrt(hit.mean() * (1 - hit.mean()) / hit.size)
+        assert abs(estimate - simulated.mean) <= 4 * error + 2 * (simulated.high - simulated.low)
 
 
 @pytest.mark.parametrize("model", ["ic", "lt"])

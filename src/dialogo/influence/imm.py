@@ -23,9 +23,14 @@
   the previous round's (the optimism shrinks about as ``1/θ``; this damps one lucky round).
   This only adds rounds, so the guarantee above is unaffected; it is a heuristic measured on
   the five research graphs (see ``benchmarks/influence.py``), not a bound.
-* RR sets under IC use subset sampling (SUBSIM) where all in-arcs of a node share one
-  probability, as under weighted cascade: geometric gaps between the arcs taken, so the cost
-  is the number of arcs *taken*, not the in-degree. Pools are flat ``(indptr, nodes)`` arrays
+* RR sets under IC use subset sampling (SUBSIM, Guo et al., SIGMOD 2020) where all in-arcs
+  of a node share one probability ``q``, as under weighted cascade: the number of arcs taken
+  is drawn from Binomial(d, q) by inversion (``(1 - q)^d`` precomputed per node), then that
+  many distinct arcs uniformly (Floyd's algorithm); where ``(1 - q)^d`` is too small to invert
+  (many arcs at a high ``q``), geometric gaps between the arcs taken. Either way the cost of a
+  visited node is about the number of arcs *taken* (≈ 1 under weighted cascade), not its
+  in-degree, and no logarithm is needed on the binomial path. Arbitrary per-arc probabilities
+  keep one coin per in-arc. Pools are flat ``(indptr, nodes)`` arrays
   grown in place, the two pools on two threads (the kernel releases the GIL), with a
   SplitMix64 generator per pool (deterministic for a given ``seed``); the greedy is lazy (a
   max-heap of stale marginal gains) over an inverted index built by counting sort.
@@ -51,6 +56,8 @@ from dialogo.influence.graph import InfluenceGraph
 Model = Literal["ic", "lt"]
 
 TOLERANCE = 0.025
+# Each round multiplies the RR sets of both pools by this factor.
+_GROWTH = 2.0
 
 
 # -- compiled kernels -------------------------------------------------------------------------
@@ -84,15 +91,28 @@ def _uniform(state):  # type: ignore[no-untyped-def]  # pragma: no cover - compi
     return state, float(z >> _S11) * (1.0 / 9007199254740992.0)
 
 
+@numba.njit(inline="always")
+def _take(u, stamp, mark, nodes, size):  # type: ignore[no-untyped-def]  # pragma: no cover
+    """Add node ``u`` to the RR set being built (stamp ``stamp``) unless it is in already."""
+    if mark[u] != stamp:
+        mark[u] = stamp
+        if size + 1 > nodes.size:
+            nodes = _grow(nodes, size + 1)
+        nodes[size] = u
+        size += 1
+    return nodes, size
+
+
 @numba.njit(cache=True, nogil=True)
 def _rr_append(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
-    indptr, nodes, sets, size, count, n, in_indptr, in_src, in_p, in_uniform, seed, lt
+    indptr, nodes, sets, size, count, n, in_indptr, in_src, in_p, in_uniform, in_none, seed, lt
 ):
     """Append ``count`` RR sets from uniformly random roots to the flat pool ``(indptr, nodes)``
     holding ``sets`` sets in ``nodes[:size]``; ``indptr`` has room for them. Returns the
-    (possibly grown) ``nodes`` buffer and the new size."""
+    (possibly grown) ``nodes`` buffer and the new size. ``in_none`` is :func:`_none_taken`."""
     state = np.uint64(seed) * _MIX1 + _GOLDEN
     mark = np.zeros(n, dtype=np.int32)
+    picked = np.empty(64, dtype=np.int64)  # Floyd's sample of arc offsets (grown on demand)
     for r in range(count):
         stamp = r + 1
         state, draw = _uniform(state)
@@ -145,40 +165,61 @@ def _rr_append(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
                 q = in_uniform[v]
                 if q >= 1.0:
                     for j in range(a, b):
-                        u = in_src[j]
-                        if mark[u] != stamp:
-                            mark[u] = stamp
-                            if size + 1 > nodes.size:
-                                nodes = _grow(nodes, size + 1)
-                            nodes[size] = u
-                            size += 1
-                elif q > 0.0 and b - a > 8:
-                    # Subset sampling (SUBSIM): the gaps between taken arcs are geometric, so
-                    # the cost is 1 + the number of arcs taken instead of the in-degree.
+                        nodes, size = _take(in_src[j], stamp, mark, nodes, size)
+                elif in_none[v] > 0.0:
+                    # Subset sampling (SUBSIM), all in-arcs sharing probability q: the number
+                    # of arcs taken is K ~ Binomial(d, q), drawn by inversion from
+                    # P(K = 0) = (1 - q)^d (precomputed) with P(K = j + 1) / P(K = j) =
+                    # (d - j) / (j + 1) · q / (1 - q); then K distinct arcs uniformly (Floyd).
+                    # Under weighted cascade E[K] ≈ 1, so a visited node costs about two
+                    # uniforms and no logarithm, whatever its in-degree.
+                    d = b - a
+                    state, draw = _uniform(state)
+                    pk = in_none[v]
+                    if draw < pk:
+                        continue
+                    cdf = pk
+                    taken = 0
+                    ratio = q / (1.0 - q)
+                    while taken < d:
+                        pk *= (d - taken) / (taken + 1.0) * ratio
+                        taken += 1
+                        if draw < cdf + pk:
+                            break
+                        cdf += pk
+                    if taken == 1:
+                        # The draw, given K = 1, is uniform on [cdf, cdf + pk): it picks the arc.
+                        picked[0] = max(min(int((draw - cdf) / pk * d), d - 1), 0)
+                    else:
+                        if taken > picked.size:
+                            picked = np.empty(2 * taken, dtype=np.int64)
+                        for i in range(taken):  # Floyd: a uniform ``taken``-subset of 0..d-1
+                            top = d - taken + i
+                            state, draw = _uniform(state)
+                            t = min(int(draw * (top + 1)), top)
+                            for h in range(i):
+                                if picked[h] == t:
+                                    t = top
+                                    break
+                            picked[i] = t
+                    for i in range(taken):
+                        nodes, size = _take(in_src[a + picked[i]], stamp, mark, nodes, size)
+                elif q > 0.0:
+                    # Subset sampling where P(K = 0) is too small for the inversion (many
+                    # arcs, high q): the gaps between taken arcs are geometric, so the cost
+                    # is 1 + the number of arcs taken instead of the in-degree.
                     log_miss = math.log(1.0 - q)
                     state, draw = _uniform(state)
                     j = a + int(math.log(1.0 - draw) / log_miss)
                     while j < b:
-                        u = in_src[j]
-                        if mark[u] != stamp:
-                            mark[u] = stamp
-                            if size + 1 > nodes.size:
-                                nodes = _grow(nodes, size + 1)
-                            nodes[size] = u
-                            size += 1
+                        nodes, size = _take(in_src[j], stamp, mark, nodes, size)
                         state, draw = _uniform(state)
                         j += 1 + int(math.log(1.0 - draw) / log_miss)
                 else:
                     for j in range(a, b):
                         state, draw = _uniform(state)
                         if draw < (q if q >= 0.0 else in_p[j]):
-                            u = in_src[j]
-                            if mark[u] != stamp:
-                                mark[u] = stamp
-                                if size + 1 > nodes.size:
-                                    nodes = _grow(nodes, size + 1)
-                                nodes[size] = u
-                                size += 1
+                            nodes, size = _take(in_src[j], stamp, mark, nodes, size)
         sets += 1
         indptr[sets] = size
     return nodes, size
@@ -396,12 +437,30 @@ class SpreadEstimate:
     runs: int
 
 
+# Below this probability that none of a node's in-arcs is taken, the binomial inversion of the
+# subset sampler would walk too long (and ``(1 - q)^d`` loses precision): geometric gaps instead.
+_INVERSION_FLOOR = 1e-12
+
+
+def _none_taken(graph: InfluenceGraph) -> NDArray[np.float64]:
+    """Per node, ``(1 - q)^d`` when its ``d`` in-arcs share probability ``q`` < 1 and that value
+    is at least ``_INVERSION_FLOOR`` (the RR sampler then draws how many arcs are taken), else
+    -1 (geometric gaps, all arcs, or one coin per arc)."""
+    q = graph.in_uniform
+    none = np.full(graph.n, -1.0)
+    ok = (q >= 0.0) & (q < 1.0)
+    none[ok] = (1.0 - q[ok]) ** graph.in_degree()[ok]
+    none[none < _INVERSION_FLOOR] = -1.0
+    return none
+
+
 class _Pool:
     """A growing flat pool of RR sets: set ``i`` is ``nodes[indptr[i]:indptr[i + 1]]``."""
 
     def __init__(self, graph: InfluenceGraph, lt: bool) -> None:
         self.graph = graph
         self.lt = lt
+        self.in_none = _none_taken(graph)
         self.sets = 0
         self.size = 0
         self.indptr = np.zeros(1025, dtype=np.int64)
@@ -424,6 +483,7 @@ class _Pool:
             g.in_src,
             g.in_p,
             g.in_uniform,
+            self.in_none,
             int(seed) % (2**32),
             self.lt,
         )
@@ -521,7 +581,8 @@ def imm(
     )
     theta_0 = max(theta_max * epsilon**2 * k / n, 1.0)
     # One round more than OPIM-C's i_max, so the last round has at least θmax sets per pool.
-    i_max = max(math.ceil(math.log2(max(theta_max / theta_0, 2.0))), 1) + 1
+    growth = _GROWTH
+    i_max = max(math.ceil(math.log(max(theta_max / theta_0, 2.0), growth)), 1) + 1
     a1 = math.log(3.0 * i_max / delta) + log_binom
     a2 = math.log(3.0 * i_max / delta)
     lt = model == "lt"
@@ -556,12 +617,12 @@ def imm(
         certified = sigma_lower >= (c - epsilon) * sigma_upper
         # The optimism shrinks about as 1/θ: half the last round's is a floor for this one's,
         # which smooths the noise of a single round's measurement.
-        optimism = max(covered - checked, 0.5 * last_optimism * checked)
+        optimism = max(covered - checked, last_optimism * checked / growth)
         precise = optimism + math.sqrt(checked) <= tolerance * checked
         last_optimism = (covered - checked) / max(checked, 1)
         if (certified and precise) or i == i_max:
             break
-        target *= 2
+        target = math.ceil(theta_0 * growth**i)
     return SeedSelection(seeds, n * checked / theta, 2 * theta, model)
 
 
