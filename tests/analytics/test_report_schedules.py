@@ -273,7 +273,12 @@ def test_due_report_arrives_once_in_italian_with_the_pdf(rig: Rig) -> None:
     # The e-mail's own sentences are in the web catalogue (the localiser translates them with
     # the rest); "Reach" was translated before them.
     it = templating.tr("it").gettext
-    assert msg["Subject"].startswith(f"Caffè Aurora · {it('weekly report')}, 23 nov 2026")
+    subject = it("%(workspace)s · weekly report, %(start)s – %(end)s") % {
+        "workspace": "Caffè Aurora",
+        "start": "23 nov 2026",
+        "end": "30 nov 2026",
+    }
+    assert msg["Subject"] == subject
     assert msg["From"] == "reports@dialogo.test"
     text, attachments = _parts(msg)
     assert text.startswith(f"{it('Hello,')}\n")

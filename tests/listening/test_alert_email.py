@@ -13,11 +13,13 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dialogo.core import i18n
 from dialogo.core.config import Settings
 from dialogo.listening import service
 from dialogo.listening.mail import MailError, SmtpConfig, may_login, send
 from dialogo.listening.models import MentionSource
 from dialogo.listening.schemas import AlertTargetCreate, QueryCreate
+from dialogo.notifications import kinds
 from dialogo.notifications.models import Notification
 from tests.listening.conftest import Brand
 from tests.smtp_inbox import Inbox, free_port, serving
@@ -92,6 +94,7 @@ def _seed_spike(db: Session, brand: Brand) -> int:
 
 
 def test_alert_is_mailed_with_the_crisis_behind_it(db: Session, brand: Brand, smtp: Smtp) -> None:
+    brand.workspace.language = "en"  # an address of no member is written in the workspace's
     qid = _seed_spike(db, brand)
     target = service.add_alert_target(
         db, brand.principal, brand.id, AlertTargetCreate(kind="email", target="pr@brand.test")
@@ -117,6 +120,36 @@ def test_alert_is_mailed_with_the_crisis_behind_it(db: Session, brand: Brand, sm
         for _, _, m in smtp.inbox.messages
     )
     assert alert_id and qid
+
+
+def test_alert_mail_is_in_the_recipients_language(db: Session, brand: Brand, smtp: Smtp) -> None:
+    """A member's address gets the member's language; another address the workspace's."""
+    brand.workspace.language = "it"
+    brand.owner.language = "en"
+    _seed_spike(db, brand)
+    for address in (brand.owner.email.upper(), "pr@brand.test"):
+        service.add_alert_target(
+            db, brand.principal, brand.id, AlertTargetCreate(kind="email", target=address)
+        )
+    raised = service.check_alerts(db, brand.id, now=NOW, smtp=smtp.config)
+    assert len(raised) == 2 and len(smtp.inbox.messages) == 4
+    by_rcpt: dict[str, list[Any]] = {}
+    for _, rcpts, msg in smtp.inbox.messages:
+        by_rcpt.setdefault(rcpts[0].lower(), []).append(msg)
+    english = by_rcpt[brand.owner.email.lower()]
+    italian = by_rcpt["pr@brand.test"]
+    assert all("Mentions in the hour: 30" in m.get_content() for m in english)
+    stored = db.scalars(select(Notification).where(Notification.workspace_id == brand.id)).all()
+    worded = [kinds.render(n, "it") for n in stored if n.kind == "listening.alert"]
+    assert sorted(m["Subject"] for m in italian) == sorted(w.title for w in worded)
+    assert sorted(m["Subject"] for m in english) == sorted(n.title for n in stored)
+    mentions_line = i18n.translator("it").gettext(
+        "Mentions in the hour: %(volume)s; negative %(share)s (usually %(usual)s over the "
+        "previous %(weeks)s weeks)"
+    )
+    for m in italian:
+        assert mentions_line.split("%(")[0] + "30" in m.get_content()
+    assert {m["Subject"] for m in italian}.isdisjoint({m["Subject"] for m in english})
 
 
 def test_mail_failures_are_recorded_and_lose_nothing(db: Session, brand: Brand) -> None:

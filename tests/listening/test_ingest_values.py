@@ -1,14 +1,18 @@
 """What the bulk ingest stores is what the ORM would: every analysed field, each mention's own
 times, converted values shared between rows (flags, the batch's time, topics) not mixed up."""
 
+import csv
 import datetime as dt
+from pathlib import Path
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dialogo.listening import service
 from dialogo.listening.models import Mention, MentionSource
-from dialogo.nlp import analyse
+from dialogo.listening.query import prepare
+from dialogo.nlp import analyse, analyse_many
 from tests.listening.conftest import Brand
 
 T0 = dt.datetime(2026, 1, 20, 10, tzinfo=dt.UTC)
@@ -79,3 +83,26 @@ def test_a_pending_mention_of_the_session_counts_as_stored(db: Session, brand: B
     item = service.Incoming(channel="import", remote_id="pending", text="again", posted_at=T0)
     result = service.ingest(db, brand.id, [item], source=MentionSource.file, keep_unmatched=True)
     assert (result.stored, result.duplicates) == (0, 1)
+
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+SHARED = [DATA / "airline_sentiment" / "train.csv", DATA / "sentipolc2016" / "train.csv"]
+
+
+@pytest.mark.skipif(not all(p.exists() for p in SHARED), reason="../shared/data is absent")
+def test_query_documents_from_the_shared_tokens_equal_prepare_on_the_shared_tweets() -> None:
+    # Ingest builds each query document from analyse_many's lowered text and tokens where it
+    # can: the document must be the one prepare() makes from the text, on every text.
+    texts = [r["text"] for p in SHARED for r in csv.DictReader(p.open(encoding="utf-8"))]
+    texts += ["", ":D <3 acme", "http://x.it a_b", "\x00 nul", "don't #tag @name"]
+    normalised: list[tuple[str, list[str]] | None] = []
+    analyses = analyse_many(texts, normalised=normalised)
+    shared = 0
+    for text, a, norm in zip(texts, analyses, normalised, strict=True):
+        item = service.Incoming(
+            channel="import", remote_id="x", text=text, posted_at=T0, author_handle="@Who"
+        )
+        doc = service._incoming_doc(item, a.language, norm)
+        assert doc == prepare(text, lang=a.language, author="@Who", channels=["import"]), text
+        shared += norm is not None
+    assert shared > len(texts) // 2  # the shortcut is taken (texts with URLs are not)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from dialogo.nlp import analyse, analyse_many, cues
+from dialogo.nlp.text import TOKEN_RE, word_runs
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 SHARED = [DATA / "airline_sentiment" / "train.csv", DATA / "sentipolc2016" / "train.csv"]
@@ -52,3 +53,57 @@ def test_same_answers_on_the_shared_tweets() -> None:
         assert cues.has_complaint_cue(low) is (cues._COMPLAINT_RE.search(low) is not None), text
     sample = texts[::7]
     assert analyse_many(sample) == [analyse(t) for t in sample]
+
+
+# Texts where the tokens and the runs of word characters part ways, or nearly: emoticons with
+# letters (":D", ":p", "<3" split a run), apostrophes, tags, names, underscores, digits and
+# word characters outside ASCII (a circled digit is a word character, an emoji is not).
+EDGES = [
+    "",
+    "ok",
+    ":dog :D :p :-p :o) <3 <30 x:d 8) xD",
+    "don't l’azienda rock'n'roll ''quoted'' it's",
+    "#tag ##double @name@other a#b a@b.com #don't @o'neil",
+    "snake_case _lead trail_ __ 1st 2nd 3.14 ➀➁ ①",
+    "😀😀 🇮🇹 text😀text ❤️ ☺",
+    "Perché è così? CIAO Ÿ ß İstanbul ǅ",
+    "\x00\x01 control \x7f chars",
+    "https://example.com/a_b?x=1 www.site.it words",
+    "e\u0301 composed",
+    "\ud800 lone",
+]
+
+
+def _shared_texts() -> list[str]:
+    if not all(p.exists() for p in SHARED):
+        return []
+    return [r["text"] for p in SHARED for r in csv.DictReader(p.open(encoding="utf-8"))]
+
+
+def test_the_word_runs_of_the_tokens_are_the_texts_runs_of_word_characters() -> None:
+    texts = EDGES + _shared_texts()
+    given = 0
+    for text in texts:
+        low = text.lower()
+        runs = word_runs(TOKEN_RE.findall(low))
+        if runs is not None:
+            given += 1
+            assert runs == re.findall(r"\w+", low), text
+    # The shortcut serves nearly every tweet (None only where an emoticon holds a letter).
+    assert given > 0.95 * len(texts)
+
+
+def test_analyse_many_hands_out_the_lowered_text_and_tokens_only_where_unchanged() -> None:
+    texts = [*EDGES, *EDGES[:3], b"bytes", None, "a" * 6_000]
+    normalised: list[tuple[str, list[str]] | None] = []
+    assert analyse_many(texts, normalised=normalised) == [analyse(t) for t in texts]  # type: ignore[arg-type]
+    assert len(normalised) == len(texts)
+    for text, norm in zip(texts, normalised, strict=True):
+        if norm is None:
+            continue
+        assert isinstance(text, str)
+        assert norm == (text.lower(), TOKEN_RE.findall(text.lower())), text
+    kept = {t for t, n in zip(texts, normalised, strict=True) if n is not None}
+    # Cleaned (control characters, lone surrogates, too long) or URL-stripped: not handed out.
+    assert not kept & {EDGES[8], EDGES[9], EDGES[11], "a" * 6_000}
+    assert {EDGES[1], EDGES[2], EDGES[7]} <= kept

@@ -75,6 +75,7 @@ def test_schedule_send_now_and_delete_from_the_page(
     page = signed_in.get(url).text
     assert "saved" in page and 'data-schedule="Lunedì"' in page
     assert "boss@example.com, team@example.com" in page and "PDF, HTML" in page
+    assert "<td>Italiano</td>" in page  # the language's own name, not its code
     [row] = db.scalars(select(ReportSchedule).where(ReportSchedule.workspace_id == workspace.id))
     assert row.recipients == ["boss@example.com", "team@example.com"]
     assert row.formats == ["pdf", "html"] and row.next_run_at is not None

@@ -53,6 +53,9 @@ def test_receptive_segments_profile_and_ugc(
     assert body["model"] == "class_transformation" and body["segments"]
     uplifts = [s["uplift"] for s in body["segments"]]
     assert uplifts == sorted(uplifts, reverse=True)
+    # A segment of one profile field carries the field and value its label is worded from.
+    assert all((s["facet"] is None) == s["saved"] for s in body["segments"])
+    assert all(s["value"] in s["label"] for s in body["segments"] if s["facet"])
     bad = api.get(
         f"{base}/audience/experiments/{exp['id']}/receptiveness",
         auth=auth,

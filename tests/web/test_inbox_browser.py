@@ -7,13 +7,11 @@ reply in the thread on Bluesky."""
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from sqlalchemy import select
@@ -28,7 +26,7 @@ from dialogo.core.db import make_engine, make_session_factory, transaction
 from dialogo.providers.registry import ProviderRegistry
 from tests.providers.bluesky import network as bsky
 from tests.providers.matrix.synapse import SynapseServer, synapse_python
-from tests.providers.matrix.test_integration import HttpUser
+from tests.web.matrix_room import matrix_room
 from tests.web.test_browser import (
     EMAIL,
     PASSWORD,
@@ -229,45 +227,25 @@ def test_a_matrix_mention_is_ingested_assigned_and_answered_as_a_reply(
     tmp_path: Path,
     shots: Path,  # noqa: F811
 ) -> None:
-    suffix = uuid.uuid4().hex[:6]
-    brand_login = synapse.register(f"brand{suffix}")
-    brand = HttpUser(synapse, brand_login)
-    bob = HttpUser(synapse, synapse.register(f"bob{suffix}"))
-    room_id = brand.create_room(invite=[bob.user_id])
-    bob.join(room_id)
+    room = matrix_room(synapse)
     with dialogo(fresh_database, tmp_path) as (base, log):
-        workspace_id = connect(
-            fresh_database,
-            tmp_path,
-            ChannelConnect(
-                network="matrix",
-                credentials=ChannelCredentialsIn(access_token=brand_login.access_token),
-                config={"homeserver": synapse.url, "room_id": room_id},
-            ),
-        )
+        workspace_id = connect(fresh_database, tmp_path, room.connection())
         text = "do you deliver on Sundays?"
-        mention_id = bob.send(
-            room_id,
-            {
-                "msgtype": "m.text",
-                "body": f"{brand.user_id} {text}",
-                "m.mentions": {"user_ids": [brand.user_id]},
-            },
-        )
+        mention_id = room.mention_brand(text)
         answer = "Yes, from 10 to 18!"
         answer_from_the_inbox(
-            chromium, base, log, workspace_id, f"{brand.user_id} {text}", answer, shots, "matrix"
+            chromium,
+            base,
+            log,
+            workspace_id,
+            f"{room.brand.user_id} {text}",
+            answer,
+            shots,
+            "matrix",
         )
 
     # On Matrix: the brand's answer is a reply to Bob's message, as Bob sees it.
-    messages = (
-        bob.http.get(f"/rooms/{quote(room_id)}/messages", params={"dir": "b", "limit": 30})
-        .raise_for_status()
-        .json()["chunk"]
-    )
-    answers = [
-        e for e in messages if e.get("sender") == brand.user_id and e["type"] == "m.room.message"
-    ]
+    answers = room.brand_messages()
     assert len(answers) == 1
     content = answers[0]["content"]
     assert answer in content["body"]

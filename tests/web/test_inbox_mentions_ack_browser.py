@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import pytest
 from sqlalchemy import select
@@ -30,12 +28,11 @@ from dialogo.accounts.models import User, Workspace
 from dialogo.accounts.permissions import Role
 from dialogo.accounts.schemas import MemberAdd, UserCreate
 from dialogo.accounts.service import Principal
-from dialogo.channels.schemas import ChannelConnect, ChannelCredentialsIn
 from dialogo.core.config import Environment, load_settings
 from dialogo.core.db import make_engine, make_session_factory, transaction
 from dialogo.inbox import service as inbox
 from tests.providers.matrix.synapse import SynapseServer
-from tests.providers.matrix.test_integration import HttpUser
+from tests.web.matrix_room import matrix_room
 from tests.web.test_browser import (
     EMAIL,
     PASSWORD,
@@ -100,23 +97,11 @@ def test_a_teammate_is_mentioned_and_a_new_message_is_acknowledged_automatically
 ) -> None:
     from playwright.sync_api import expect
 
-    suffix = uuid.uuid4().hex[:6]
-    brand_login = synapse.register(f"brand{suffix}")
-    brand = HttpUser(synapse, brand_login)
-    bob = HttpUser(synapse, synapse.register(f"bob{suffix}"))
-    room_id = brand.create_room(invite=[bob.user_id])
-    bob.join(room_id)
+    room = matrix_room(synapse)
+    brand = room.brand
     errors: list[str] = []
     with dialogo(fresh_database, tmp_path) as (base, log):
-        workspace_id = connect(
-            fresh_database,
-            tmp_path,
-            ChannelConnect(
-                network="matrix",
-                credentials=ChannelCredentialsIn(access_token=brand_login.access_token),
-                config={"homeserver": synapse.url, "room_id": room_id},
-            ),
-        )
+        workspace_id = connect(fresh_database, tmp_path, room.connection())
         add_teammate_and_saved_reply(fresh_database, tmp_path, workspace_id)
         admin = new_page(chromium, errors)
         sign_in(admin, base, EMAIL, PASSWORD)
@@ -143,14 +128,7 @@ def test_a_teammate_is_mentioned_and_a_new_message_is_acknowledged_automatically
 
         # The customer writes; fetch until the worker stored it.
         text = "is my order on its way?"
-        mention_id = bob.send(
-            room_id,
-            {
-                "msgtype": "m.text",
-                "body": f"{brand.user_id} {text}",
-                "m.mentions": {"user_ids": [brand.user_id]},
-            },
-        )
+        mention_id = room.mention_brand(text)
         admin.goto(f"{base}/w/{workspace_id}/inbox")
         link = admin.get_by_role("link", name=f"{brand.user_id} {text}")
         deadline = time.monotonic() + DEADLINE
@@ -214,14 +192,7 @@ def test_a_teammate_is_mentioned_and_a_new_message_is_acknowledged_automatically
         assert errors == []
 
     # On Matrix: the acknowledgement is the brand's reply to the customer's message.
-    events = (
-        bob.http.get(f"/rooms/{quote(room_id)}/messages", params={"dir": "b", "limit": 30})
-        .raise_for_status()
-        .json()["chunk"]
-    )
-    answers = [
-        e for e in events if e.get("sender") == brand.user_id and e["type"] == "m.room.message"
-    ]
+    answers = room.brand_messages()
     assert len(answers) == 1
     content = answers[0]["content"]
     assert (

@@ -226,6 +226,10 @@ class SegmentEngagement:
     engagements: float  # predicted engagements of the post coming from the segment's members
     per_member: float  # ``engagements / size``
     lift: float  # per-member engagement relative to the whole audience's (1 = average)
+    # A segment of one profile field: the field and its value (the label's wording in the
+    # reader's language, see ``dialogo.audience.receptiveness.FACET_LABELS``).
+    facet: str | None = None
+    value: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -330,26 +334,28 @@ def predict_segments(
     in_audience = {c: features[c] for c in audience}
     now = utcnow()
     out: list[SegmentEngagement] = []
-    for label, expression, saved in candidate_segments(session, workspace_id, in_audience):
+    for candidate in candidate_segments(session, workspace_id, in_audience):
         members = [
             int(c)
-            for c in session.scalars(members_query(workspace_id, expression, now))
+            for c in session.scalars(members_query(workspace_id, candidate.expression, now))
             if int(c) in weight
         ]
-        if len(members) < (1 if saved else MIN_SEGMENT):
+        if len(members) < (1 if candidate.saved else MIN_SEGMENT):
             continue
         mass = sum(weight[c] for c in members)
         share = mass / total if total > 0 else len(members) / len(audience)
         engagements = prediction.engagements * share
         out.append(
             SegmentEngagement(
-                label=label,
-                expression=expression,
-                saved=saved,
+                label=candidate.label,
+                expression=candidate.expression,
+                saved=candidate.saved,
                 size=len(members),
                 engagements=engagements,
                 per_member=engagements / len(members),
                 lift=(mass / len(members)) / mean_weight if mean_weight > 0 else 1.0,
+                facet=candidate.facet,
+                value=candidate.value,
             )
         )
     out.sort(key=lambda s: (-s.per_member, s.label))

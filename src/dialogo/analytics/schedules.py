@@ -393,12 +393,16 @@ class ReportSendFailed(Exception):
     """The SMTP server refused the report or could not be reached (retried with backoff)."""
 
 
-def _notify_problem(session: Session, row: ReportSchedule, title: str, body: str) -> None:
+def _notify_problem(
+    session: Session, row: ReportSchedule, params: dict[str, Any], body: str = ""
+) -> None:
+    """``params["variant"]``: "failed" or "unconfirmed" (see
+    :data:`dialogo.notifications.kinds.MESSAGES`)."""
     notifications.notify(
         session,
         row.workspace_id,
         kind=NOTIFICATION_KIND,
-        title=title,
+        params={"name": row.name, **params},
         body=body,
         link=f"/w/{row.workspace_id}/analytics#an-schedules",
         severity="error",
@@ -417,8 +421,12 @@ def _record_failure(
     _notify_problem(
         session,
         row,
-        f"The report “{row.name}” could not be sent",
-        f"Period {delivery.period}, after {delivery.attempts} attempt(s): {error}",
+        {
+            "variant": "failed",
+            "period": delivery.period,
+            "attempts": delivery.attempts,
+            "error": error,
+        },
     )
 
 
@@ -472,9 +480,7 @@ def deliver(
         delivery.error = error
         delivery.finished_at = now
         row.last_error, row.last_error_at = error, now
-        _notify_problem(
-            session, row, f"The report “{row.name}” may not have been sent", f"{period}: {error}"
-        )
+        _notify_problem(session, row, {"variant": "unconfirmed"}, f"{period}: {error}")
         session.flush()
         return {"status": delivery.status, "delivery_id": delivery.id}
 

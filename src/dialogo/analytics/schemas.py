@@ -288,13 +288,17 @@ class SegmentQuery(BaseModel):
 
 
 class SegmentEngagementOut(BaseModel):
-    label: str
+    label: str  # in English (a saved segment: its name)
     expression: str
     saved: bool
     size: int
     predicted_engagements: float
     per_member: float
     lift: float
+    # A segment of one profile field: the field ("age_band", "sex", "region", "interest") and
+    # its value, for a client that words the label itself.
+    facet: str | None = None
+    value: str | None = None
 
 
 class SegmentForecastOut(BaseModel):

@@ -40,8 +40,17 @@ from dialogo.audience.models import (
 from dialogo.audience.service import members_query
 from dialogo.core.clock import utcnow
 from dialogo.core.errors import Conflict, InvalidInput, NotFound
+from dialogo.core.i18n import N_
 from dialogo.inbox.models import Contact, ContactIdentity
 
+#: The labels of the segments built from one profile field (``SegmentUplift.facet``), with the
+#: field's value as ``%(value)s``: ``label`` holds the English one, pages word it in theirs.
+FACET_LABELS = {
+    "age_band": N_("age %(value)s"),
+    "sex": N_("sex %(value)s"),
+    "region": N_("region %(value)s"),
+    "interest": N_("interest:%(value)s"),
+}
 MIN_SEGMENT = 20
 MAX_UNITS = 500_000
 _TRUE = {"1", "true", "yes", "y", "t", "treated", "si", "sì"}
@@ -333,6 +342,22 @@ class SegmentUplift:
     observed: float | None  # uplift measured in the experiment (rate treated − rate control)
     treated: int
     control: int
+    # A segment of one profile field (not saved): the field (a key of FACET_LABELS), its value.
+    facet: str | None = None
+    value: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Candidate:
+    label: str  # in English: the saved segment's name, or the facet's label
+    expression: str
+    saved: bool
+    facet: str | None = None
+    value: str | None = None
+
+
+def _facet(facet: str, value: str, expression: str) -> Candidate:
+    return Candidate(FACET_LABELS[facet] % {"value": value}, expression, False, facet, value)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -352,11 +377,11 @@ class Receptiveness:
 
 def candidate_segments(
     session: Session, workspace_id: int, features: dict[int, dict[str, float | str]]
-) -> list[tuple[str, str, bool]]:
-    """``(label, expression, saved)``: the saved segments, then one per age band, sex, region
-    (the 10 largest) and interest present on at least :data:`MIN_SEGMENT` profiles."""
+) -> list[Candidate]:
+    """The saved segments, then one per age band, sex, region (the 10 largest) and interest
+    present on at least :data:`MIN_SEGMENT` profiles."""
     out = [
-        (s.name, s.expression, True)
+        Candidate(s.name, s.expression, True)
         for s in session.scalars(
             select(Segment).where(Segment.workspace_id == workspace_id).order_by(Segment.name)
         )
@@ -378,13 +403,13 @@ def candidate_segments(
         if n < MIN_SEGMENT or (kind == "region" and (kind, value) not in regions):
             continue
         if kind == "age_band":
-            out.append((f"age {value}", f"age {value}", False))
+            out.append(_facet(kind, value, f"age {value}"))
         elif kind == "sex":
-            out.append((f"sex {value}", f"sex = {value}", False))
+            out.append(_facet(kind, value, f"sex = {value}"))
         elif kind == "region":
-            out.append((f"region {value}", f'region = "{value}"', False))
+            out.append(_facet(kind, value, f'region = "{value}"'))
         elif re.fullmatch(r"[\w\-]+", value):
-            out.append((f"interest:{value}", f"interest:{value}", False))
+            out.append(_facet(kind, value, f"interest:{value}"))
     return out
 
 
@@ -437,13 +462,13 @@ def rank_segments(
     segments: list[SegmentUplift] = []
     unit_member = np.zeros(len(units), dtype=np.bool_)
     unit_pos = {int(u[0]): i for i, u in enumerate(units)}
-    for label, expression, saved in candidate_segments(session, workspace_id, features):
+    for candidate in candidate_segments(session, workspace_id, features):
         members = [
             int(c)
-            for c in session.scalars(members_query(workspace_id, expression, now))
+            for c in session.scalars(members_query(workspace_id, candidate.expression, now))
             if int(c) in index
         ]
-        if len(members) < (1 if saved else MIN_SEGMENT):
+        if len(members) < (1 if candidate.saved else MIN_SEGMENT):
             continue
         values = predicted[[index[c] for c in members]]
         unit_member[:] = False
@@ -453,15 +478,17 @@ def rank_segments(
         observed, n_t, n_c = uplift.segment_uplift(unit_member, treated, responded)
         segments.append(
             SegmentUplift(
-                label=label,
-                expression=expression,
-                saved=saved,
+                label=candidate.label,
+                expression=candidate.expression,
+                saved=candidate.saved,
                 size=len(members),
                 uplift=float(values.mean()),
                 incremental=float(values.sum()),
                 observed=observed,
                 treated=n_t,
                 control=n_c,
+                facet=candidate.facet,
+                value=candidate.value,
             )
         )
     segments.sort(key=lambda s: (-s.uplift, s.label))

@@ -79,7 +79,7 @@ class ExperimentOut(BaseModel):
 
 
 class SegmentUpliftOut(BaseModel):
-    label: str
+    label: str  # in English (a saved segment: its name)
     expression: str
     saved: bool
     size: int
@@ -88,6 +88,10 @@ class SegmentUpliftOut(BaseModel):
     observed: float | None
     treated: int
     control: int
+    # A segment of one profile field: the field ("age_band", "sex", "region", "interest") and
+    # its value, for a client that words the label itself.
+    facet: str | None = None
+    value: str | None = None
 
 
 class ReceptivenessOut(BaseModel):

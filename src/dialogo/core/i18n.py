@@ -5,11 +5,12 @@ The user interface is written in English; the Italian catalogue is
 of truth: they are compiled in memory the first time a language is needed (once per process;
 the web app does it when it starts), so no ``.mo`` file is ever committed or built.
 
-After adding or changing strings, from the repository root::
+After adding or changing strings, from the repository root (extraction covers the whole
+package: the domains mark their own texts with :func:`N_`, e.g. the notification kinds)::
 
     pybabel extract -F src/dialogo/web/babel.cfg --no-location --sort-output \\
         --project Dialogo --copyright-holder "the Dialogo authors" \\
-        -o src/dialogo/web/translations/messages.pot src/dialogo/web
+        -o src/dialogo/web/translations/messages.pot src/dialogo
     pybabel update --ignore-obsolete -i src/dialogo/web/translations/messages.pot \\
         -d src/dialogo/web/translations
     # then translate the new (empty or fuzzy) entries of it/LC_MESSAGES/messages.po
@@ -32,12 +33,15 @@ from babel import Locale
 from babel.dates import format_date, format_datetime, format_time, format_timedelta
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.numbers import format_decimal
+from babel.numbers import format_decimal, format_percent
 from babel.support import NullTranslations, Translations
 
 SOURCE_LANGUAGE = "en"
 LANGUAGES: tuple[str, ...] = ("en", "it")
 DOMAIN = "messages"
+#: The catalogues live with the web pages; a domain that speaks to people (notifications,
+#: e-mails) reads them as files through :func:`translator` (never importing the web).
+CATALOGUES = Path(__file__).resolve().parent.parent / "web" / "translations"
 
 
 def N_(message: str) -> str:
@@ -60,6 +64,11 @@ def translations(directory: Path, language: str) -> NullTranslations:
     write_mo(buffer, catalog, use_fuzzy=False)
     buffer.seek(0)
     return Translations(fp=buffer, domain=DOMAIN)
+
+
+def translator(language: str) -> NullTranslations:
+    """The catalogue of ``language`` (the identity for English or an unknown language)."""
+    return translations(CATALOGUES, language)
 
 
 _LANGUAGE_RANGE = re.compile(
@@ -136,6 +145,10 @@ class Formatter:
         if digits is not None:
             return format_decimal(round(value, digits), locale=self.locale)
         return format_decimal(value, locale=self.locale)
+
+    def percent(self, share: float) -> str:
+        """A share as a whole percentage: "42%"."""
+        return format_percent(share, locale=self.locale)
 
     def duration(self, seconds: float, *, threshold: float = 0.85) -> str:
         """A rounded, human duration: "3 minutes", "3 minuti"."""

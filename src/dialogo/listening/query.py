@@ -105,9 +105,15 @@ def prepare(
     lang: str = "und",
     author: str = "",
     channels: Iterable[str] = (),
+    lowered: str | None = None,
+    words: list[str] | None = None,
 ) -> Document:
-    low = text.lower()
-    words = _WORD_RE.findall(low)
+    r"""``text`` made ready for matching. A caller that has ``text.lower()`` and its runs of
+    word characters (``re.findall(r"\w+", text.lower())``, e.g. from :func:`nlp.text.word_runs`)
+    already passes them as ``lowered`` and ``words``, both or neither."""
+    low = text.lower() if lowered is None else lowered
+    if words is None:
+        words = _WORD_RE.findall(low)
     return Document(
         words=frozenset(words),
         joined=" " + " ".join(words) + " ",

@@ -12,10 +12,9 @@ import inspect
 import io
 import json
 import logging
-import operator
 import re
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, cast
 from zoneinfo import ZoneInfo
 
@@ -25,18 +24,19 @@ from pydantic import ValidationError
 from sqlalchemy import Table, bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
-from dialogo.accounts.models import Workspace
+from dialogo.accounts.models import Membership, User, Workspace
 from dialogo.accounts.permissions import Permission
 from dialogo.accounts.service import Principal, authorize
 from dialogo.channels.crypto import CredentialCipher
 from dialogo.channels.models import Channel, ChannelStatus
 from dialogo.channels.service import open_provider
+from dialogo.core import i18n
 from dialogo.core.clock import utcnow
 from dialogo.core.config import Settings
 from dialogo.core.errors import Conflict, InvalidInput, NotFound
 from dialogo.core.text import storable
 from dialogo.listening import alerts as spikes
-from dialogo.listening import mail
+from dialogo.listening import mail, store
 from dialogo.listening import reputation as rep
 from dialogo.listening.mail import SmtpConfig
 from dialogo.listening.models import (
@@ -49,7 +49,13 @@ from dialogo.listening.models import (
     MentionMatch,
     MentionSource,
 )
-from dialogo.listening.query import CompiledQuery, QuerySet, compile_query, prepare
+from dialogo.listening.query import (
+    CompiledQuery,
+    Document,
+    QuerySet,
+    compile_query,
+    prepare,
+)
 from dialogo.listening.schemas import (
     AlertTargetCreate,
     ImportRowError,
@@ -68,7 +74,8 @@ from dialogo.nlp.entities import Gazetteer
 from dialogo.nlp.language import FUNCTION_WORDS
 from dialogo.nlp.model import DataError
 from dialogo.nlp.sentiment import label_for as sentiment_label
-from dialogo.nlp.text import strip_urls, tokens
+from dialogo.nlp.text import strip_urls, tokens, word_runs
+from dialogo.notifications import kinds as notification_kinds
 from dialogo.notifications.service import notify
 from dialogo.providers.base import InboundMessage
 from dialogo.providers.errors import ProviderError
@@ -77,10 +84,12 @@ from dialogo.providers.registry import ProviderRegistry
 
 log = logging.getLogger("dialogo.listening")
 
+#: The notification kind of an alert (worded in :mod:`dialogo.notifications.kinds`).
+ALERT_KIND = "listening.alert"
+
 MAX_IMPORT_BYTES = 50 * 1024 * 1024
 MAX_SEARCH_PAGES = 48  # per term and run; the next run continues from the cursor
 LABEL_VALUE = {"negative": -1.0, "neutral": 0.0, "positive": 1.0}
-INSERT_CHUNK = 1_000  # rows per bulk INSERT
 
 
 # --- queries ---------------------------------------------------------------------------------
@@ -281,7 +290,9 @@ def ingest(
     existing: set[tuple[str, str]] = set()
     keys = list(batch)
     # Selects of the table's columns (Core rows, no ORM row loading: a few µs a post); the
-    # ORM's autoflush, which they skip, is done here once so pending mentions are seen.
+    # ORM's autoflush, which they skip, is done here once so pending mentions are seen. The
+    # channels are in the condition too, so each key is one look-up in the unique
+    # (workspace, channel, remote id) index rather than a scan of the workspace's mentions.
     table = cast(Table, Mention.__table__)
     if session.autoflush:
         session.flush()
@@ -290,6 +301,7 @@ def ingest(
         found = session.execute(
             select(table.c.channel, table.c.remote_id).where(
                 table.c.workspace_id == workspace_id,
+                table.c.channel.in_(sorted({c for c, _ in chunk})),
                 table.c.remote_id.in_([rid for _, rid in chunk]),
             )
         ).all()
@@ -298,144 +310,78 @@ def ingest(
     result.duplicates += len(batch) - len(fresh)
     if not fresh:
         return result
-    analyses = analyse_many([i.text for i in fresh], [i.language for i in fresh])
-    rows: list[dict[str, Any]] = []
+    # One normalised form per text: analyse_many's lower-cased text and tokens also give the
+    # query document's words where nothing was cleaned away (word_runs; otherwise prepare
+    # reads the text again), so the text is lower-cased and scanned once, not twice.
+    normalised: list[tuple[str, list[str]] | None] = []
+    analyses = analyse_many(
+        [i.text for i in fresh], [i.language for i in fresh], normalised=normalised
+    )
+    rows: list[tuple[Any, ...]] = []  # in store.MENTION_COLUMNS order
     matches: list[list[int]] = []
     now = utcnow()
-    for item, analysis in zip(fresh, analyses, strict=True):
-        channels = [item.channel] + ([str(item.channel_id)] if item.channel_id else [])
-        doc = prepare(
-            item.text, lang=analysis.language, author=item.author_handle, channels=channels
-        )
-        matched = qs.match(doc)
+    source_value = source.value
+    match = qs.match
+    for item, analysis, norm in zip(fresh, analyses, normalised, strict=True):
+        matched = match(_incoming_doc(item, analysis.language, norm))
         if not matched and not keep_unmatched:
             result.unmatched += 1
             continue
         rows.append(
-            {
-                "workspace_id": workspace_id,
-                "channel": item.channel,
-                "channel_id": item.channel_id,
-                "remote_id": item.remote_id,
-                "source": source.value,
-                "author_handle": storable(item.author_handle.lstrip("@")[:255]),
-                "author_name": storable(item.author_name[:255]),
-                "reach": max(0, int(item.reach or 0)),
-                "text": storable(item.text),
-                "url": storable(item.url) if item.url else item.url,
-                "posted_at": _utc(item.posted_at),
-                "ingested_at": now,
-                "language": analysis.language,
-                "sentiment": analysis.sentiment,
-                "label": analysis.label,
-                "is_question": analysis.is_question,
-                "is_complaint": analysis.is_complaint,
-                "topics": list(analysis.topics),
-                "emotions": None,
-            }
+            (
+                workspace_id,
+                item.channel,
+                item.channel_id,
+                item.remote_id,
+                source_value,
+                storable(item.author_handle.lstrip("@")[:255]),
+                storable(item.author_name[:255]),
+                max(0, int(item.reach or 0)),
+                storable(item.text),
+                storable(item.url) if item.url else item.url,
+                _utc(item.posted_at),
+                now,
+                analysis.language,
+                analysis.sentiment,
+                analysis.label,
+                analysis.is_question,
+                analysis.is_complaint,
+                analysis.topics,  # a tuple: stored as the JSON list it serialises to
+                None,  # emotions
+            )
         )
         matches.append(matched)
     if emotion_model is not None:
-        judged = [row for row in rows if emotion_model.judges(row["language"])]
-        judgements = emotion_model.emotions([row["text"] for row in judged])
-        for row, emotions in zip(judged, judgements, strict=True):
-            row["emotions"] = list(emotions)
-    # Bulk, at the driver: one executemany per chunk for the mentions (values converted by
-    # each column type's own bind processor, so they are stored exactly as through the ORM),
-    # their ids read back by (channel, remote_id), unique in the workspace, then one
-    # executemany for the matches. SQLAlchemy's per-row parameter handling cost as much as the
-    # sentiment analysis (and RETURNING in parameter order makes SQLite insert row by row).
+        lang, text = store.MENTION_COLUMNS.index("language"), store.MENTION_COLUMNS.index("text")
+        judged = [k for k, row in enumerate(rows) if emotion_model.judges(row[lang])]
+        judgements = emotion_model.emotions([rows[k][text] for k in judged])
+        for k, emotions in zip(judged, judgements, strict=True):
+            rows[k] = (*rows[k][:-1], tuple(emotions))  # stored as a JSON list
+    # Bulk, at the driver: one executemany per table and chunk, ids without a read-back where
+    # the backend allows (see listening.store).
     if not rows:
         return result
-    columns = list(rows[0])
-    # Values of these columns repeat (flags, the batch's time, empty topics): each distinct
-    # one is converted once.
-    insert_mentions = _driver_insert(
-        session,
-        table,
-        columns,
-        memo=("ingested_at", "is_question", "is_complaint", "topics", "emotions"),
-    )
-    insert_links = _driver_insert(
-        session, cast(Table, MentionMatch.__table__), ["mention_id", "query_id"]
-    )
-    for lo in range(0, len(rows), INSERT_CHUNK):
-        part = rows[lo : lo + INSERT_CHUNK]
-        insert_mentions(part)
-        id_of = {
-            (c, r): i
-            for i, c, r in session.execute(
-                select(table.c.id, table.c.channel, table.c.remote_id).where(
-                    table.c.workspace_id == workspace_id,
-                    table.c.remote_id.in_(list({row["remote_id"] for row in part})),
-                )
-            )
-        }
-        links = [
-            (id_of[(row["channel"], row["remote_id"])], qid)
-            for row, matched in zip(part, matches[lo : lo + INSERT_CHUNK], strict=True)
-            for qid in matched
-        ]
-        if links:
-            insert_links(links)
-        result.matches += len(links)
-        result.stored += len(part)
+    result.matches += store.store_mentions(session, workspace_id, rows, matches)
+    result.stored += len(rows)
     session.flush()
     return result
 
 
-def _driver_insert(
-    session: Session, table: Table, columns: list[str], *, memo: Sequence[str] = ()
-) -> Callable[[Sequence[Any]], None]:
-    """An executemany of ``INSERT INTO table (columns)`` on the session's connection, taking
-    rows as dicts (keyed by column) or tuples (in ``columns`` order). Each value goes through
-    its column type's bind processor for this dialect, as SQLAlchemy would convert it; for the
-    ``memo`` columns (whose values are hashable, or lists of hashables, and whose conversion
-    depends on the value only) once per distinct value in a call."""
-    conn = session.connection()
-    dialect = conn.dialect
-    quote = dialect.identifier_preparer.quote
-    style = dialect.paramstyle
-    if style == "qmark":
-        marks = ["?"] * len(columns)
-    elif style == "numeric":
-        marks = [f":{n}" for n in range(1, len(columns) + 1)]
-    elif style in ("format", "pyformat"):
-        marks = ["%s"] * len(columns)
-    else:  # pragma: no cover - no supported driver uses named parameters
-        raise RuntimeError(f"unsupported DBAPI paramstyle {style!r}")
-    # Identifiers from the table's metadata, quoted by the dialect; values only as parameters.
-    names = ", ".join(quote(c) for c in columns)
-    sql = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({', '.join(marks)})"  # noqa: S608
-    procs = [table.c[c].type.dialect_impl(dialect).bind_processor(dialect) for c in columns]
-    converted = [(k, proc, columns[k] in memo) for k, proc in enumerate(procs) if proc is not None]
-    if len(columns) < 2:
-        raise ValueError("a driver insert takes two columns or more")
-    by_name = operator.itemgetter(*columns)
-
-    def run(rows: Sequence[Any]) -> None:
-        if not rows:
-            return
-        if isinstance(rows[0], dict):
-            values = [list(by_name(row)) for row in rows]
-        else:
-            values = [list(row) for row in rows]
-        for k, proc, memoised in converted:
-            if not memoised:
-                for v in values:
-                    v[k] = proc(v[k])
-                continue
-            done: dict[Any, Any] = {}
-            for v in values:
-                x = v[k]
-                key = (list, *x) if type(x) is list else (type(x), x)
-                y = done.get(key, done)
-                if y is done:
-                    y = done[key] = proc(x)
-                v[k] = y
-        conn.exec_driver_sql(sql, [tuple(v) for v in values])
-
-    return run
+def _incoming_doc(
+    item: Incoming, language: str, normalised: tuple[str, list[str]] | None
+) -> Document:
+    """The query document of an incoming mention: ``prepare`` of its text, from the lowered
+    text and tokens analyse_many handed out (``normalised``) where they give the same."""
+    channels = [item.channel] + ([str(item.channel_id)] if item.channel_id else [])
+    words = word_runs(normalised[1]) if normalised is not None else None
+    return prepare(
+        item.text,
+        lang=language,
+        author=item.author_handle,
+        channels=channels,
+        lowered=normalised[0] if normalised is not None and words is not None else None,
+        words=words,
+    )
 
 
 def intake(
@@ -992,12 +938,34 @@ def _deliver(
     return results
 
 
+def mail_languages(session: Session, workspace_id: int, addresses: Iterable[str]) -> dict[str, str]:
+    """The language each address is written to: a member's own (the address is theirs), else
+    the workspace's (English when neither is a supported language)."""
+    wanted = {a.strip().lower() for a in addresses}
+    members = {
+        email.lower(): language
+        for email, language in session.execute(
+            select(User.email, User.language)
+            .join(Membership, Membership.user_id == User.id)
+            .where(Membership.workspace_id == workspace_id, func.lower(User.email).in_(wanted))
+        )
+    }
+    workspace = session.get(Workspace, workspace_id)
+    fallback = workspace.language if workspace is not None else i18n.SOURCE_LANGUAGE
+    if fallback not in i18n.LANGUAGES:
+        fallback = i18n.SOURCE_LANGUAGE
+    out = {}
+    for address in addresses:
+        language = members.get(address.strip().lower(), fallback)
+        out[address] = language if language in i18n.LANGUAGES else fallback
+    return out
+
+
 def _deliver_email(
     session: Session,
     alert: ListeningAlert,
     query: ListeningQuery,
-    title: str,
-    body: str,
+    params: dict[str, Any],
     targets: Sequence[AlertTarget],
     smtp: SmtpConfig | None,
     base_url: str | None,
@@ -1006,9 +974,20 @@ def _deliver_email(
         return {
             str(t.id): {"error": "e-mail is not configured (DIALOGO_SMTP_HOST)"} for t in targets
         }
-    text = crisis_text(crisis_for(session, alert, query), title, body, base_url)
+    crisis = crisis_for(session, alert, query)
+    languages = mail_languages(session, alert.workspace_id, [t.target for t in targets])
+    texts: dict[str, tuple[str, str]] = {}  # language → (subject, text)
     results: dict[str, Any] = {}
     for target in targets:
+        language = languages[target.target]
+        if language not in texts:
+            worded = notification_kinds.render_params(ALERT_KIND, params, language)
+            assert worded is not None  # the catalogue words both alert variants
+            texts[language] = (
+                worded.title,
+                crisis_text(crisis, worded.title, worded.body, base_url, language),
+            )
+        title, text = texts[language]
         try:
             results[str(target.id)] = {"email": mail.send(smtp, target.target, title, text)}
         except mail.MailError as exc:
@@ -1090,18 +1069,19 @@ def check_alerts(
             )
             session.add(alert)
             session.flush()
-            if kind is AlertKind.volume:
-                title = f"Mentions of “{q.name}” spiked: {int(verdict.observed)} in an hour"
-                body = f"Usually about {verdict.expected:.1f} at this hour of the week."
-            else:
-                title = f"Negative mentions of “{q.name}” rose to {verdict.observed:.0%}"
-                body = f"The usual share is {verdict.expected:.0%}."
+            params: dict[str, Any] = {
+                "variant": kind.value,  # worded in notifications.kinds: volume, negative_share
+                "query": q.name,
+                "observed": (
+                    int(verdict.observed) if kind is AlertKind.volume else verdict.observed
+                ),
+                "expected": verdict.expected,
+            }
             notify(
                 session,
                 workspace_id,
-                kind="listening.alert",
-                title=title,
-                body=body,
+                kind=ALERT_KIND,
+                params=params,
                 link=f"/w/{workspace_id}/listening/alerts/{alert.id}",  # the crisis view
                 severity="warning",
                 dedupe_key=f"listening:{q.id}:{kind.value}:{hour.isoformat()}",
@@ -1119,9 +1099,7 @@ def check_alerts(
             emails = [t for t in targets if t.kind == "email"]
             delivery = _deliver(alert, payload, hooks, http)
             if emails:
-                delivery.update(
-                    _deliver_email(session, alert, q, title, body, emails, smtp, base_url)
-                )
+                delivery.update(_deliver_email(session, alert, q, params, emails, smtp, base_url))
             alert.delivery = delivery
             raised.append(alert)
     session.flush()
@@ -1286,35 +1264,46 @@ def _aware(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
-def crisis_text(crisis: Crisis, title: str, body: str, base_url: str | None) -> str:
-    """The plain-text e-mail of an alert: what happened, what changed, the messages behind."""
+def crisis_text(
+    crisis: Crisis, title: str, body: str, base_url: str | None, language: str = "en"
+) -> str:
+    """The plain-text e-mail of an alert in ``language``: what happened, what changed, the
+    messages behind (their sentiment label and the terms as they are)."""
+    _ = i18n.translator(language).gettext
+    fmt = i18n.Formatter(language)
     a = crisis.alert
+    values = {
+        "volume": crisis.window_volume,
+        "share": fmt.percent(crisis.window_negative_share),
+        "usual": fmt.percent(crisis.baseline_negative_share),
+        "weeks": crisis.weeks,
+    }
     lines = [
         title,
         body,
         "",
-        f"Query: {crisis.query.name} ({crisis.query.query})",
-        f"Hour: {_aware(a.window_start):%Y-%m-%d %H:%M} UTC",
-        f"Mentions in the hour: {crisis.window_volume}; negative "
-        f"{crisis.window_negative_share:.0%} (usually {crisis.baseline_negative_share:.0%} over "
-        f"the previous {crisis.weeks} weeks)",
+        _("Query: %(name)s (%(query)s)") % {"name": crisis.query.name, "query": crisis.query.query},
+        _("Hour: %(hour)s UTC") % {"hour": f"{_aware(a.window_start):%Y-%m-%d %H:%M}"},
+        _(
+            "Mentions in the hour: %(volume)s; negative %(share)s (usually %(usual)s over the "
+            "previous %(weeks)s weeks)"
+        )
+        % values,
     ]
     if crisis.terms:
-        lines.append(
-            "Said more than usual: " + ", ".join(f"{c.key} ({c.count})" for c in crisis.terms[:8])
-        )
+        terms = ", ".join(f"{c.key} ({c.count})" for c in crisis.terms[:8])
+        lines.append(_("Said more than usual: %(terms)s") % {"terms": terms})
     if crisis.topics:
-        lines.append("Topics: " + ", ".join(f"{c.key} ({c.count})" for c in crisis.topics[:5]))
+        topics = ", ".join(f"{c.key} ({c.count})" for c in crisis.topics[:5])
+        lines.append(_("Topics: %(topics)s") % {"topics": topics})
     if crisis.mentions:
-        lines += ["", "Messages behind it:"]
+        lines += ["", _("Messages behind it:")]
         for m in crisis.mentions[:5]:
             who = f"@{m.author_handle}" if m.author_handle else m.channel
             lines.append(f"- [{m.final_label}] {who}: {' '.join(m.text.split())[:280]}")
     if base_url:
-        lines += [
-            "",
-            f"Crisis view: {base_url.rstrip('/')}/w/{a.workspace_id}/listening/alerts/{a.id}",
-        ]
+        url = f"{base_url.rstrip('/')}/w/{a.workspace_id}/listening/alerts/{a.id}"
+        lines += ["", _("Crisis view: %(url)s") % {"url": url}]
     return "\n".join(lines) + "\n"
 
 

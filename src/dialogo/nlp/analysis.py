@@ -50,11 +50,18 @@ def analyse(text: str, language: str | None = None) -> Analysis:
 
 
 def analyse_many(
-    texts: Iterable[str], languages: Sequence[str | None] | None = None
+    texts: Iterable[str],
+    languages: Sequence[str | None] | None = None,
+    *,
+    normalised: list[tuple[str, list[str]] | None] | None = None,
 ) -> list[Analysis]:
     """:func:`analyse` over a batch (the same results, in order). ``languages``, when given,
     holds one hint per text (None where unknown). The batch form binds the hot functions once
-    and hands the language model only the texts the cheap function-word check is unsure of."""
+    and hands the language model only the texts the cheap function-word check is unsure of.
+
+    ``normalised``, when given, receives one entry per text for callers that read the text
+    again (the listening queries): ``(text.lower(), its TOKEN_RE tokens)`` where cleaning and
+    URL stripping left the text as it was (so that is exactly ``text.lower()``), else None."""
     items = list(texts)
     hints: Sequence[str | None] = languages if languages is not None else [None] * len(items)
     if len(hints) != len(items):
@@ -66,13 +73,15 @@ def analyse_many(
     out: list[Analysis] = []
     append = out.append
     # Identical texts in one batch (reposts, retweets, copy-paste campaigns) are analysed once.
-    seen: dict[tuple[str, str | None], Analysis] = {}
+    seen: dict[tuple[str, str | None], tuple[Analysis, tuple[str, list[str]] | None]] = {}
     for text, hint in zip(items, hints, strict=True):
         key = (text, hint) if isinstance(text, str) else None
         if key is not None:
             done = seen.get(key)
             if done is not None:
-                append(done)
+                append(done[0])
+                if normalised is not None:
+                    normalised.append(done[1])
                 continue
         body = _clean(text)
         plain = _strip(body)
@@ -92,8 +101,12 @@ def analyse_many(
             is_complaint=complaint_cue(low) or (value <= -0.5 and "@" in plain),
             topics=topic_of(toks, hashtags(low) if "#" in low else []),
         )
+        # The same string object (or an equal one) only where nothing was cleaned or stripped.
+        norm = (low, toks) if plain == text else None
+        if normalised is not None:
+            normalised.append(norm)
         if key is not None:
-            seen[key] = result
+            seen[key] = (result, norm)
         append(result)
     return out
 

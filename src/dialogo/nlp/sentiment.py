@@ -165,46 +165,41 @@ def _is_negator(tok: str) -> bool:
 
 
 _heads_lock = threading.Lock()
-_heads: dict[int, tuple[dict[str, float], frozenset[str]]] = {}
+_heads: dict[int, tuple[dict[str, float], frozenset[str], frozenset[str]]] = {}
 
 
-def _bigram_heads(lexicon: dict[str, float]) -> frozenset[str]:
+def _bigram_heads(lexicon: dict[str, float]) -> tuple[frozenset[str], frozenset[str]]:
     """First words of the lexicon's two-word entries ("fed up", "fa schifo"), so the scorer
-    looks a bigram up only after one of them. Cached per lexicon object (the entry keeps the
-    dict alive, so its id cannot be reused)."""
+    looks a bigram up only after one of them; and every token the rules may act on as it is
+    (an entry, a bigram head, a contrast word). Cached per lexicon object (the entry keeps the
+    dict alive, so its id cannot be reused; the packaged lexicons are never changed)."""
     hit = _heads.get(id(lexicon))
     if hit is not None and hit[0] is lexicon:
-        return hit[1]
+        return hit[1], hit[2]
     heads = frozenset(k.split(" ", 1)[0] for k in lexicon if " " in k)
+    acted_on = frozenset(lexicon) | heads | _CONTRAST
     with _heads_lock:
         if len(_heads) > 64:
             _heads.clear()
-        _heads[id(lexicon)] = (lexicon, heads)
-    return heads
+        _heads[id(lexicon)] = (lexicon, heads, acted_on)
+    return heads, acted_on
 
 
 def score_tokens(toks: list[str], lexicon: dict[str, float], exclamations: int = 0) -> float:
     """Compound score in -1..1 of lower-cased tokens against one lexicon.
 
-    One pass of dictionary look-ups over all tokens first (most tokens carry no valence and
-    cost nothing more); the rules then run only at the tokens that do."""
+    One pass of set look-ups over all tokens first (most tokens carry no valence and cost
+    nothing more); the rules then run only at the tokens that may."""
     n = len(toks)
     if not n:
         return 0.0
     get = lexicon.get
-    vals = list(map(get, toks))
-    heads = _bigram_heads(lexicon)
+    heads, acted_on = _bigram_heads(lexicon)
     contrast = _CONTRAST
-    special = [
-        i
-        for i, tok in enumerate(toks)
-        if vals[i] is not None
-        or tok in contrast
-        or tok in heads
-        or tok[0] == "#"
-        or "'" in tok
-        or "’" in tok
-    ]
+    # The tokens the rules may act on: an entry, a bigram head or a contrast word as they are,
+    # and (a superset of) "#tags" and elided words: any token with a character that is not a
+    # letter or digit. The others carry nothing, whatever their neighbours.
+    special = [i for i, tok in enumerate(toks) if tok in acted_on or not tok.isalnum()]
     if not special:
         return 0.0
     total_before = 0.0  # valence before the last contrast word
@@ -224,7 +219,7 @@ def score_tokens(toks: list[str], lexicon: dict[str, float], exclamations: int =
             if val is not None:
                 skip = i + 1
         if val is None:
-            val = vals[i]
+            val = get(tok)
             if val is None and tok[0] == "#":
                 val = get(tok[1:])
             if val is None and ("'" in tok or "’" in tok):

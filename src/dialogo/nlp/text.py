@@ -26,6 +26,8 @@ TOKEN_RE = re.compile(
     r"|[\U0001F000-\U0001FAFF\u2600-\u27BF\u2B50\u2B55\u2764]"
 )
 HASHTAG_RE = re.compile(r"#(\w+)")
+_WORD_CHAR_RE = re.compile(r"\w")
+_APOSTROPHE_RE = re.compile("['’]")
 
 
 def clean(text: object) -> str:
@@ -54,3 +56,31 @@ def tokens(text: str) -> list[str]:
 
 def hashtags(text: str) -> list[str]:
     return [h.lower() for h in HASHTAG_RE.findall(text)]
+
+
+def word_runs(toks: list[str]) -> list[str] | None:
+    """The runs of word characters (``re.findall(r"\\w+", text)``, in order) of the text whose
+    :data:`TOKEN_RE` tokens are ``toks``, without scanning the text again; None when the tokens
+    cannot tell (an emoticon holding a letter or digit, ``":d"``, ``"<3"``, may split a run).
+
+    Every word character is in a token, and a word token (``[#@]?\\w+(?:['’]\\w+)*``) starts
+    and ends at a run's ends, so its runs are the token less its ``#``/``@``, split at the
+    apostrophes; emoji and emoticon tokens start with a non-word character."""
+    out: list[str] = []
+    append = out.append
+    for t in toks:
+        if t.isalnum():  # most tokens: one run (``_`` and apostrophes take the path below)
+            append(t)
+            continue
+        c = t[0]
+        if c == "#" or c == "@":
+            t = t[1:]
+        elif not (c.isalnum() or c == "_"):
+            if _WORD_CHAR_RE.search(t) is not None:
+                return None
+            continue
+        if "'" in t or "’" in t:
+            out += _APOSTROPHE_RE.split(t)
+        else:
+            append(t)
+    return out

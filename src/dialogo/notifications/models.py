@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import JSON, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dialogo.core.clock import utcnow
@@ -24,8 +25,11 @@ class Notification(Base):
         BigId, ForeignKey("users.id", ondelete="CASCADE"), default=None, index=True
     )
     kind: Mapped[str] = mapped_column(String(64))
+    # What the kind's message (``dialogo.notifications.kinds.MESSAGES``) is worded with, in
+    # the reader's language; NULL: a notification stored before (its title is shown as is).
+    params: Mapped[dict[str, Any] | None] = mapped_column(JSON(none_as_null=True), default=None)
     severity: Mapped[str] = mapped_column(String(16), default="warning")
-    title: Mapped[str] = mapped_column(String(300))
+    title: Mapped[str] = mapped_column(String(300))  # in English (``params``: reworded)
     body: Mapped[str] = mapped_column(Text, default="")
     link: Mapped[str | None] = mapped_column(String(500), default=None)
     # While an unresolved notification with the same key exists, a new one is not added.

@@ -6,13 +6,18 @@ member sees it, and may dismiss it whatever their role. Without one it is for th
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from dialogo.accounts.permissions import Permission, scopes_allow
 from dialogo.accounts.service import Principal, authorize
+from dialogo.core import i18n
 from dialogo.core.clock import utcnow
 from dialogo.core.errors import NotFound, PermissionDenied
+from dialogo.notifications import kinds
 from dialogo.notifications.models import Notification
 
 
@@ -21,7 +26,8 @@ def notify(
     workspace_id: int,
     *,
     kind: str,
-    title: str,
+    params: Mapping[str, Any] | None = None,
+    title: str | None = None,
     body: str = "",
     link: str | None = None,
     severity: str = "warning",
@@ -30,7 +36,21 @@ def notify(
 ) -> Notification:
     """Add a notification, unless an unresolved one with the same ``dedupe_key`` exists.
 
+    ``params`` (JSON values): the wording of the kind's message in
+    :data:`dialogo.notifications.kinds.MESSAGES`, rendered in each reader's language; the
+    English rendering is stored as the title (and body, for kinds with a body template).
+    Without ``params``, ``title`` is stored and always shown as written.
     ``recipient_id``: for this member only (the caller checks they belong to the workspace)."""
+    if params is not None:
+        params = dict(params)
+        english = kinds.render_params(kind, params, i18n.SOURCE_LANGUAGE, body=body)
+        if english is None:
+            raise kinds.UnknownKind(
+                f"no message for notification {kinds.message_key(kind, params)!r} with {params}"
+            )
+        title, body = english.title, english.body
+    elif title is None:
+        raise ValueError("a notification needs params (for its kind's message) or a title")
     if dedupe_key is not None:
         existing = session.scalar(
             select(Notification).where(
@@ -44,7 +64,8 @@ def notify(
     notification = Notification(
         workspace_id=workspace_id,
         kind=kind,
-        title=title,
+        params=params,
+        title=title[: kinds.MAX_TITLE],
         body=body,
         link=link,
         severity=severity,

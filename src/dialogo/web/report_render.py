@@ -68,13 +68,19 @@ class JinjaReportRenderer:
         _ = templating.tr(report.language).gettext
         fmt = i18n.Formatter(report.language, report.workspace.timezone)
         workspace, board = report.workspace, report.board
-        kind = _("weekly report") if schedule.frequency == "weekly" else _("monthly report")
-        start, end = fmt.date(report.start), fmt.date(report.end)
-        lines = [
-            _("Hello,"),
-            _("here is the %(report)s of %(workspace)s, from %(start)s to %(end)s.")
-            % {"report": kind, "workspace": workspace.name, "start": start, "end": end},
-        ]
+        values = {
+            "workspace": workspace.name,
+            "start": fmt.date(report.start),
+            "end": fmt.date(report.end),
+        }
+        # Whole sentences per frequency, so that a language can word each its own way.
+        if schedule.frequency == "weekly":
+            subject = _("%(workspace)s · weekly report, %(start)s – %(end)s") % values
+            opening = _("here is the weekly report of %(workspace)s, from %(start)s to %(end)s.")
+        else:
+            subject = _("%(workspace)s · monthly report, %(start)s – %(end)s") % values
+            opening = _("here is the monthly report of %(workspace)s, from %(start)s to %(end)s.")
+        lines = [_("Hello,"), opening % values]
         if report.campaign:
             lines.append(_("Campaign: %(name)s") % {"name": report.campaign})
         lines.append("")
@@ -92,10 +98,7 @@ class JinjaReportRenderer:
             _("This message was sent by Dialogo for the schedule “%(name)s”.")
             % {"name": schedule.name},
         ]
-        return MailTexts(
-            subject=f"{workspace.name} · {kind}, {start} – {end}",
-            body="\n".join(lines) + "\n",
-        )
+        return MailTexts(subject=subject, body="\n".join(lines) + "\n")
 
 
 def install() -> None:

@@ -116,7 +116,9 @@ def environment(language: str) -> Environment:
         lstrip_blocks=True,
     )
     env.install_gettext_translations(tr(language), newstyle=True)  # type: ignore[attr-defined]
-    env.globals.update(static=static_url, htmx_config=HTMX_CONFIG, lang=language)
+    env.globals.update(
+        static=static_url, htmx_config=HTMX_CONFIG, lang=language, autonym=i18n.autonym
+    )
     return env
 
 

@@ -502,6 +502,8 @@ def predict_engagement_by_segment(
                 "predicted_engagements": round(g.engagements, 3),
                 "per_member": round(g.per_member, 5),
                 "lift": round(g.lift, 3),
+                "facet": g.facet,
+                "value": g.value,
             }
             for g in found.segments
         ],

@@ -1,8 +1,9 @@
 """The workspace's open notifications, shown on its home page, and dismissing them.
 
-The services write notifications in English; the kinds this page knows (a channel that needs
-attention) are worded again in the viewer's language from the current state, the others are
-shown as written.
+A notification with parameters is worded in the viewer's language from the catalogue of kinds
+(:mod:`dialogo.notifications.kinds`); one stored before kinds had parameters shows its stored
+title. "A channel needs attention" is worded from the channel's current state (it may have
+gone from "needs re-authorisation" to "disconnected" while the notification was open).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dialogo.accounts.permissions import Permission
 from dialogo.channels import service as channels
 from dialogo.channels.models import Channel, ChannelStatus
 from dialogo.core.errors import DomainError
+from dialogo.notifications import kinds
 from dialogo.notifications import service as notifications
 from dialogo.notifications.models import Notification
 from dialogo.web import cookies, messages, templating
@@ -48,13 +50,13 @@ def _channel_id(notification: Notification) -> int | None:
     return int(raw) if raw.isdigit() and len(raw) < 19 else None
 
 
-def _channel_title(viewer: Viewer, channel: Channel) -> str:
+def _network_name(viewer: Viewer, network: str) -> str:
     registry = viewer.ctx.providers
-    network = (
-        registry.get(channel.network).capabilities.display_name
-        if channel.network in registry
-        else channel.network
-    )
+    return registry.get(network).capabilities.display_name if network in registry else network
+
+
+def _channel_title(viewer: Viewer, channel: Channel) -> str:
+    network = _network_name(viewer, channel.network)
     if channel.status == ChannelStatus.disconnected.value:
         text = viewer.gettext("%(name)s (%(network)s) was disconnected by the network")
     else:
@@ -71,11 +73,12 @@ def open_notifications(viewer: Viewer, workspace_id: int) -> list[Note]:
         by_id = {c.id: c for c in listed}
     notes = []
     for n in found:
-        title = n.title
+        worded = kinds.render(n, viewer.language, network_name=lambda c: _network_name(viewer, c))
+        title = worded.title
         link_label = viewer.tr.pgettext("notification link", "Open")
         if n.kind == CHANNEL_ATTENTION:
             channel = by_id.get(_channel_id(n) or 0)
-            if channel is not None:
+            if channel is not None:  # its current state (it may have changed since)
                 title = _channel_title(viewer, channel)
             link_label = viewer.gettext("Go to the channels")
         elif n.kind == INBOX_MENTION:
@@ -84,7 +87,7 @@ def open_notifications(viewer: Viewer, workspace_id: int) -> list[Note]:
             Note(
                 id=n.id,
                 title=title,
-                body=n.body,
+                body=worded.body,
                 link=cookies.safe_next(n.link, "") or None,
                 link_label=link_label,
                 created_at=n.created_at,
