@@ -22,9 +22,13 @@ The issue's 10,000, run on 2026-12-06 (2 cores shared, load average 13-17)::
 An earlier PostgreSQL run (before the lane's sending deadline was measured from the claim's
 start, see ``publishing/tasks.py``) failed once: one post of 10,000 was published twice
 (``chaos-1167``); the run after it passed. The lease here is 3 s, so a claim or a publish
-slowed by about 2 s on a loaded machine is enough for another worker to take a variant over
-while its request is still out; that is the dispatcher's stated limit (the lease must outlast
-a request), which this test's short lease tests under load.
+slowed by about 2 s on a loaded machine was enough for another worker to take a variant over
+while its request was still out. Since then no request may outlive two thirds of its lease
+(:mod:`dialogo.providers.deadline`; the test that failed without it is
+``test_a_request_never_outlives_its_lease_so_a_slow_network_is_not_posted_twice``), and
+the 10,000 were run again on PostgreSQL on 2026-12-06 at 11:06 UTC, load average 15-18 with
+the benchmark and other suites running beside it: passed in 143 s, "10000 posts, 12 kills,
+294 lost answers, 294 checks".
 """
 
 from __future__ import annotations

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import threading
 
 import pytest
 from sqlalchemy import func, select
@@ -45,8 +46,10 @@ class Rig:
     providers: ProviderRegistry
     cipher: CredentialCipher
 
-    def schedule(self, text: str = "Buongiorno!", minutes: float = 1) -> Post:
-        post = compose(self.db, self.brand, text)
+    def schedule(
+        self, text: str = "Buongiorno!", minutes: float = 1, channels: list[Channel] | None = None
+    ) -> Post:
+        post = compose(self.db, self.brand, text, channels=channels)
         publishing.schedule_post(
             self.db,
             self.brand.principal,
@@ -468,3 +471,43 @@ def test_first_comment_follows_the_post_as_a_reply(rig: Rig) -> None:
     first, comment = rig.network.posts
     assert (first.text, comment.text, comment.reply_to) == ("Launch!", "link", first.remote_id)
     assert rig.variant(post).remote_id == first.remote_id
+
+
+def test_a_request_never_outlives_its_lease_so_a_slow_network_is_not_posted_twice(
+    rig: Rig, settings: Settings
+) -> None:
+    """Worker A's request is held by the network longer than A's lease. Without a deadline
+    on the request, B takes the variant over when the lease ends, finds nothing on the
+    network yet, publishes, and A's request then lands too: twice. With the request bounded
+    by the lease (two thirds of it), A gives up first, records the answer as lost while its
+    lease holds, and the check finds the post the network had accepted: once."""
+    post = rig.schedule()
+    rig.clock.advance(minutes=2)
+    release, entered = threading.Event(), threading.Event()
+    rig.network.hold_next(release, entered)
+    short = settings.model_copy(update={"worker_lease_seconds": 1})
+    worker_a = Worker(short, rig.factory, rig.worker.registry, clock=rig.clock, worker_id="h:3:a")
+    with transaction(rig.factory) as session:
+        jobs.enqueue(session, dispatcher.DISPATCH_TASK, run_at=rig.clock.now())
+
+    def run_a() -> None:
+        while worker_a.run_once():
+            pass
+
+    lane_a = threading.Thread(target=run_a, daemon=True)
+    lane_a.start()
+    try:
+        assert entered.wait(timeout=30), "worker A never sent the post"
+        lane_a.join(timeout=5)  # with the bound, A gave up within its lease and recorded it
+        rig.clock.advance(seconds=2)  # A's lease (1 s) is over: B may take the variant
+        rig.run()
+    finally:
+        release.set()  # the network answers A at last (if A still waits)
+        lane_a.join(timeout=30)
+    rig.clock.advance(minutes=1)  # the reconciliation of A's lost answer
+    rig.run()
+    variant = rig.variant(post)
+    on_network = rig.network.posts_with_key(variant.idempotency_key)
+    assert len(on_network) == 1, f"published {len(on_network)} times"
+    assert variant.status == VariantStatus.published
+    assert variant.remote_id == on_network[0].remote_id

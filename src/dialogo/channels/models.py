@@ -6,7 +6,7 @@ import datetime as dt
 import enum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Float, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dialogo.accounts.models import Audited
@@ -74,3 +74,22 @@ class OAuthFlow(Base):
 
 
 OAUTH_FLOW_TTL = dt.timedelta(minutes=15)
+
+
+class AppRateLimit(Base):
+    """What a network last said about the limit of an *app* (the client id that several
+    channels share), seen by every worker: ``until`` the app's channels wait (the dispatcher's
+    claim and the inbox poller skip them), and the last usage figures for the health page.
+    Written by :mod:`dialogo.channels.app_limits`; a row whose ``until`` passed is history."""
+
+    __tablename__ = "app_rate_limits"
+
+    network: Mapped[str] = mapped_column(String(40), primary_key=True)
+    app_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    # "app" (Meta's X-App-Usage, LinkedIn's application limit), "app_24h" (X's post cap)
+    scope: Mapped[str] = mapped_column(String(40), primary_key=True)
+    until: Mapped[dt.datetime | None] = mapped_column(default=None, index=True)
+    used_percent: Mapped[float | None] = mapped_column(Float, default=None)
+    usage: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    reason: Mapped[str | None] = mapped_column(Text, default=None)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

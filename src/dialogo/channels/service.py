@@ -451,13 +451,17 @@ def update_channel_settings(
     *,
     registry: ProviderRegistry,
     cipher: CredentialCipher,
+    public_url: str | None = None,
+    http: httpx.Client | None = None,
 ) -> Channel:
     """Rename the channel and change its editable fields. Changes are merged into the stored
     configuration and encrypted credentials: the token, the refresh token and every field not
     named stay as they are. Secret values are never written to the audit log (``credentials``
     is excluded from it); configuration changes are audited. Addresses are checked against
     the outbound policy. The network is not asked anything (a webhook secret can be set while
-    the network is unreachable); "Check" does that."""
+    the network is unreachable; "Check" does that), except by a provider whose setting also
+    lives at the network (:meth:`Provider.apply_settings`, e.g. Telegram's webhook mode,
+    registered at ``public_url``): its refusal saves nothing."""
     channel = get_channel(session, principal, workspace_id, channel_id, Permission.channels_manage)
     if data.name is not None:
         name = data.name.strip()
@@ -491,14 +495,50 @@ def update_channel_settings(
             target[key] = value
         else:
             target.pop(key, None)
-    display = _provider_class(registry, channel.network).capabilities.display_name
-    _check_addresses(registry, display, config, extra)
+    provider_cls = _provider_class(registry, channel.network)
+    _check_addresses(registry, provider_cls.capabilities.display_name, config, extra)
+    if provider_cls.apply_settings is not Provider.apply_settings:
+        extra = _apply_settings(
+            provider_cls, channel, credentials, config, extra, registry, public_url, http
+        )
     if config != (channel.config or {}):
         channel.config = config
     if extra != credentials.extra:
         channel.credentials = cipher.encrypt(dataclasses.replace(credentials, extra=extra))
     session.flush()
     return channel
+
+
+def _apply_settings(
+    provider_cls: type[Provider],
+    channel: Channel,
+    credentials: Credentials,
+    config: dict[str, str],
+    extra: dict[str, str],
+    registry: ProviderRegistry,
+    public_url: str | None,
+    http: httpx.Client | None,
+) -> dict[str, str]:
+    """The provider tells the network about the new settings; the extra credentials with
+    the changes it returned."""
+    provider = provider_cls(
+        dataclasses.replace(credentials, extra=extra),
+        http=http or registry.http_client(),
+        config=config,
+    )
+    try:
+        before = {k: str(v) for k, v in (channel.config or {}).items()}
+        changes = provider.apply_settings(before, public_url=public_url, channel_id=channel.id)
+    finally:
+        if http is None:
+            provider.close()
+    out = dict(extra)
+    for key, value in changes.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = value
+    return out
 
 
 def _decrypt(cipher: CredentialCipher, channel: Channel) -> Credentials:
@@ -554,16 +594,11 @@ def flag_channel(session: Session, channel: Channel, error: ProviderError) -> No
     channel.status_reason = error.message
     channel.last_checked_at = utcnow()
     session.flush()
-    what = (
-        "was disconnected by the network"
-        if status is ChannelStatus.disconnected
-        else "needs to be authorised again"
-    )
     notifications.notify(  # deduplicated while the previous one is unresolved
         session,
         channel.workspace_id,
         kind="channel_attention",
-        title=f"{channel.name} ({channel.network}) {what}",
+        params={"variant": status.value, "name": channel.name, "network": channel.network},
         body=error.message,
         link=f"/w/{channel.workspace_id}/channels",
         dedupe_key=_attention_key(channel.id),

@@ -91,8 +91,7 @@ def queue(
             conversation.workspace_id,
             kind="inbox_ack_missing",
             severity="warning",
-            title="An acknowledgement rule uses a saved reply that no longer exists",
-            body="No automated acknowledgement was sent. Edit the rule in the inbox rules.",
+            params={"saved_reply_id": saved_reply_id},
             link=f"/w/{conversation.workspace_id}/inbox-rules",
             dedupe_key=f"inbox-ack-missing:{saved_reply_id}",
         )

@@ -15,7 +15,7 @@ import datetime as dt
 from sqlalchemy.orm import Session
 
 from dialogo.channels.models import Channel
-from dialogo.inbox import ingest
+from dialogo.inbox import ingest, instagram_mentions
 from dialogo.inbox.pushed import store_pushed
 from dialogo.providers.base import Credentials
 from dialogo.providers.meta import webhook
@@ -44,11 +44,19 @@ def store_batch(
     now: dt.datetime,
 ) -> ingest.IngestReport:
     """The batch's messages for this channel's account into the inbox; the rest (another
-    account's entries, unreadable parts) into the quarantine with the reason. Flushes; the
-    caller commits."""
+    account's entries, unreadable parts) into the quarantine with the reason; one job per
+    Instagram @mention, which reads its content (:mod:`dialogo.inbox.instagram_mentions`).
+    Flushes; the caller commits."""
     account = account_of(channel, credentials)
     name = channel.network.capitalize()
-    return store_pushed(
+    ours = [ref for to, ref in batch.mentions if not account or to == account]
+    for to, ref in batch.mentions:
+        if account and to != account:
+            reason = f"a {name} mention for account {to}, not this channel's ({account})"
+            ingest.quarantine(session, channel, ref, reason, now=now)
+    # Only ids: each mention's content is read by a job, not in Meta's request.
+    instagram_mentions.enqueue(session, channel, ours, now=now)
+    report = store_pushed(
         session,
         channel,
         batch.messages,
@@ -60,3 +68,5 @@ def store_batch(
         source=f"{name} webhook",
         now=now,
     )
+    report.quarantined += len(batch.mentions) - len(ours)
+    return report

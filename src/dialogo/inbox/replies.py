@@ -104,13 +104,15 @@ class SendOutcome:
         return {"status": self.status, "detail": self.detail}
 
 
-def _attention(session: Session, reply: Reply, title: str, body: str) -> None:
+def _attention(session: Session, reply: Reply, variant: str, network: str, body: str) -> None:
+    """``variant``: "unconfirmed", "failed", "refused" or "not_sent" (the wordings of
+    ``inbox_reply_failed`` in :data:`dialogo.notifications.kinds.MESSAGES`)."""
     notifications.notify(
         session,
         reply.workspace_id,
         kind="inbox_reply_failed",
         severity="error",
-        title=title,
+        params={"variant": variant, "network": network},
         body=body,
         link=f"/w/{reply.workspace_id}/inbox/{reply.conversation_id}",
         dedupe_key=f"reply:{reply.id}",
@@ -253,9 +255,7 @@ def _send(
                         f"{reason}, so whether the reply went out is unknown: look at the "
                         "thread and answer again by hand if it is not there"
                     )
-                    _attention(
-                        session, reply, "A reply may or may not have been sent", reply.last_error
-                    )
+                    _attention(session, reply, "unconfirmed", channel.network, reply.last_error)
                     return SendOutcome("unconfirmed", "cannot reconcile")
                 if found is not None:
                     _sent(session, reply, channel, found, now)
@@ -268,7 +268,7 @@ def _send(
     except NotImplementedError as exc:  # the network cannot answer messages
         reply.status = ReplyStatus.failed.value
         reply.last_error = str(exc) or f"{channel.network} cannot reply"
-        _attention(session, reply, f"A reply on {channel.network} failed", reply.last_error)
+        _attention(session, reply, "failed", channel.network, reply.last_error)
         return SendOutcome("failed", "cannot reply")
     except (ReauthRequired, InsufficientScopes, Disconnected) as exc:  # channel flagged
         reply.last_error = exc.message
@@ -276,13 +276,13 @@ def _send(
     except InvalidPayload as exc:
         reply.status = ReplyStatus.failed.value
         reply.last_error = exc.message + (f" ({'; '.join(exc.issues)})" if exc.issues else "")
-        _attention(session, reply, f"A reply on {channel.network} was refused", reply.last_error)
+        _attention(session, reply, "refused", channel.network, reply.last_error)
         return SendOutcome("failed", exc.code)
     except ProviderError as exc:
         if not exc.transient:
             reply.status = ReplyStatus.failed.value
             reply.last_error = exc.message
-            _attention(session, reply, f"A reply on {channel.network} failed", exc.message)
+            _attention(session, reply, "failed", channel.network, exc.message)
             return SendOutcome("failed", exc.code)
         if attempt >= SEND_MAX_ATTEMPTS:
             reply.status = (
@@ -291,9 +291,7 @@ def _send(
                 else ReplyStatus.failed.value
             )
             reply.last_error = f"gave up after {attempt} attempts: {exc.message}"
-            _attention(
-                session, reply, f"A reply on {channel.network} was not sent", reply.last_error
-            )
+            _attention(session, reply, "not_sent", channel.network, reply.last_error)
             return SendOutcome(reply.status, "attempts exhausted")
         if isinstance(exc, RateLimited):
             delay = max(1.0, float(exc.retry_after))

@@ -421,7 +421,7 @@ def add_note(
             workspace_id,
             kind="inbox_mention",
             severity="info",
-            title=f"{who} mentioned you in a note",
+            params={"who": who},
             body=text[:300],
             link=f"/w/{workspace_id}/inbox/{conversation.id}#note-{note.id}",
             recipient_id=int(mention["user_id"]),

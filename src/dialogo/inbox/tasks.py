@@ -1,5 +1,6 @@
 """Inbox jobs: a periodic tick enqueues one ingest job per working channel and period; an
-ingest job polls its channel; a send job sends one reply.
+ingest job polls its channel; a send job sends one reply; an Instagram mention job reads the
+content of a mention the Meta webhook announced.
 
 ``register`` puts them on a task registry; the module registers them on the default one with
 the installed providers. Tests register them on their own registry with a fake network.
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session
 from dialogo.channels.crypto import CredentialCipher
 from dialogo.channels.models import Channel
 from dialogo.core.config import Settings
-from dialogo.inbox import poll, replies
+from dialogo.inbox import instagram_mentions, poll, replies, threads_webhook
 from dialogo.jobs import service as jobs
 from dialogo.jobs.models import Job, JobStatus
 from dialogo.jobs.registry import JobContext, TaskRegistry
@@ -126,6 +127,34 @@ def register(
                 ),
             ) from exc
         return outcome.as_dict()
+
+    @tasks.task(instagram_mentions.TASK, max_attempts=instagram_mentions.MAX_ATTEMPTS)
+    def instagram_mention(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
+        outcome = instagram_mentions.fetch_and_store(
+            ctx.session,
+            payload,
+            registry=providers(ctx.settings),
+            cipher=CredentialCipher.from_settings(ctx.settings),
+            now=ctx.clock.now(),
+            attempt=ctx.attempt,
+            backoff_base=ctx.settings.worker_backoff_base_seconds,
+            backoff_cap=ctx.settings.worker_backoff_max_seconds,
+            http=http,
+        )
+        return outcome.as_dict()
+
+    @tasks.task(threads_webhook.FETCH_TASK, max_attempts=threads_webhook.FETCH_MAX_ATTEMPTS)
+    def threads_fetch(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
+        # a Threads webhook named a reply only by id: fetch it, store it or quarantine it
+        return threads_webhook.fetch_and_store(
+            ctx.session,
+            payload,
+            now=ctx.clock.now(),
+            last_attempt=ctx.attempt >= threads_webhook.FETCH_MAX_ATTEMPTS,
+            registry=providers(ctx.settings),
+            cipher=CredentialCipher.from_settings(ctx.settings),
+            http=http,
+        )
 
     @tasks.task(replies.SEND_TASK, max_attempts=replies.SEND_MAX_ATTEMPTS + 1)
     def send(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:

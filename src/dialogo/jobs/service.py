@@ -185,6 +185,17 @@ def claim(
     ]
 
 
+def next_run_at(session: Session, *, tasks: list[str] | None = None) -> dt.datetime | None:
+    """When the earliest queued job falls due (an index look-up): an idle worker sleeps until
+    then rather than a whole poll interval, so a job queued for a known moment (a publishing
+    lane for the next due post) starts on time."""
+    query = select(func.min(Job.run_at)).where(Job.status == QUEUED)
+    if tasks is not None:
+        query = query.where(Job.task.in_(tasks))
+    found = session.scalar(query)
+    return ensure_aware(found) if found is not None else None
+
+
 def _owned(claim: Claim) -> Any:
     return and_(
         Job.id == claim.job_id,

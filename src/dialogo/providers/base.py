@@ -24,6 +24,8 @@ from typing import Any, ClassVar
 
 import httpx
 
+from dialogo.providers.ratelimits import AppSignal
+
 
 class AuthKind(enum.StrEnum):
     oauth2 = "oauth2"
@@ -60,6 +62,12 @@ class MediaRules:
     max_video_bytes: int = 512 * 1024 * 1024
     alt_text_max: int | None = 1000
     mix_images_and_video: bool = False
+    #: Videos in one post (``None``: as many as ``max_items``); X and LinkedIn take one.
+    max_videos: int | None = None
+    min_video_bytes: int = 0
+    #: A video's length, where the file declares it (see :mod:`dialogo.providers.video`).
+    min_video_seconds: float | None = None
+    max_video_seconds: float | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -301,6 +309,9 @@ class Provider(abc.ABC):
         self.credentials = credentials
         self.http = http or new_http_client()
         self.config = config or {}
+        #: Rate-limit usage the network reported on this provider's calls (app-wide and the
+        #: account's own; :mod:`dialogo.providers.ratelimits`), read by the caller afterwards.
+        self.app_signals: list[AppSignal] = []
 
     # -- auth ------------------------------------------------------------------------------------
 
@@ -374,6 +385,22 @@ class Provider(abc.ABC):
         stream restarts it, with backoff."""
         raise NotImplementedError(f"{self.capabilities.network} has no stream")
         yield  # pragma: no cover - makes this a generator
+
+    # -- settings --------------------------------------------------------------------------------
+
+    def apply_settings(
+        self, before: dict[str, str], *, public_url: str | None, channel_id: int
+    ) -> dict[str, str | None]:
+        """Tell the network about settings a manager just changed on the channel
+        (``self.config`` holds the new values, ``before`` the old ones).
+
+        Most networks keep nothing of ours: the default does nothing and asks nothing. A
+        provider whose setting also lives at the network (Telegram's webhook) calls it here,
+        with ``public_url`` (Dialogo's public address, ``None`` when unknown) and the
+        channel's id to build the addresses it registers, and returns the changes to the
+        encrypted extra credentials (``None`` removes a key). Raising refuses the change:
+        nothing is saved."""
+        return {}
 
     def close(self) -> None:
         self.http.close()

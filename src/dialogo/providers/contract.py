@@ -180,6 +180,13 @@ def capability_problems(provider_class: type[Provider], network: str) -> list[st
             problems.append(f"{mime} listed as a video type")
     if media.alt_text_max is not None and media.alt_text_max <= 0:
         problems.append("alt_text_max is not positive")
+    if media.max_videos is not None and not 0 <= media.max_videos <= media.max_items:
+        problems.append(f"max_videos {media.max_videos} is not within 0..max_items")
+    if media.video_types and media.min_video_bytes > media.max_video_bytes:
+        problems.append("min_video_bytes is above max_video_bytes")
+    low, high = media.min_video_seconds, media.max_video_seconds
+    if (low is not None and low < 0) or (high is not None and high <= (low or 0)):
+        problems.append("the video duration limits are not an increasing positive range")
     if caps.max_hashtags is not None and caps.max_hashtags < 0:
         problems.append("negative max_hashtags")
     if caps.url_length is not None and caps.url_length <= 0:

@@ -12,9 +12,12 @@ import datetime as dt
 import itertools
 import secrets
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
+import httpx
+
+from dialogo.providers import deadline as deadlines
 from dialogo.providers.base import (
     Account,
     AuthKind,
@@ -72,6 +75,8 @@ class FakeNetwork:
         self.failures: list[Exception] = []
         # Publishes that create the post and then lose the answer (a read timeout).
         self.lost_answers = 0
+        # Publishes held by the network (see ``hold_next``): (release, entered) events.
+        self._holds: list[tuple[threading.Event, threading.Event | None]] = []
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         # access token → account; rebuilt on a miss (tests change tokens directly), so a
@@ -103,6 +108,15 @@ class FakeNetwork:
     def lose_next_answers(self, count: int = 1) -> None:
         """The next ``count`` publishes create the post, then raise ``OutcomeUnknown``."""
         self.lost_answers += count
+
+    def hold_next(self, release: threading.Event, entered: threading.Event | None = None) -> None:
+        """The next publish is held, as by a network slow to answer, until ``release`` is set
+        (``entered`` is set when it starts); the post is made when the network answers. A
+        caller's request deadline (:mod:`dialogo.providers.deadline`) is honoured as an HTTP
+        client's timeouts are: when it comes first the client gives up, the post is made all
+        the same (the network had accepted it) and the publish raises ``OutcomeUnknown``."""
+        with self._lock:
+            self._holds.append((release, entered))
 
     def posts_with_key(self, idempotency_key: str) -> list[FakePost]:
         return [p for p in self.posts if p.idempotency_key == idempotency_key]
@@ -161,19 +175,33 @@ class FakeNetwork:
 
     def _publish(self, account: FakeAccount, draft: Draft) -> FakePost:
         with self._lock:
-            post = FakePost(
-                remote_id=f"p{next(self._ids)}",
-                account_id=account.remote_id,
-                text=draft.text,
-                reply_to=draft.reply_to.remote_id if draft.reply_to else None,
-                idempotency_key=draft.idempotency_key,
-                created_at=dt.datetime.now(dt.UTC),
-            )
+            hold = self._holds.pop(0) if self._holds else None
+        if hold is not None:
+            release, entered = hold
+            if entered is not None:
+                entered.set()
+            left = deadlines.remaining()
+            if not release.wait(timeout=None if left is None else max(0.0, left)):
+                with self._lock:
+                    self.posts.append(self._new_post(account, draft))
+                raise OutcomeUnknown(f"{self.name}: no answer before the request's deadline")
+        with self._lock:
+            post = self._new_post(account, draft)
             self.posts.append(post)
             if self.lost_answers > 0:
                 self.lost_answers -= 1
                 raise OutcomeUnknown(f"{self.name}: no answer (read timeout)")
             return post
+
+    def _new_post(self, account: FakeAccount, draft: Draft) -> FakePost:
+        return FakePost(
+            remote_id=f"p{next(self._ids)}",
+            account_id=account.remote_id,
+            text=draft.text,
+            reply_to=draft.reply_to.remote_id if draft.reply_to else None,
+            idempotency_key=draft.idempotency_key,
+            created_at=dt.datetime.now(dt.UTC),
+        )
 
     def provider_class(self) -> type[Provider]:
         network = self
@@ -379,3 +407,36 @@ class SharedFakeNetwork:
 
         SharedFakeProvider.__name__ = f"SharedFakeProvider_{network.name}"
         return SharedFakeProvider
+
+
+class ScriptedApi:
+    """The base of the HTTP fakes written from a network's documentation (an
+    ``httpx.MockTransport`` handler, such as the video uploads' ``VideoApi`` of X and
+    LinkedIn): :meth:`operation` names each request, the method ``_<operation>`` (lower case)
+    answers it, and ``fail`` queues answers or exceptions given instead, per operation, to
+    script failures (a 429, a 5xx, a lost answer). ``operations`` records what was asked."""
+
+    def __init__(self) -> None:
+        self.fail: dict[str, list[httpx.Response | Exception]] = {}
+        self.operations: list[str] = []
+
+    def operation(self, request: httpx.Request) -> str:
+        raise NotImplementedError
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        request.read()
+        operation = self.operation(request)
+        self.operations.append(operation)
+        queued = self.fail.get(operation)
+        if queued:
+            answer = queued.pop(0)
+            if isinstance(answer, Exception):
+                raise answer
+            return answer
+        handler: Callable[[httpx.Request], httpx.Response] = getattr(
+            self, f"_{operation.lower()}", self._unknown
+        )
+        return handler(request)
+
+    def _unknown(self, request: httpx.Request) -> httpx.Response:
+        return httpx.Response(404, json={"message": f"no route {request.method} {request.url}"})

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from dialogo.accounts.permissions import Permission
 from dialogo.accounts.service import Principal, authorize
+from dialogo.channels.app_limits import AppLimitView, workspace_limits
 from dialogo.channels.models import Channel, ChannelStatus
 from dialogo.core.clock import ensure_aware, utcnow
 from dialogo.jobs import service as jobs
@@ -53,6 +54,9 @@ class PublishingHealth:
     unconfirmed: list[VariantProblem]
     failed: list[VariantProblem]
     channels: list[ChannelProblem]
+    #: The apps of the workspace's channels that wait for a network's limit, or whose usage
+    #: was reported lately (not a problem for a person: the posts go out after the window).
+    apps: list[AppLimitView] = dataclasses.field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -163,4 +167,5 @@ def publishing_health(
         unconfirmed=[_problem(v, names) for v in unconfirmed],
         failed=[_problem(v, names) for v in failed],
         channels=channels,
+        apps=workspace_limits(session, workspace_id, now=now),
     )

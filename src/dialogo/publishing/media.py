@@ -217,6 +217,8 @@ def check(assets: Sequence[MediaAsset], rules: MediaRules, network: str) -> list
     videos = [a for a in assets if a.mime_type in rules.video_types]
     if images and videos and not rules.mix_images_and_video:
         issue("media_mix", f"{network} does not mix images and videos in one post")
+    if rules.max_videos is not None and len(videos) > rules.max_videos:
+        issue("too_many_videos", f"{network} takes at most {rules.max_videos} video per post")
     for index, asset in enumerate(assets):
         if asset in images:
             limit = rules.max_image_bytes
@@ -230,6 +232,13 @@ def check(assets: Sequence[MediaAsset], rules: MediaRules, network: str) -> list
                 "media_too_large",
                 f"{asset.filename} is {asset.size_bytes / 1_048_576:.1f} MB; "
                 f"{network} takes up to {limit / 1_048_576:.1f} MB",
+                index,
+            )
+        if asset in videos and asset.size_bytes < rules.min_video_bytes:
+            issue(
+                "media_too_small",
+                f"{asset.filename} is {asset.size_bytes / 1024:.1f} KB; "
+                f"{network} needs at least {rules.min_video_bytes / 1024:g} KB",
                 index,
             )
         if rules.alt_text_max is not None and len(asset.alt_text) > rules.alt_text_max:

@@ -456,7 +456,7 @@ def _materialise_one(
             session,
             row.workspace_id,
             kind="recurring_post_not_scheduled",
-            title=f"A recurring post ({row.name or f'#{row.id}'}) was not scheduled",
+            params={"name": row.name or f"#{row.id}"},
             body=f"{when.isoformat()}: {error}",
             dedupe_key=f"recurring:{row.id}:not_scheduled",
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import httpx
 from sqlalchemy import Select, select
@@ -653,8 +653,15 @@ def cancel_post(session: Session, principal: Principal, workspace_id: int, post_
 
 def refresh_post_status(post: Post, variants: Sequence[PostVariant]) -> None:
     """A scheduled post's status from its variants' (callers hold the post's row lock)."""
-    states = {v.status for v in variants}
-    live = states - {VariantStatus.cancelled.value}
+    status = post_status(post.status, [v.status for v in variants])
+    if post.status != status:
+        post.status = status
+        post.updated_at = utcnow()
+
+
+def post_status(current: str, variant_states: Iterable[str]) -> str:
+    """What a post's status is given its variants' statuses (``current``: its status now)."""
+    live = set(variant_states) - {VariantStatus.cancelled.value}
     if not live:
         status = PostStatus.cancelled
     elif live & {VariantStatus.queued.value, VariantStatus.waiting_channel.value}:
@@ -667,12 +674,10 @@ def refresh_post_status(post: Post, variants: Sequence[PostVariant]) -> None:
     elif VariantStatus.failed.value in live:
         status = PostStatus.failed
     elif VariantStatus.draft.value in live:
-        status = PostStatus(post.status)
+        status = PostStatus(current)
     else:
         status = PostStatus.published
-    if post.status != status.value:
-        post.status = status.value
-        post.updated_at = utcnow()
+    return status.value
 
 
 # --- composer and campaign pages (web UI) ---------------------------------------------------------

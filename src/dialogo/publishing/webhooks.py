@@ -423,7 +423,7 @@ def deliver(
             session,
             delivery.workspace_id,
             kind="webhook_failed",
-            title=f"A webhook to {endpoint.url} failed {delivery.attempts} times",
+            params={"url": endpoint.url, "attempts": delivery.attempts},
             body=f"{delivery.event_type}: {entry.get('error') or entry.get('status_code')}",
             dedupe_key=f"webhook:{endpoint.id}:failed",
         )

@@ -3,9 +3,12 @@ domain errors that the pages show as messages (the services' messages are Englis
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from babel.support import NullTranslations
 from pydantic import ValidationError
 
+from dialogo.audience.receptiveness import FACET_LABELS
 from dialogo.core.errors import (
     AuthenticationFailed,
     Conflict,
@@ -112,6 +115,12 @@ PROVIDER_FIELD_TEXTS = (
         "Where posts are published: @channelusername, or a numeric id such as "
         "-1001234567890 for a private channel or group."
     ),
+    N_("How messages arrive"),
+    N_(
+        "polling (the default: Dialogo asks Telegram every minute) or webhook "
+        "(Telegram pushes each message at once to /webhooks/telegram/<channel id>; "
+        "needs DIALOGO_BASE_URL to be Dialogo's public https address)."
+    ),
     # Sandbox
     N_("Demo token"),
     N_("The sandbox needs no account: type sandbox-demo."),
@@ -175,6 +184,21 @@ def label(tr: NullTranslations, table: dict[str, str], key: str) -> str:
     """The translated label of ``key`` in one of the tables above, or the key itself."""
     msgid = table.get(key)
     return tr.gettext(msgid) if msgid is not None else key
+
+
+class _Segment(Protocol):
+    label: str
+    facet: str | None
+    value: str | None
+
+
+def segment_label(tr: NullTranslations, segment: _Segment) -> str:
+    """A ranked segment's label in the viewer's language: a saved segment's name, or the label
+    of a profile field's value (``dialogo.audience.receptiveness.FACET_LABELS``)."""
+    template = FACET_LABELS.get(segment.facet or "")
+    if template is None or segment.value is None:
+        return segment.label
+    return tr.gettext(template) % {"value": segment.value}
 
 
 def domain_error(tr: NullTranslations, exc: DomainError) -> str:

@@ -30,6 +30,8 @@ log = logging.getLogger("dialogo.worker")
 
 # How often a stopping worker notices the request while it is idle.
 _STOP_CHECK_SECONDS = 0.1
+# The shortest idle pause (a job due "now" that another worker is about to take).
+_MIN_IDLE_PAUSE_SECONDS = 0.005
 # The longest pause after the loop itself failed (the database is unreachable, say).
 _MAX_ERROR_PAUSE_SECONDS = 60.0
 
@@ -106,13 +108,27 @@ class Worker:
                 if not ran:
                     if idle_exit:
                         break
-                    self._sleep(self.settings.worker_poll_seconds)
+                    self._sleep(self._idle_pause())
         finally:
             self._beat_stop.set()
             beat_thread.join(timeout=10)
             self._safe_beat(stopped=True)
             log.info("worker %s stopped after %d jobs", self.worker_id, handled)
         return handled
+
+    def _idle_pause(self) -> float:
+        """How long to sleep with nothing due: until the next queued job falls due, at most
+        the poll interval (jobs queued meanwhile by others are seen at the next poll)."""
+        poll = self.settings.worker_poll_seconds
+        try:
+            with transaction(self.factory) as session:
+                upcoming = jobs.next_run_at(session, tasks=self.registry.names())
+        except Exception:  # the loop's next round reports a database that went away
+            return poll
+        if upcoming is None:
+            return poll
+        wait = (upcoming - self.clock.now()).total_seconds()
+        return min(poll, max(_MIN_IDLE_PAUSE_SECONDS, wait))
 
     def _sleep(self, seconds: float) -> None:
         deadline = time.monotonic() + seconds

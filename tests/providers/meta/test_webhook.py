@@ -188,8 +188,14 @@ def test_instagram_messages_comments_and_mentions() -> None:
     comment = batch.messages[1][1]
     assert comment.author.handle == "giulia_r" and comment.conversation_id == "17887498072083520"
     assert comment.created_at == when(1795000000)
-    [mention] = batch.problems
-    assert "mention" in mention.reason and mention.remote_id == "17894227972"
+    # a mention carries only ids: a reference for the job that reads its content
+    assert batch.problems == []
+    [(to, mention)] = batch.mentions
+    assert to == ig and (mention.media_id, mention.comment_id) == (
+        "17918195224117851",
+        "17894227972",
+    )
+    assert mention.remote_id == "17894227972" and mention.time == when(1795000000)
     assert batch.ignored == 1
     # an Instagram notification is not a Page one
     wrong = parse_page_notification(body, signature, SECRET, network="facebook")

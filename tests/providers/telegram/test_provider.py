@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 
+from dialogo.core.errors import InvalidInput
 from dialogo.providers.base import Credentials, Draft, Media, MessageKind, RemoteRef
 from dialogo.providers.errors import (
     Disconnected,
@@ -34,6 +35,7 @@ from dialogo.providers.telegram.provider import (
     normalise_chat_id,
     utf16_length,
     utf16_slice,
+    webhook_url,
 )
 
 DATA = Path(__file__).parent / "data"
@@ -539,3 +541,82 @@ def test_the_base_url_is_configurable() -> None:
     )
     provider.verify()
     assert seen[-1] == f"http://bots.local/bot{TOKEN}/getMe"
+
+
+# -- webhook mode ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("public", "ok"),
+    [
+        ("https://dialogo.example", True),
+        ("https://dialogo.example:8443/", True),
+        (None, False),
+        ("http://dialogo.example", False),
+        ("https://localhost", False),
+        ("https://10.0.0.5", False),
+        ("https://dialogo.example:8000", False),
+    ],
+)
+def test_the_webhook_address_needs_public_https(public: str | None, ok: bool) -> None:
+    if ok:
+        assert webhook_url(public, 7).endswith("/webhooks/telegram/7")
+        assert webhook_url(public, 7).startswith("https://dialogo.example")
+    else:
+        with pytest.raises(InvalidInput, match="public https address"):
+            webhook_url(public, 7)
+
+
+def test_apply_settings_calls_telegram_only_when_the_mode_changes(bot: Bot) -> None:
+    bot.answers.update(
+        setWebhook={"ok": True, "result": True}, deleteWebhook={"ok": True, "result": True}
+    )
+    provider = bot.provider()
+    public = "https://dialogo.example"
+    assert provider.apply_settings({"chat_id": CHANNEL}, public_url=public, channel_id=3) == {}
+    provider.config = {"chat_id": CHANNEL, "updates": "webhook"}
+    changes = provider.apply_settings({"chat_id": CHANNEL}, public_url=public, channel_id=3)
+    [sent] = bot.sent
+    assert sent.method == "setWebhook" and sent.fields["secret_token"] == changes["webhook_secret"]
+    assert changes["webhook_url"] == "https://dialogo.example/webhooks/telegram/3"
+    assert set(sent.fields) == {"url", "secret_token", "allowed_updates", "drop_pending_updates"}
+    provider.config = {"chat_id": CHANNEL, "updates": "polling"}
+    changes = provider.apply_settings(
+        {"chat_id": CHANNEL, "updates": "webhook"}, public_url=public, channel_id=3
+    )
+    assert changes == {"webhook_secret": None, "webhook_url": None}
+    assert bot.sent[-1].method == "deleteWebhook"
+    assert bot.sent[-1].fields == {"drop_pending_updates": "false"}
+    with pytest.raises(InvalidInput, match="polling"):
+        provider.config = {"updates": "push"}
+        provider.apply_settings({}, public_url=public, channel_id=3)
+    assert len(bot.sent) == 2
+
+
+def test_webhook_info_reads_the_documented_fields(bot: Bot) -> None:
+    bot.answers["getWebhookInfo"] = {
+        "ok": True,
+        "result": {
+            "url": "https://dialogo.example/webhooks/telegram/3",
+            "has_custom_certificate": False,
+            "pending_update_count": 4,
+            "last_error_date": 1772450000,
+            "last_error_message": "Connection timed out",
+            "max_connections": 40,
+        },
+    }
+    info = bot.provider().webhook_info()
+    assert info.pending_update_count == 4 and info.last_error_message == "Connection timed out"
+    assert info.last_error_date == dt.datetime.fromtimestamp(1772450000, dt.UTC)
+
+
+def test_read_updates_reports_what_it_cannot_read(bot: Bot) -> None:
+    updates = load("getUpdates.json")["result"]
+    messages, problems, last = bot.provider().read_updates(
+        [*updates, {"message": {"message_id": 1}}, {"update_id": 9, "message": "text"}]
+    )
+    assert len(messages) == 7 and last == 730009
+    assert [p.reason for p in problems] == [
+        "an update without an update_id",
+        "a message without a chat",
+    ]

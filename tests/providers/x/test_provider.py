@@ -95,7 +95,7 @@ def test_validate_reports_each_problem_with_its_field() -> None:
     issues = p.validate(
         Draft(
             text="a" * 281,
-            media=[Media(b"\0\0\0\x18ftypmp42", "video/mp4")],
+            media=[Media(b"RIFF\0\0\0\0AVI LIST", "video/x-msvideo")],
             thread=[Draft(text="")],
         )
     )

@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response, status
-from pydantic import BaseModel, ConfigDict
+from fastapi import APIRouter, Depends, Header, Query, Response, status
+from pydantic import BaseModel, ConfigDict, Field
 
 from dialogo.accounts.permissions import Permission
 from dialogo.api.deps import Ctx, CurrentPrincipal, Db
@@ -20,7 +20,11 @@ from dialogo.channels.schemas import (
     ChannelSettingsUpdate,
     ProviderOut,
 )
+from dialogo.core import i18n
+from dialogo.core.context import AppContext
+from dialogo.notifications import kinds
 from dialogo.notifications import service as notifications
+from dialogo.notifications.models import Notification
 
 router = APIRouter(prefix="/api/v1")
 
@@ -39,12 +43,43 @@ class NotificationOut(BaseModel):
     workspace_id: int
     recipient_id: int | None = None  # personal (a mention); None: for the whole team
     kind: str
+    params: dict[str, Any] | None = Field(
+        default=None,
+        description="What the kind's message is worded with (names, counts, shares; "
+        "``variant`` picks one of the kind's wordings); null for a notification stored "
+        "before notifications had parameters.",
+    )
     severity: str
-    title: str
+    title: str = Field(
+        description="The message in the language asked for with Accept-Language (English "
+        "by default); as stored for a notification without params."
+    )
     body: str
     link: str | None
     created_at: dt.datetime
     resolved_at: dt.datetime | None
+
+
+AcceptLanguage = Annotated[
+    str | None,
+    Header(
+        alias="Accept-Language",
+        description="The language of the notifications' titles (English by default).",
+    ),
+]
+
+
+def notification_out(ctx: AppContext, n: Notification, accept_language: str | None) -> Any:
+    """``n`` with its title and body worded in the language asked for."""
+    language = i18n.negotiate(accept_language, ctx.settings.languages, i18n.SOURCE_LANGUAGE)
+    registry = ctx.providers
+    worded = kinds.render(
+        n,
+        language,
+        network_name=lambda c: registry.get(c).capabilities.display_name if c in registry else c,
+    )
+    out = NotificationOut.model_validate(n)
+    return out.model_copy(update={"title": worded.title, "body": worded.body})
 
 
 @router.get(
@@ -121,7 +156,14 @@ def update_channel_settings(
     configuration). ``values``: absent keeps, ``null`` or ``""`` clears, a string replaces.
     Secret fields come back as set or not set, never with their value."""
     channel = channels.update_channel_settings(
-        session, principal, workspace_id, channel_id, body, registry=ctx.providers, cipher=cipher
+        session,
+        principal,
+        workspace_id,
+        channel_id,
+        body,
+        registry=ctx.providers,
+        cipher=cipher,
+        public_url=ctx.settings.public_url,
     )
     return ChannelSettingsOut(
         channel=ChannelOut.model_validate(channel),
@@ -175,11 +217,14 @@ def list_notifications(
     workspace_id: int,
     principal: CurrentPrincipal,
     session: Db,
+    ctx: Ctx,
     include_resolved: Annotated[bool, Query()] = False,
+    accept_language: AcceptLanguage = None,
 ) -> Any:
-    return notifications.list_notifications(
+    found = notifications.list_notifications(
         session, principal, workspace_id, include_resolved=include_resolved
     )
+    return [notification_out(ctx, n, accept_language) for n in found]
 
 
 @router.post(
@@ -190,6 +235,12 @@ def list_notifications(
     openapi_extra=needs(Permission.notifications_manage),
 )
 def resolve_notification(
-    workspace_id: int, notification_id: int, principal: CurrentPrincipal, session: Db
+    workspace_id: int,
+    notification_id: int,
+    principal: CurrentPrincipal,
+    session: Db,
+    ctx: Ctx,
+    accept_language: AcceptLanguage = None,
 ) -> Any:
-    return notifications.resolve(session, principal, workspace_id, notification_id)
+    n = notifications.resolve(session, principal, workspace_id, notification_id)
+    return notification_out(ctx, n, accept_language)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel
@@ -36,6 +37,23 @@ class ChannelProblemOut(BaseModel):
     waiting_variants: int
 
 
+class AppLimitOut(BaseModel):
+    """An app (OAuth client id) of the workspace's channels and its rate limit: ``until`` is
+    set while every channel of the app waits; ``used_percent`` is the largest share of the
+    limit the network last reported as used (``usage`` has its figures)."""
+
+    network: str
+    app_id: str
+    scope: str
+    limited: bool
+    until: dt.datetime | None
+    used_percent: float | None
+    usage: dict[str, Any]
+    reason: str | None
+    updated_at: dt.datetime
+    channels: int
+
+
 class PublishingHealthOut(BaseModel):
     ok: bool
     alive_workers: int
@@ -46,6 +64,7 @@ class PublishingHealthOut(BaseModel):
     unconfirmed: list[VariantProblemOut]
     failed: list[VariantProblemOut]
     channels: list[ChannelProblemOut]
+    apps: list[AppLimitOut] = []
 
 
 router = APIRouter(prefix="/api/v1/workspaces/{workspace_id}", tags=["publishing"])
@@ -60,8 +79,9 @@ router = APIRouter(prefix="/api/v1/workspaces/{workspace_id}", tags=["publishing
 def get_publishing_health(
     workspace_id: int, ctx: Ctx, principal: CurrentPrincipal, session: Db
 ) -> PublishingHealthOut:
-    """Workers, queue lag, stuck and unconfirmed posts, recent failures with their reason, and
-    channels that need to be authorised again."""
+    """Workers, queue lag, stuck and unconfirmed posts, recent failures with their reason,
+    channels that need to be authorised again, and the apps waiting for a network's rate
+    limit (or reported near it)."""
     report = health.publishing_health(
         session, principal, workspace_id, stale_after=stale_after(ctx), now=ctx.clock.now()
     )
@@ -81,4 +101,5 @@ def get_publishing_health(
         channels=[
             ChannelProblemOut.model_validate(c, from_attributes=True) for c in report.channels
         ],
+        apps=[AppLimitOut.model_validate(a, from_attributes=True) for a in report.apps],
     )

@@ -87,6 +87,7 @@ from dialogo.providers.fields import timestamp as _time
 from dialogo.providers.http import send_raw
 from dialogo.providers.meta import messaging
 from dialogo.providers.meta.graph import DEFAULT_VERSION, GraphClient, error_for
+from dialogo.providers.meta.webhook import VERIFY_TOKEN_FIELD
 
 NETWORK = "facebook"
 AUTHORIZE_URL = "https://www.facebook.com/{version}/dialog/oauth"
@@ -168,15 +169,7 @@ class FacebookProvider(Provider):
             required=False,
             help="The id of the Page to manage; leave empty if you manage only one Page.",
         ),
-        ConnectField(
-            "verify_token",
-            "Webhook verify token",
-            kind=ConnectFieldKind.extra,
-            secret=True,
-            required=False,
-            help="For messages pushed at once: any long random string, typed again in the "
-            "app's webhook settings for /webhooks/meta/<channel id>.",
-        ),
+        VERIFY_TOKEN_FIELD,
     )
 
     def __init__(
@@ -196,6 +189,7 @@ class FacebookProvider(Provider):
             network=NETWORK,
             base_url=self.config.get("graph_url", ""),
             version=self.config.get("graph_version", ""),
+            signals=self.app_signals,
         )
 
     @property

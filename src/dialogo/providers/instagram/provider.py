@@ -33,8 +33,11 @@ and the **direct messages** of the Conversations API
 also pushed by the Meta webhook intake (:mod:`dialogo.providers.meta.webhook`). An answer to a
 direct message is a Send API message (``POST /<ig-user>/messages``) inside Meta's messaging
 window (``RESPONSE`` within 24 hours, the ``HUMAN_AGENT`` tag within 7 days, refused after;
-see :mod:`dialogo.providers.meta.messaging`). Mentions in other people's posts are not read
-(their webhook carries only ids, and is quarantined with that reason).
+see :mod:`dialogo.providers.meta.messaging`). **@mentions** in other people's captions and
+comments come by the Meta webhook with ids only; :meth:`InstagramProvider.fetch_mention` reads
+their content through the IG User's ``mentioned_media.media_id(<id>){…}`` and
+``mentioned_comment.comment_id(<id>){…}`` fields (Meta's "Mentioned Media" and "IG User
+Mentioned Comment" references), called by a job (:mod:`dialogo.inbox.instagram_mentions`).
 **Metrics** come from ``/<media>/insights`` (views, reach, likes, comments, shares).
 """
 
@@ -75,6 +78,7 @@ from dialogo.providers.fields import timestamp as _time
 from dialogo.providers.http import send_raw
 from dialogo.providers.meta import messaging
 from dialogo.providers.meta.graph import GraphClient, error_for
+from dialogo.providers.meta.webhook import VERIFY_TOKEN_FIELD
 
 NETWORK = "instagram"
 GRAPH_URL = "https://graph.instagram.com"
@@ -96,6 +100,12 @@ MAX_IMAGE_BYTES = 8 * 1024 * 1024
 MAX_VIDEO_BYTES = 300 * 1024 * 1024
 RECENT_MEDIA = 10
 INSIGHTS = "views,reach,likes,comments,shares"
+#: IG Media fields of a caption that mentions the account ("Mentioned Media": caption,
+#: media_type, timestamp, username, permalink…).
+MENTIONED_MEDIA_FIELDS = "id,caption,media_type,media_url,permalink,timestamp,username"
+#: IG Comment fields of a comment that mentions it ("IG User Mentioned Comment": id, text,
+#: timestamp, like_count, media — expanded —; username as on every IG Comment).
+MENTIONED_COMMENT_FIELDS = "id,text,timestamp,like_count,username,media{id,permalink,username}"
 _HASHTAG = re.compile(r"(?<!\w)#\w+")
 _MENTION = re.compile(r"(?<![\w@])@[\w.]+")
 
@@ -135,15 +145,7 @@ class InstagramProvider(Provider):
             secret=True,
             help="The Instagram app secret shown next to it.",
         ),
-        ConnectField(
-            "verify_token",
-            "Webhook verify token",
-            kind=ConnectFieldKind.extra,
-            secret=True,
-            required=False,
-            help="For messages pushed at once: any long random string, typed again in the "
-            "app's webhook settings for /webhooks/meta/<channel id>.",
-        ),
+        VERIFY_TOKEN_FIELD,
     )
 
     def __init__(
@@ -160,6 +162,7 @@ class InstagramProvider(Provider):
             network=NETWORK,
             base_url=self.config.get("graph_url", GRAPH_URL),
             version=self.config.get("graph_version", ""),
+            signals=self.app_signals,
         )
         self._own: frozenset[str] | None = None
 
@@ -559,6 +562,60 @@ class InstagramProvider(Provider):
         messages.sort(key=lambda m: m.created_at)
         cursor = newest.isoformat() if newest is not None else since
         return MessagePage(messages=messages, cursor=cursor)
+
+    def fetch_mention(
+        self, media_id: str, comment_id: str | None = None, *, at: dt.datetime | None = None
+    ) -> InboundMessage:
+        """The caption (``comment_id`` absent) or comment that @mentioned the account, read
+        with the ids of its webhook; ``at`` (the notification's time) stands in for a missing
+        timestamp. :class:`InvalidPayload` when Instagram returns nothing for it (deleted,
+        comments disabled, private): retrying cannot help."""
+        for value in (media_id, comment_id):
+            if value is not None and not value.isdigit():
+                raise InvalidPayload(f"not an Instagram id: {value[:40]!r}", network=NETWORK)
+        if comment_id:
+            edge, fields = "mentioned_comment", MENTIONED_COMMENT_FIELDS
+            spec = f"mentioned_comment.comment_id({comment_id}){{{fields}}}"
+        else:
+            edge, fields = "mentioned_media", MENTIONED_MEDIA_FIELDS
+            spec = f"mentioned_media.media_id({media_id}){{{fields}}}"
+        body = self.graph.get(
+            self._user(), operation=edge.replace("_", " "), params={"fields": spec}
+        )
+        item = body.get(edge)
+        if not isinstance(item, dict):
+            raise InvalidPayload(
+                f"Instagram returned no {edge.replace('_', ' ')} for this mention (deleted, or "
+                "no longer visible to the account)",
+                network=NETWORK,
+            )
+        expanded = item.get("media")
+        media: Mapping[str, Any] = expanded if isinstance(expanded, dict) else {}
+        text = _str(item.get("text") if comment_id else item.get("caption"))
+        username = _str(item.get("username"))
+        if text is None:
+            raise InvalidPayload(
+                f"Instagram's {edge.replace('_', ' ')} has no text", network=NETWORK
+            )
+        permalink = _str(item.get("permalink")) or _str(media.get("permalink"))
+        created = _time(item.get("timestamp")) or at or dt.datetime.now(dt.UTC)
+        author = username or "unknown"
+        return InboundMessage(
+            remote_id=comment_id or media_id,
+            kind=MessageKind.mention,
+            author=Author(remote_id=author, handle=author, display_name=username or ""),
+            text=text,
+            created_at=created,
+            conversation_id=media_id,
+            in_reply_to=media_id if comment_id else None,
+            url=permalink,
+            raw={
+                "mention": "comment" if comment_id else "caption",
+                "media_id": media_id,
+                "comment_id": comment_id,
+                **{k: v for k, v in item.items() if isinstance(v, str | int | float)},
+            },
+        )
 
     @staticmethod
     def _comment(item: Mapping[str, Any], media_id: str, me: str) -> InboundMessage | None:

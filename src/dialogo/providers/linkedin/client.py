@@ -18,7 +18,8 @@ Errors (:func:`error_for`), from "API Error Handling" and "Rate Limits"
   administrator of the organization);
 - 429 → :class:`RateLimited`. LinkedIn's limits are **daily** and "reset at midnight UTC";
   it sends no ``Retry-After`` as a rule, so the wait is ``Retry-After`` when present and
-  otherwise the time left until the next midnight UTC;
+  otherwise the time left until the next midnight UTC; a message naming the ``APPLICATION``
+  limit is the app's (``scope="app"``: every channel of the app waits);
 - 426 → :class:`InvalidPayload` explaining that the ``LinkedIn-Version`` is no longer served;
 - 400, 404, 409, 422 → :class:`InvalidPayload`; 5xx → :class:`TransientError`;
 - transport failures as in :func:`dialogo.providers.http.send` (a lost answer to a POST is
@@ -33,6 +34,7 @@ from typing import Any
 
 import httpx
 
+from dialogo.providers import ratelimits
 from dialogo.providers.errors import (
     InsufficientScopes,
     InvalidPayload,
@@ -84,9 +86,12 @@ def error_for(
         )
     if status == 429:
         wait = retry_after(response.headers)
+        scope = ratelimits.linkedin_limited_scope(message)
+        whose = " of this app (every channel of the app waits)" if scope == ratelimits.APP else ""
         return RateLimited(
-            f"LinkedIn's daily rate limit is reached: {where}",
+            f"LinkedIn's daily rate limit{whose} is reached: {where}",
             retry_after=until_midnight_utc(now) if wait is None else wait,
+            scope=scope,
             **details,
         )
     if status >= 500 or status == 408:
@@ -162,14 +167,23 @@ class LinkedInClient:
             ) from None
         return (body if isinstance(body, dict) else {"elements": body}), response.headers
 
-    def upload(self, url: str, content: bytes, mime_type: str) -> None:
-        """PUT the bytes to the upload URL ``initializeUpload`` gave (Images API)."""
-        request = self.http.build_request(
-            "PUT",
-            url,
-            content=content,
-            headers={"Authorization": f"Bearer {self._token}", "Content-Type": mime_type},
-        )
+    def upload(
+        self,
+        url: str,
+        content: bytes,
+        mime_type: str,
+        *,
+        operation: str = "image upload",
+        signed: bool = False,
+    ) -> httpx.Headers:
+        """PUT the bytes to an upload URL ``initializeUpload`` gave (Images and Videos APIs);
+        the answer's headers (a video part's ``ETag``). A ``signed`` URL (a video part's)
+        carries its own authorisation: LinkedIn's example sends no token with it."""
+        headers = {"Content-Type": mime_type}
+        if not signed:
+            headers["Authorization"] = f"Bearer {self._token}"
+        request = self.http.build_request("PUT", url, content=content, headers=headers)
         response = send_raw(self.http, request, network=NETWORK)
         if response.status_code >= 400:
-            raise error_for(response, operation="image upload")
+            raise error_for(response, operation=operation)
+        return response.headers

@@ -19,8 +19,22 @@ What maps to what (see :mod:`dialogo.providers.linkedin.client` for the headers 
   201 with the post's URN in the ``x-restli-id`` header;
 - **images** (JPEG, PNG, GIF) go through the Images API first: ``POST
   /rest/images?action=initializeUpload`` gives an upload URL and an image URN, the bytes are
-  ``PUT`` there; one image is ``content.media``, 2 to 20 are ``content.multiImage``. Videos and
-  documents are not supported yet;
+  ``PUT`` there; one image is ``content.media``, 2 to 20 are ``content.multiImage``;
+- a **video** (one per post, never with images; MP4, 75 KB to 500 MB, 3 seconds to 30
+  minutes: "Videos API", https://learn.microsoft.com/linkedin/marketing/community-management/shares/videos-api)
+  goes through the Videos API: ``POST /rest/videos?action=initializeUpload`` (the owner, the
+  size, no captions nor thumbnail) answers the video URN, an ``uploadToken`` and
+  ``uploadInstructions`` (a URL per byte range, 4 MB parts); each part is ``PUT`` to its URL
+  and its ``ETag`` kept; ``POST /rest/videos?action=finalizeUpload`` sends the ETags in order.
+  LinkedIn then processes the video, which makes the provider ``slow_media``: :meth:`publish`
+  returns a ``pending`` result holding the URN, :meth:`check_status` reads
+  ``GET /rest/videos/{urn}`` once (``WAITING_UPLOAD`` and ``PROCESSING`` are still pending,
+  ``PROCESSING_FAILED`` is :class:`InvalidPayload` with LinkedIn's
+  ``processingFailureReason``, ``AVAILABLE`` is ready) and :meth:`finalise` creates the post
+  with ``content.media.id`` the video. The post is only ever made by ``finalise`` (a short
+  claim of the dispatcher of its own); an upload cut short (a part answered 5xx, a 429, the
+  worker gone) is begun again from ``initializeUpload`` on the next attempt, and the
+  unfinished video is left to LinkedIn (nothing refers to it). Documents are not supported;
 - **inbound** messages are the comments on the page's 10 latest posts
   (``GET /rest/socialActions/<post urn>/comments``), newer than the cursor (the newest
   ``created.time`` seen, ms); a comment with a ``parentComment`` is a ``reply``; the page's
@@ -67,6 +81,7 @@ from dialogo.providers.fields import text as _str
 from dialogo.providers.http import send_raw
 from dialogo.providers.linkedin.client import NETWORK, LinkedInClient, error_for
 from dialogo.providers.oauth import authorization_request, credentials_from_token
+from dialogo.providers.video import video_issues
 
 AUTHORIZE_URL = "https://www.linkedin.com/oauth/v2/authorization"
 TOKEN_URL = "https://www.linkedin.com/oauth/v2/accessToken"  # noqa: S105 - an address
@@ -78,6 +93,15 @@ IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/gif"})
 #: API; this byte cap is Dialogo's own guard against absurd uploads, and pixels are not
 #: checked here.
 MAX_IMAGE_BYTES = 100 * 1024 * 1024
+#: Videos, from the Videos API's "Video specifications": MP4, 75 KB to 500 MB, 3 seconds to
+#: 30 minutes; one per post.
+VIDEO_TYPES = frozenset({"video/mp4"})
+MIN_VIDEO_BYTES = 75 * 1024
+MAX_VIDEO_BYTES = 500 * 1024 * 1024
+MIN_VIDEO_SECONDS = 3.0
+MAX_VIDEO_SECONDS = 30 * 60.0
+#: ``GET /rest/videos/{urn}`` statuses while LinkedIn is not done with a video.
+VIDEO_WAITING = frozenset({"PROCESSING", "WAITING_UPLOAD"})
 ALT_TEXT_MAX = 4086
 RECENT_POSTS = 10
 _RESERVED = set("|{}@[]()<>#\\*_~")
@@ -106,14 +130,19 @@ class LinkedInProvider(Provider):
         media=MediaRules(
             max_items=MAX_IMAGES,
             image_types=IMAGE_TYPES,
-            video_types=frozenset(),
+            video_types=VIDEO_TYPES,
             max_image_bytes=MAX_IMAGE_BYTES,
-            max_video_bytes=0,
+            max_video_bytes=MAX_VIDEO_BYTES,
             alt_text_max=ALT_TEXT_MAX,
+            max_videos=1,
+            min_video_bytes=MIN_VIDEO_BYTES,
+            min_video_seconds=MIN_VIDEO_SECONDS,
+            max_video_seconds=MAX_VIDEO_SECONDS,
         ),
         threads=False,
         replies=True,
         metrics=True,
+        slow_media=True,
     )
     connect_fields: ClassVar[tuple[ConnectField, ...]] = (
         ConnectField(
@@ -269,19 +298,20 @@ class LinkedInProvider(Provider):
                     "media",
                 )
             )
+        issues += video_issues(draft.media, self.capabilities.media, network="LinkedIn")
         for index, media in enumerate(draft.media):
-            issues += self._validate_media(media, f"media[{index}]")
+            if not media.mime_type.startswith("video/"):
+                issues += self._validate_media(media, f"media[{index}]")
         return issues
 
     @staticmethod
     def _validate_media(media: Media, field: str) -> list[ValidationIssue]:
         if media.mime_type not in IMAGE_TYPES:
-            kind = "videos are" if media.mime_type.startswith("video/") else "this type is"
             return [
                 ValidationIssue(
                     "media_type",
-                    f"{media.mime_type}: LinkedIn images are JPEG, PNG or GIF ({kind} not "
-                    "supported here)",
+                    f"{media.mime_type}: LinkedIn images are JPEG, PNG or GIF (this type is "
+                    "not supported here)",
                     field,
                 )
             ]
@@ -331,9 +361,117 @@ class LinkedInProvider(Provider):
             )
         if draft.reply_to is not None:
             return self.reply(draft.reply_to, draft)
+        video = next((m for m in draft.media if m.mime_type.startswith("video/")), None)
+        if video is not None:
+            urn = self._upload_video(video)
+            # Always pending: the post is made by ``finalise`` (see the module docstring).
+            return PublishResult(
+                remote_id=None, pending=True, state={"video": urn, "text": draft.text}
+            )
+        images = [(self._upload_image(m), m.alt_text) for m in draft.media]
+        content: dict[str, Any] | None = None
+        if len(images) == 1:
+            content = {"media": {"id": images[0][0], "altText": images[0][1]}}
+        elif images:
+            content = {
+                "multiImage": {"images": [{"id": urn, "altText": alt} for urn, alt in images]}
+            }
+        return self._create_post(draft.text, content)
+
+    def _upload_video(self, media: Media) -> str:
+        """initializeUpload → PUT each part → finalizeUpload; the video's URN."""
+        body, _ = self.client.request(
+            "POST",
+            "videos",
+            query="action=initializeUpload",
+            operation="videos initializeUpload",
+            json={
+                "initializeUploadRequest": {
+                    "owner": self.organization,
+                    "fileSizeBytes": len(media.content),
+                    "uploadCaptions": False,
+                    "uploadThumbnail": False,
+                }
+            },
+        )
+        value = body.get("value")
+        value = value if isinstance(value, dict) else {}
+        urn = _str(value.get("video"))
+        instructions = [i for i in value.get("uploadInstructions") or [] if isinstance(i, dict)]
+        if urn is None or not instructions:
+            raise ProviderError(
+                "LinkedIn answered initializeUpload without a video or upload instructions",
+                code="linkedin_unexpected",
+            )
+        etags: list[str] = []
+        for index, part in enumerate(instructions):
+            url, first, last = (
+                _str(part.get("uploadUrl")),
+                _int(part.get("firstByte")),
+                _int(part.get("lastByte")),
+            )
+            if url is None or first is None or last is None:
+                raise ProviderError(
+                    f"LinkedIn's upload instruction {index} has no URL or byte range",
+                    code="linkedin_unexpected",
+                )
+            headers = self.client.upload(
+                url,
+                media.content[first : last + 1],
+                "application/octet-stream",
+                operation=f"video part {index + 1} of {len(instructions)}",
+                signed=True,
+            )
+            etag = headers.get("etag")
+            if not etag:
+                raise TransientError(
+                    f"LinkedIn accepted video part {index + 1} without an ETag",
+                    network=NETWORK,
+                )
+            etags.append(etag)
+        self.client.request(
+            "POST",
+            "videos",
+            query="action=finalizeUpload",
+            operation="videos finalizeUpload",
+            json={
+                "finalizeUploadRequest": {
+                    "video": urn,
+                    "uploadToken": _str(value.get("uploadToken")) or "",
+                    "uploadedPartIds": etags,
+                }
+            },
+        )
+        return urn
+
+    def check_status(self, pending: PublishResult) -> PublishResult:
+        """One ``GET /rest/videos/{urn}`` (never a wait)."""
+        urn = pending.state.get("video", "")
+        body, _ = self.client.request("GET", f"videos/{_enc(urn)}", operation="video status")
+        status = _str(body.get("status")) or "PROCESSING"
+        if status == "PROCESSING_FAILED":
+            reason = _str(body.get("processingFailureReason")) or "no reason given"
+            raise InvalidPayload(
+                f"LinkedIn could not process the video ({reason})",
+                issues=["video_processing_failed"],
+                network=NETWORK,
+                video=urn,
+            )
+        return PublishResult(
+            remote_id=None,
+            pending=status in VIDEO_WAITING,
+            state={**pending.state, "status": status},
+        )
+
+    def finalise(self, ready: PublishResult) -> PublishResult:
+        """The post, with the processed video as its ``content.media``."""
+        media = {"id": ready.state.get("video", "")}
+        return self._create_post(ready.state.get("text", ""), {"media": media})
+
+    def _create_post(self, text: str, content: dict[str, Any] | None) -> PublishResult:
         post: dict[str, Any] = {
             "author": self.organization,
-            "commentary": little_text(draft.text),
+            "commentary": little_text(text),
             "visibility": "PUBLIC",
             "distribution": {
                 "feedDistribution": "MAIN_FEED",
@@ -343,13 +481,8 @@ class LinkedInProvider(Provider):
             "lifecycleState": "PUBLISHED",
             "isReshareDisabledByAuthor": False,
         }
-        images = [(self._upload_image(m), m.alt_text) for m in draft.media]
-        if len(images) == 1:
-            post["content"] = {"media": {"id": images[0][0], "altText": images[0][1]}}
-        elif images:
-            post["content"] = {
-                "multiImage": {"images": [{"id": urn, "altText": alt} for urn, alt in images]}
-            }
+        if content is not None:
+            post["content"] = content
         _, headers = self.client.request("POST", "posts", operation="posts", json=post)
         urn = headers.get("x-restli-id") or headers.get("x-linkedin-id")
         if not urn:
@@ -357,7 +490,7 @@ class LinkedInProvider(Provider):
                 "LinkedIn created the post but answered without its id (x-restli-id)",
                 code="linkedin_unexpected",
             )
-        return PublishResult(remote_id=urn, url=self._post_url(urn), state={"text": draft.text})
+        return PublishResult(remote_id=urn, url=self._post_url(urn), state={"text": text})
 
     def reply(self, target: RemoteRef, draft: Draft) -> PublishResult:
         """Answer a comment (``target.remote_id`` a comment URN, ``conversation_id`` its

@@ -7,14 +7,22 @@ provider waits until midnight UTC: see :mod:`dialogo.providers.linkedin.client`)
 from __future__ import annotations
 
 import contextlib
+import json
+import urllib.parse
 from collections.abc import Iterator
+from typing import Any
+
+import httpx
 
 from dialogo.providers.base import Credentials, Draft, Media, Provider, RemoteRef
 from dialogo.providers.contract import Answer, ContractFixture, Responder, httpx_client
 from dialogo.providers.linkedin.provider import LinkedInProvider
+from dialogo.providers.testing import ScriptedApi
+from dialogo.providers.video import tiny_mp4
 
 TOKEN = "contract-linkedin-token"  # noqa: S105 - a made-up token
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
+VIDEO = tiny_mp4(20, size=100_000)
 _ERRORS = {
     401: (65600, "INVALID_ACCESS_TOKEN", "Invalid access token"),
     500: (0, "INTERNAL_SERVER_ERROR", "Internal Server Error"),
@@ -60,6 +68,8 @@ def contract_fixture() -> ContractFixture:
             Draft(text="é" * 3000),
             Draft(text="", media=[png]),
             Draft(text="album", media=[png] * 20),
+            Draft(text="Dietro le quinte", media=[Media(VIDEO, "video/mp4")]),
+            Draft(text="", media=[Media(tiny_mp4(1800, size=75 * 1024), "video/mp4")]),
             Draft(
                 text="Grazie!",
                 reply_to=RemoteRef(
@@ -70,7 +80,20 @@ def contract_fixture() -> ContractFixture:
         invalid_drafts={
             "3001 characters": Draft(text="é" * 3001),
             "empty": Draft(text="  "),
-            "video": Draft(text="x", media=[Media(b"\0\0\0\x18ftypmp42", "video/mp4")]),
+            "MOV video": Draft(
+                text="x", media=[Media(tiny_mp4(10, brand=b"qt  "), "video/quicktime")]
+            ),
+            "video under 75 KB": Draft(
+                text="x", media=[Media(tiny_mp4(10, size=75 * 1024 - 1), "video/mp4")]
+            ),
+            "video under 3 s": Draft(
+                text="x", media=[Media(tiny_mp4(2.9, size=80_000), "video/mp4")]
+            ),
+            "video over 30 minutes": Draft(
+                text="x", media=[Media(tiny_mp4(1801, size=80_000), "video/mp4")]
+            ),
+            "two videos": Draft(text="x", media=[Media(VIDEO, "video/mp4")] * 2),
+            "a video with an image": Draft(text="x", media=[Media(VIDEO, "video/mp4"), png]),
             "webp": Draft(text="x", media=[Media(b"RIFF", "image/webp")]),
             "21 images": Draft(text="x", media=[png] * 21),
             "alt text over 4086": Draft(text="x", media=[Media(PNG, "image/png", "a" * 4087)]),
@@ -78,4 +101,121 @@ def contract_fixture() -> ContractFixture:
         },
         error_answer=error_answer,
         rate_limit_answer=rate_limit_answer,
+    )
+
+
+PART = 4 * 1024 * 1024  # the Videos API's part size (4,194,304 bytes)
+UPLOADS = "https://www.linkedin.com/dms-uploads/sp/v2/D5610AQ/uploadedVideo"
+
+
+class VideoApi(ScriptedApi):
+    """A small stateful LinkedIn for video posts, answering as the Videos and Posts APIs
+    document (an ``httpx.MockTransport`` handler): ``initializeUpload`` gives an upload URL
+    per 4 MB byte range and an ``uploadToken``; each part's PUT answers an ``ETag``;
+    ``finalizeUpload`` wants every ETag in order; ``GET /rest/videos/{urn}`` answers the
+    statuses in ``statuses`` one per request (the last one repeats), with
+    ``processingFailureReason`` when it is ``PROCESSING_FAILED``; ``POST /rest/posts`` refuses a
+    video that is not ``AVAILABLE`` and answers 201 with ``x-restli-id``; the ``q=author``
+    finder lists the posts. ``fail`` queues answers (or exceptions) given instead of the normal
+    one, per operation (``initialize``, ``part``, ``finalize``, ``status``, ``post``,
+    ``posts``)."""
+
+    def __init__(self, statuses: list[str] | None = None, *, reason: str = "") -> None:
+        super().__init__()
+        self.statuses = list(statuses or ["PROCESSING", "AVAILABLE"])
+        self.reason = reason or "Video format not supported"
+        self.videos: dict[str, dict[str, Any]] = {}
+        self.posts: list[dict[str, Any]] = []
+        self.part_headers: list[httpx.Headers] = []
+
+    def operation(self, request: httpx.Request) -> str:
+        path, action = request.url.path, request.url.params.get("action")
+        if path == "/rest/videos" and action == "initializeUpload":
+            return "initialize"
+        if path == "/rest/videos" and action == "finalizeUpload":
+            return "finalize"
+        if path.startswith("/rest/videos/"):
+            return "status"
+        if str(request.url).startswith(UPLOADS):
+            return "part"
+        if path == "/rest/posts":
+            return "post" if request.method == "POST" else "posts"
+        return "unknown"
+
+    def _initialize(self, request: httpx.Request) -> httpx.Response:
+        ask = json.loads(request.content)["initializeUploadRequest"]
+        size = int(ask["fileSizeBytes"])
+        number = len(self.videos)
+        urn = f"urn:li:video:C5605AQH{number:04d}"
+        parts = [
+            {
+                "uploadUrl": f"{UPLOADS}/{number}/part/{index}",
+                "firstByte": first,
+                "lastByte": min(first + PART, size) - 1,
+            }
+            for index, first in enumerate(range(0, size, PART))
+        ]
+        self.videos[urn] = {"owner": ask["owner"], "size": size, "parts": {}, "status": ""}
+        self.videos[urn]["expected"] = len(parts)
+        return httpx.Response(
+            200,
+            json={
+                "value": {
+                    "uploadUrlsExpireAt": 1_764_950_400_000,
+                    "video": urn,
+                    "uploadInstructions": parts,
+                    "uploadToken": f"token-{number}",
+                }
+            },
+        )
+
+    def _part(self, request: httpx.Request) -> httpx.Response:
+        number, index = request.url.path.rsplit("/", 3)[-3], request.url.path.rsplit("/", 1)[-1]
+        urn = f"urn:li:video:C5605AQH{int(number):04d}"
+        self.part_headers.append(request.headers)
+        etag = f"/ambry-video/signedId__{number}_{index}"
+        self.videos[urn]["parts"][int(index)] = (etag, len(request.content))
+        return httpx.Response(200, headers={"ETag": etag})
+
+    def _finalize(self, request: httpx.Request) -> httpx.Response:
+        ask = json.loads(request.content)["finalizeUploadRequest"]
+        video = self.videos[ask["video"]]
+        parts = [video["parts"][i] for i in sorted(video["parts"])]
+        if (
+            ask["uploadToken"] != f"token-{list(self.videos).index(ask['video'])}"
+            or ask["uploadedPartIds"] != [etag for etag, _ in parts]
+            or len(parts) != video["expected"]
+            or sum(n for _, n in parts) != video["size"]
+        ):
+            return _li_error(400, "BAD_REQUEST", "uploadedPartIds do not match the upload")
+        video["status"] = "PROCESSING"
+        return httpx.Response(200, json={})
+
+    def _status(self, request: httpx.Request) -> httpx.Response:
+        urn = urllib.parse.unquote(request.url.path.rsplit("/", 1)[-1])
+        video = self.videos[urn]
+        status = self.statuses.pop(0) if len(self.statuses) > 1 else self.statuses[0]
+        video["status"] = status
+        body: dict[str, Any] = {"id": urn, "owner": video["owner"], "status": status}
+        if status == "PROCESSING_FAILED":
+            body["processingFailureReason"] = self.reason
+        return httpx.Response(200, json=body)
+
+    def _post(self, request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        urn = ((body.get("content") or {}).get("media") or {}).get("id")
+        if urn is not None and self.videos.get(urn, {}).get("status") != "AVAILABLE":
+            return _li_error(422, "UNPROCESSABLE_ENTITY", f"{urn} is not AVAILABLE")
+        post_urn = f"urn:li:share:{6_844_785_523_593_134_080 + len(self.posts)}"
+        self.posts.append({"id": post_urn, **body})
+        return httpx.Response(201, headers={"x-restli-id": post_urn})
+
+    def _posts(self, request: httpx.Request) -> httpx.Response:
+        elements = [{"id": p["id"], "commentary": p["commentary"]} for p in reversed(self.posts)]
+        return httpx.Response(200, json={"elements": elements})
+
+
+def _li_error(status: int, code: str, message: str) -> httpx.Response:
+    return httpx.Response(
+        status, json={"status": status, "serviceErrorCode": 0, "code": code, "message": message}
     )

@@ -38,6 +38,7 @@ from mastodon.errors import (
     MastodonUnauthorizedError,
 )
 
+from dialogo.providers import deadline as deadlines
 from dialogo.providers.errors import (
     Disconnected,
     InsufficientScopes,
@@ -70,6 +71,22 @@ class RecordingSession(requests.Session):
 
     def _remember(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         self.last_response = response
+
+    def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
+        """Every request bounded by the caller's request deadline, as the httpx clients are
+        (:mod:`dialogo.providers.deadline`): none starts after it, none waits beyond it."""
+        left = deadlines.remaining()
+        if left is not None:
+            if left <= 0:
+                raise requests.exceptions.ConnectTimeout(
+                    "not sent: the request's deadline (its post's lease) had passed"
+                )
+            timeout = kwargs.get("timeout")
+            if isinstance(timeout, tuple):
+                kwargs["timeout"] = tuple(left if t is None else min(t, left) for t in timeout)
+            else:
+                kwargs["timeout"] = left if timeout is None else min(timeout, left)
+        return super().request(method, url, *args, **kwargs)
 
 
 def _status_of(exc: MastodonAPIError) -> int | None:

@@ -11,7 +11,12 @@ and the ``code`` (not the HTTP status) says what happened:
 
 - 190 (``OAuthException``: expired, revoked, password changed…) and 102 → :class:`ReauthRequired`;
 - 10 and 200–299 (a permission the token lacks) → :class:`InsufficientScopes`;
-- 4, 17, 32, 613 and 80001–80014 (app, user, page and business-use-case rate limits) →
+- 4 without a business-use-case estimate (the app's Platform limit), or any rate-limit code
+  while ``X-App-Usage`` is at 100 % →
+  :class:`RateLimited` with ``scope="app"``: every channel of the app waits
+  (:mod:`dialogo.providers.ratelimits`); every answer's usage headers are collected in
+  ``GraphClient.signals``;
+- 17, 32, 613 and 80001–80014 (user, page and business-use-case rate limits) →
   :class:`RateLimited`, waiting what the ``X-Business-Use-Case-Usage`` header estimates
   (``estimated_time_to_regain_access``, minutes) or else a default; Instagram's daily publishing
   cap (code 9, subcode 2207042) waits an hour and says so;
@@ -31,6 +36,7 @@ from typing import Any
 
 import httpx
 
+from dialogo.providers import ratelimits
 from dialogo.providers.errors import (
     InsufficientScopes,
     InvalidPayload,
@@ -44,6 +50,8 @@ from dialogo.providers.http import DEFAULT_RETRY_AFTER, send_raw
 DEFAULT_BASE_URL = "https://graph.facebook.com"
 DEFAULT_VERSION = "v23.0"
 _RATE_LIMIT_CODES = frozenset({4, 17, 32, 613, *range(80001, 80015)})
+#: "Application request limit reached": the app's Platform Rate Limit, shared by its channels.
+_APP_LIMIT_CODE = 4
 _PUBLISHING_CAP_SUBCODE = 2207042
 _PUBLISHING_CAP_WAIT = 3600.0
 
@@ -100,8 +108,22 @@ def error_for(response: httpx.Response, *, network: str, operation: str) -> Prov
             retry_after=_PUBLISHING_CAP_WAIT,
             **details,
         )
+    app_usage = ratelimits.meta_app_usage(response.headers)
+    business_wait = _usage_wait(response.headers)
+    # "If both Platform and Business Use Case rate limits can be applied to a request, BUC
+    # rate limits will be applied": a code 4 that carries a BUC estimate is the account's.
+    if (code == _APP_LIMIT_CODE and business_wait is None) or (
+        code in _RATE_LIMIT_CODES and app_usage is not None and (app_usage.used_percent or 0) >= 100
+    ):
+        # The app's own limit (every channel connected through it waits), not this account's.
+        return RateLimited(
+            f"{name}'s app rate limit reached (every channel of this app waits): {where}",
+            retry_after=ratelimits.APP_LIMIT_WAIT,
+            scope=ratelimits.APP,
+            **details,
+        )
     if code in _RATE_LIMIT_CODES or response.status_code == 429:
-        wait = _usage_wait(response.headers)
+        wait = business_wait
         return RateLimited(
             f"{name} rate limit reached: {where}",
             retry_after=DEFAULT_RETRY_AFTER if wait is None else wait,
@@ -127,9 +149,12 @@ class GraphClient:
         network: str,
         base_url: str = "",
         version: str = "",
+        signals: list[ratelimits.AppSignal] | None = None,
     ) -> None:
         self.http = http
         self.network = network
+        #: Every answer's usage headers are appended here (the provider's ``app_signals``).
+        self.signals: list[ratelimits.AppSignal] = [] if signals is None else signals
         self._token = token or ""
         self.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
         self.version = version or DEFAULT_VERSION
@@ -159,6 +184,7 @@ class GraphClient:
             headers={"Authorization": f"Bearer {self._token}"},
         )
         response = send_raw(self.http, request, network=self.network)
+        self.signals.extend(ratelimits.meta_signals(response.headers))
         if response.status_code >= 400:
             raise error_for(response, network=self.network, operation=operation)
         try:

@@ -29,9 +29,10 @@ Every Meta webhook works the same way, so the pieces here serve every Meta netwo
   ``created_time`` in seconds) and of field ``comments`` (Instagram: ``value.id``, ``text``,
   ``from {id, username}``, ``media {id}``, ``parent_id``) become comments and replies with
   the same ids the comments endpoints return. Other feed items (posts, reactions, edits,
-  removals) are ignored. Instagram's ``mentions`` field carries only a media and a comment
-  id, not the text: it becomes a :class:`WebhookProblem` that says so (partial: fetching the
-  mentioning comment is not implemented), so it is quarantined for a person, not lost.
+  removals) are ignored. Instagram's ``mentions`` field (``value: {media_id, comment_id?}``)
+  carries only ids, not the text: it becomes a :class:`MentionRef` (in
+  :attr:`PageBatch.mentions`), whose content a job reads from the Graph API afterwards
+  (:mod:`dialogo.inbox.instagram_mentions`); one without a ``media_id`` is a problem.
 
 Nothing is dropped silently: an entry this parser cannot read becomes a
 :class:`WebhookProblem` with where it was and why.
@@ -48,12 +49,28 @@ from collections.abc import Mapping
 from typing import Any
 
 from dialogo.core.errors import DomainError
-from dialogo.providers.base import Author, InboundMessage, MessageKind
+from dialogo.providers.base import (
+    Author,
+    ConnectField,
+    ConnectFieldKind,
+    InboundMessage,
+    MessageKind,
+)
 from dialogo.providers.fields import identifier as _id
 from dialogo.providers.fields import mapping as _map
 from dialogo.providers.fields import text as _str
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
+#: The channel setting Meta's handshake checks (Facebook, Instagram and Threads channels).
+VERIFY_TOKEN_FIELD = ConnectField(
+    "verify_token",
+    "Webhook verify token",
+    kind=ConnectFieldKind.extra,
+    secret=True,
+    required=False,
+    help="For messages pushed at once: any long random string, typed again in the "
+    "app's webhook settings for /webhooks/meta/<channel id>.",
+)
 _PREFIX = "sha256="
 #: ``object`` of the notifications each network sends.
 OBJECTS = {"facebook": "page", "instagram": "instagram"}
@@ -152,12 +169,32 @@ def when(value: Any) -> dt.datetime | None:
 
 
 @dataclasses.dataclass(frozen=True)
+class MentionRef:
+    """An Instagram @mention notification: the account was mentioned in the caption of
+    ``media_id`` or, with ``comment_id``, in a comment on it. Only ids: the content is read
+    from the Graph API later (``mentioned_media`` / ``mentioned_comment``)."""
+
+    media_id: str
+    comment_id: str | None
+    where: str
+    time: dt.datetime | None = None
+    raw: Any = None
+
+    @property
+    def remote_id(self) -> str:
+        """The id of the mentioning item (the comment, else the media): one inbox row each."""
+        return self.comment_id or self.media_id
+
+
+@dataclasses.dataclass(frozen=True)
 class PageBatch:
     #: (the account the entry is for — Page id or Instagram account id —, the message)
     messages: list[tuple[str, InboundMessage]]
     problems: list[WebhookProblem]
     #: echoes of our own messages and events that are not messages (deliveries, reads…)
     ignored: int = 0
+    #: (the Instagram account mentioned, the mention) — content fetched by a job
+    mentions: list[tuple[str, MentionRef]] = dataclasses.field(default_factory=list)
 
 
 def attachment_text(attachments: Any) -> str:
@@ -316,13 +353,12 @@ def _change(
         created = when(value.get("timestamp")) or entry_time
         return _instagram_comment(value, account, created, where, change)
     if network == "instagram" and field == "mentions":
-        return WebhookProblem(
-            where,
-            "an Instagram mention notification carries only the media and comment ids, and "
-            "fetching the mentioning comment is not implemented yet: look it up on Instagram",
-            change,
-            _id(value.get("comment_id")),
-        )
+        media_id, comment_id = _id(value.get("media_id")), _id(value.get("comment_id"))
+        if media_id is None:
+            return WebhookProblem(
+                where, "an Instagram mention notification without a media_id", change, comment_id
+            )
+        return MentionRef(media_id, comment_id, where, entry_time, change)
     return WebhookProblem(where, f"a change of field {field!r} this intake does not read", change)
 
 
@@ -338,6 +374,7 @@ def parse_page_notification(
     payload = signed_json(body, signature, app_secret)
     messages: list[tuple[str, InboundMessage]] = []
     problems: list[WebhookProblem] = []
+    mentions: list[tuple[str, MentionRef]] = []
     ignored = 0
     expected = OBJECTS.get(network)
     if not isinstance(payload, dict) or payload.get("object") != expected:
@@ -378,6 +415,8 @@ def parse_page_notification(
                 ignored += 1
             elif isinstance(parsed, WebhookProblem):
                 problems.append(parsed)
+            elif isinstance(parsed, MentionRef):
+                mentions.append((account, parsed))
             else:
                 messages.append((account, parsed))
-    return PageBatch(messages, problems, ignored)
+    return PageBatch(messages, problems, ignored, mentions)

@@ -42,19 +42,37 @@ What maps to what:
   and reactions of channel posts (``metrics=False``: a bot is never told how many people saw
   a post), and search.
 
+**Webhook mode** (``config["updates"] = "webhook"``; the default is ``polling``): Telegram
+hands a bot's updates either to ``getUpdates`` or to a webhook, never both (``getUpdates``
+answers 409 while a webhook is set). Switching the setting (:meth:`apply_settings`) calls
+``setWebhook`` with ``<public https address>/webhooks/telegram/<channel id>``, a random
+``secret_token`` (Telegram sends it back in ``X-Telegram-Bot-Api-Secret-Token``; kept in
+``extra["webhook_secret"]``), the same ``allowed_updates`` polling asks for and
+``drop_pending_updates=false``; switching back calls ``deleteWebhook``, again without
+dropping, and polling resumes from the stored cursor (updates the webhook already received
+are confirmed, so nothing comes twice and nothing queued is lost). In webhook mode
+:meth:`fetch_messages` asks ``getWebhookInfo`` instead of ``getUpdates``; only when Telegram
+says no webhook is set (removed by hand) does it poll, so nothing waits unseen. Updates
+pushed to the webhook are read by :meth:`read_updates`, the same code as polled ones.
+
 Nothing here sleeps or retries: flood-control answers become :class:`RateLimited` with
 Telegram's ``retry_after`` (see :mod:`dialogo.providers.telegram.client`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import ipaddress
 import re
+import secrets
+import urllib.parse
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import httpx
 
+from dialogo.core.errors import InvalidInput
 from dialogo.providers.base import (
     Account,
     AuthKind,
@@ -92,6 +110,16 @@ _MESSAGE_KEYS = {
     "edited_channel_post": True,
 }
 _LINK = re.compile(r"^(?:https?://)?(?:www\.)?(?:t|telegram)\.me/([A-Za-z0-9_]{4,})/?$")
+#: The channel setting that says how updates arrive, and its values.
+UPDATES_FIELD = "updates"
+POLLING = "polling"
+WEBHOOK = "webhook"
+#: Where the webhook's secret token and the address it was registered at are kept (extra).
+SECRET_KEY = "webhook_secret"  # noqa: S105 - a key name, not a secret
+URL_KEY = "webhook_url"
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"  # noqa: S105 - a header name
+#: The only ports Telegram delivers webhooks to (setWebhook's documentation).
+WEBHOOK_PORTS = (443, 80, 88, 8443)
 
 
 def utf16_length(text: str) -> int:
@@ -143,6 +171,70 @@ def message_url(chat: Mapping[str, Any], message_id: object) -> str | None:
     if chat_id.startswith("-100"):
         return f"https://t.me/c/{chat_id[4:]}/{message_id}"
     return None
+
+
+def updates_mode(value: object) -> str:
+    """``polling`` or ``webhook`` from the channel setting (empty: polling), else
+    :class:`InvalidInput`."""
+    mode = str(value or "").strip().lower() or POLLING
+    if mode not in (POLLING, WEBHOOK):
+        raise InvalidInput(
+            f"how updates arrive must be {POLLING!r} or {WEBHOOK!r}, not {str(value)[:40]!r}",
+            code="invalid_updates_mode",
+        )
+    return mode
+
+
+def webhook_url(public_url: str | None, channel_id: int) -> str:
+    """The intake address Telegram pushes this channel's updates to, or :class:`InvalidInput`
+    when Dialogo's public address cannot receive them (Telegram needs https on a public host,
+    on port 443, 80, 88 or 8443)."""
+    base = (public_url or "").strip().rstrip("/")
+    parts = urllib.parse.urlsplit(base)
+    host = (parts.hostname or "").lower()
+    why = ""
+    if parts.scheme != "https" or not host:
+        why = "it is not an https address"
+    elif host == "localhost" or host.endswith((".localhost", ".local", ".internal")):
+        why = "its host is not reachable from the internet"
+    else:
+        try:
+            address = ipaddress.ip_address(host)
+        except ValueError:
+            address = None
+        if address is not None and not address.is_global:
+            why = "its host is not reachable from the internet"
+        elif (parts.port or 443) not in WEBHOOK_PORTS:
+            why = "Telegram delivers webhooks only to ports 443, 80, 88 and 8443"
+    if why:
+        raise InvalidInput(
+            "webhook mode needs Dialogo's public https address (DIALOGO_BASE_URL), which "
+            f"Telegram calls; {base or 'none'!r} cannot be used: {why}. Keep polling, or set "
+            "DIALOGO_BASE_URL to the public https address first",
+            code="no_public_url",
+        )
+    return f"{base}/webhooks/telegram/{channel_id}"
+
+
+@dataclasses.dataclass(frozen=True)
+class WebhookInfo:
+    """What ``getWebhookInfo`` says: the address set (empty: none, the bot is polled), how
+    many updates wait to be delivered, and the last delivery error."""
+
+    url: str
+    pending_update_count: int
+    last_error_date: dt.datetime | None = None
+    last_error_message: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class UpdateProblem:
+    """An update that could not be read (quarantined by the webhook intake)."""
+
+    where: str
+    reason: str
+    raw: Any = None
+    remote_id: str | None = None
 
 
 def _author(message: Mapping[str, Any]) -> Author:
@@ -209,6 +301,15 @@ class TelegramProvider(Provider):
             kind=ConnectFieldKind.config,
             help="Where posts are published: @channelusername, or a numeric id such as "
             "-1001234567890 for a private channel or group.",
+        ),
+        ConnectField(
+            UPDATES_FIELD,
+            "How messages arrive",
+            kind=ConnectFieldKind.config,
+            required=False,
+            help="polling (the default: Dialogo asks Telegram every minute) or webhook "
+            "(Telegram pushes each message at once to /webhooks/telegram/<channel id>; "
+            "needs DIALOGO_BASE_URL to be Dialogo's public https address).",
         ),
     )
 
@@ -469,11 +570,73 @@ class TelegramProvider(Provider):
             "receives), so Telegram cannot tell whether this answer arrived"
         )
 
+    # -- webhook mode ----------------------------------------------------------------------------
+
+    @property
+    def webhook_mode(self) -> bool:
+        return updates_mode(self.config.get(UPDATES_FIELD)) == WEBHOOK
+
+    def set_webhook(self, url: str, secret_token: str) -> None:
+        """Have Telegram push the bot's updates to ``url`` (``getUpdates`` stops working)."""
+        self.client.call(
+            "setWebhook",
+            {
+                "url": url,
+                "secret_token": secret_token,
+                "allowed_updates": list(ALLOWED_UPDATES),
+                "drop_pending_updates": False,
+            },
+        )
+
+    def delete_webhook(self) -> None:
+        """Back to ``getUpdates``; the updates not delivered yet stay queued for it."""
+        self.client.call("deleteWebhook", {"drop_pending_updates": False})
+
+    def webhook_info(self) -> WebhookInfo:
+        info = self.client.call("getWebhookInfo")
+        info = info if isinstance(info, dict) else {}
+        pending = info.get("pending_update_count")
+        stamp = info.get("last_error_date")
+        message = info.get("last_error_message")
+        return WebhookInfo(
+            url=str(info.get("url") or ""),
+            pending_update_count=pending if isinstance(pending, int) else 0,
+            last_error_date=dt.datetime.fromtimestamp(stamp, dt.UTC)
+            if isinstance(stamp, int) and stamp > 0
+            else None,
+            last_error_message=str(message)[:500] if message else None,
+        )
+
+    def apply_settings(
+        self, before: dict[str, str], *, public_url: str | None, channel_id: int
+    ) -> dict[str, str | None]:
+        """Switch how updates arrive when ``updates`` changed (see the module docstring).
+        Saving webhook mode again registers the webhook again (a new secret) when the public
+        address changed since."""
+        old, new = (
+            updates_mode(before.get(UPDATES_FIELD)),
+            updates_mode(self.config.get(UPDATES_FIELD)),
+        )
+        if new == WEBHOOK:
+            url = webhook_url(public_url, channel_id)
+            if old == WEBHOOK and self.credentials.extra.get(URL_KEY) == url:
+                return {}
+            secret = secrets.token_urlsafe(48)  # A-Z a-z 0-9 _ -: what Telegram allows
+            self.set_webhook(url, secret)
+            return {SECRET_KEY: secret, URL_KEY: url}
+        if old == WEBHOOK:
+            self.delete_webhook()
+            return {SECRET_KEY: None, URL_KEY: None}
+        return {}
+
     # -- inbound ---------------------------------------------------------------------------------
 
     def fetch_messages(self, since: str | None) -> MessagePage:
+        if self.webhook_mode and self.webhook_info().url:
+            # Telegram pushes the updates; getUpdates would only answer 409.
+            return MessagePage(messages=[], cursor=since)
         offset = int(since) if since and since.strip().lstrip("-").isdigit() else None
-        bot_id, username = self._bot()
+        self._bot()  # before getUpdates, which confirms what came before the offset
         updates = self.client.call(
             "getUpdates",
             {
@@ -483,20 +646,43 @@ class TelegramProvider(Provider):
                 "allowed_updates": list(ALLOWED_UPDATES),
             },
         )
+        messages, _problems, last = self.read_updates(updates if isinstance(updates, list) else [])
+        cursor = str(last + 1) if last is not None else since
+        return MessagePage(messages=messages, cursor=cursor)
+
+    def read_updates(
+        self, updates: Sequence[Any]
+    ) -> tuple[list[InboundMessage], list[UpdateProblem], int | None]:
+        """The inbox's messages in these updates (polled, or pushed to the webhook), the
+        updates that could not be read, and the highest ``update_id``."""
+        bot_id, username = self._bot()
         messages: list[InboundMessage] = []
+        problems: list[UpdateProblem] = []
         last: int | None = None
-        for update in updates if isinstance(updates, list) else []:
+        for index, update in enumerate(updates):
             if not isinstance(update, dict) or not isinstance(update.get("update_id"), int):
+                problems.append(
+                    UpdateProblem(f"update[{index}]", "an update without an update_id", update)
+                )
                 continue
             last = max(last or update["update_id"], update["update_id"])
             for key, edited in _MESSAGE_KEYS.items():
                 message = update.get(key)
-                if isinstance(message, dict):
-                    inbound = self._classify(message, bot_id, username, edited=edited)
-                    if inbound is not None:
-                        messages.append(inbound)
-        cursor = str(last + 1) if last is not None else since
-        return MessagePage(messages=messages, cursor=cursor)
+                if message is None:
+                    continue
+                if not isinstance(message, dict) or not isinstance(message.get("chat"), dict):
+                    problems.append(
+                        UpdateProblem(
+                            f"update {update['update_id']}.{key}",
+                            "a message without a chat",
+                            update,
+                        )
+                    )
+                    continue
+                inbound = self._classify(message, bot_id, username, edited=edited)
+                if inbound is not None:
+                    messages.append(inbound)
+        return messages, problems, last
 
     def _mentions_bot(self, message: Mapping[str, Any], bot_id: str, username: str) -> bool:
         text = message.get("text") or message.get("caption") or ""
@@ -565,4 +751,12 @@ class TelegramProvider(Provider):
         )
 
 
-__all__ = ["TelegramProvider", "normalise_chat_id", "utf16_length", "utf16_slice"]
+__all__ = [
+    "TelegramProvider",
+    "WebhookInfo",
+    "normalise_chat_id",
+    "updates_mode",
+    "utf16_length",
+    "utf16_slice",
+    "webhook_url",
+]

@@ -7,10 +7,16 @@ Error answers are written the way the Bot API documents them: ``{"ok": false, "e
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import json
+import urllib.parse
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import httpx
 
 from dialogo.providers.base import Credentials, Draft, Media, Provider
 from dialogo.providers.contract import Answer, ContractFixture, Responder, httpx_client
+from dialogo.providers.telegram.client import DEFAULT_BASE_URL
 from dialogo.providers.telegram.provider import TelegramProvider
 
 TOKEN = "123456789:AAHcontract-token_0123456789abcdefghi"  # noqa: S105 - a made-up token
@@ -82,4 +88,158 @@ def contract_fixture() -> ContractFixture:
         },
         error_answer=error_answer,
         rate_limit_answer=rate_limit_answer,
+    )
+
+
+# -- a Bot API with its update queue, for the inbox's polling and webhook tests -----------------
+
+BOT_ID = 123456789
+BOT_USERNAME = "dialogo_bot"
+
+
+class FakeBotApi:
+    """Telegram's update queue as the Bot API documents it (core.telegram.org/bots/api,
+    "Getting updates"), answered through an ``httpx.MockTransport``:
+
+    - ``getUpdates`` returns the queued updates from ``offset`` on and forgets (confirms)
+      those before it; while a webhook is set it answers 409 ``Conflict: can't use
+      getUpdates method while webhook is active``;
+    - ``setWebhook`` (https only) and ``deleteWebhook`` keep the queue unless
+      ``drop_pending_updates`` is true; ``getWebhookInfo`` says the address, how many updates
+      wait and the last delivery error;
+    - :meth:`deliver` pushes the queued updates to the webhook in order, as Telegram does: a
+      delivery answered 2xx is confirmed, any other answer stops the round and is kept as
+      ``last_error_message``, the update staying queued.
+
+    Every call is recorded in :attr:`calls` as (method, form fields)."""
+
+    def __init__(self, *, token: str = TOKEN, first_update_id: int = 730001) -> None:
+        self.token = token
+        self.queue: list[dict[str, Any]] = []
+        self.next_update_id = first_update_id
+        self.next_message_id = 900
+        self.webhook_url = ""
+        self.secret_token = ""
+        self.allowed_updates: list[str] = []
+        self.last_error: tuple[int, str] | None = None
+        self.calls: list[tuple[str, dict[str, str]]] = []
+
+    # -- what people do on Telegram --------------------------------------------------------------
+
+    def private_message(
+        self, text: str, *, user_id: int = 555000111, first_name: str = "Giulia", at: int = 0
+    ) -> dict[str, Any]:
+        """A person writes to the bot in a private chat: one ``message`` update queued."""
+        self.next_message_id += 1
+        user = {"id": user_id, "is_bot": False, "first_name": first_name, "username": "giuliab"}
+        message = {
+            "message_id": self.next_message_id,
+            "from": user,
+            "chat": {"id": user_id, "first_name": first_name, "type": "private"},
+            "date": at or 1772442050 + self.next_message_id,
+            "text": text,
+        }
+        return self.queue_update({"message": message})
+
+    def queue_update(self, content: dict[str, Any]) -> dict[str, Any]:
+        update = {"update_id": self.next_update_id, **content}
+        self.next_update_id += 1
+        self.queue.append(update)
+        return update
+
+    # -- the webhook -------------------------------------------------------------------------------
+
+    def deliver(self, post: Callable[[str, bytes, dict[str, str]], int]) -> int:
+        """Push the queued updates to the webhook; ``post(url, body, headers)`` answers the
+        HTTP status. Returns how many were confirmed."""
+        confirmed = 0
+        while self.webhook_url and self.queue:
+            update = self.queue[0]
+            headers = {"Content-Type": "application/json"}
+            if self.secret_token:
+                headers["X-Telegram-Bot-Api-Secret-Token"] = self.secret_token
+            status = post(self.webhook_url, json.dumps(update).encode(), headers)
+            if not 200 <= status < 300:
+                self.last_error = (1772450000, f"Wrong response from the webhook: {status}")
+                break
+            self.queue.pop(0)
+            confirmed += 1
+        return confirmed
+
+    # -- the Bot API -------------------------------------------------------------------------------
+
+    def http(self) -> httpx.Client:
+        return httpx.Client(transport=httpx.MockTransport(self.handle))
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        prefix = f"{DEFAULT_BASE_URL}/bot{self.token}/"
+        url = str(request.url)
+        if not url.startswith(prefix):
+            return _fail(404, "Not Found")
+        method = url.removeprefix(prefix)
+        fields = dict(urllib.parse.parse_qsl(request.read().decode(), keep_blank_values=True))
+        self.calls.append((method, fields))
+        answer = getattr(self, f"_{method}", None)
+        if answer is None:
+            return _fail(404, "Not Found: method not found")
+        result: httpx.Response = answer(fields)
+        return result
+
+    def _getMe(self, fields: dict[str, str]) -> httpx.Response:
+        return _ok(
+            {"id": BOT_ID, "is_bot": True, "first_name": "Dialogo", "username": BOT_USERNAME}
+        )
+
+    def _getUpdates(self, fields: dict[str, str]) -> httpx.Response:
+        if self.webhook_url:
+            return _fail(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; use "
+                "deleteWebhook to delete the webhook first",
+            )
+        if fields.get("offset"):
+            offset = int(fields["offset"])
+            self.queue = [u for u in self.queue if u["update_id"] >= offset]
+        limit = int(fields.get("limit") or 100)
+        return _ok(self.queue[:limit])
+
+    def _setWebhook(self, fields: dict[str, str]) -> httpx.Response:
+        url = fields.get("url", "")
+        if url and not url.startswith("https://"):
+            return _fail(400, "Bad Request: bad webhook: An HTTPS URL must be provided for webhook")
+        if fields.get("drop_pending_updates") == "true":
+            self.queue.clear()
+        self.webhook_url = url
+        self.secret_token = fields.get("secret_token", "")
+        self.allowed_updates = json.loads(fields.get("allowed_updates") or "[]")
+        self.last_error = None
+        return _ok(True, description="Webhook was set")
+
+    def _deleteWebhook(self, fields: dict[str, str]) -> httpx.Response:
+        if fields.get("drop_pending_updates") == "true":
+            self.queue.clear()
+        self.webhook_url = self.secret_token = ""
+        return _ok(True, description="Webhook was deleted")
+
+    def _getWebhookInfo(self, fields: dict[str, str]) -> httpx.Response:
+        info: dict[str, Any] = {
+            "url": self.webhook_url,
+            "has_custom_certificate": False,
+            "pending_update_count": len(self.queue),
+        }
+        if self.webhook_url:
+            info["max_connections"] = 40
+            info["allowed_updates"] = self.allowed_updates
+        if self.webhook_url and self.last_error is not None:
+            info["last_error_date"], info["last_error_message"] = self.last_error
+        return _ok(info)
+
+
+def _ok(result: Any, **extra: Any) -> httpx.Response:
+    return httpx.Response(200, json={"ok": True, "result": result, **extra})
+
+
+def _fail(status: int, description: str) -> httpx.Response:
+    return httpx.Response(
+        status, json={"ok": False, "error_code": status, "description": description}
     )

@@ -34,6 +34,10 @@ Inbound: the replies in the conversations of the account's 10 most recent posts
 (``GET /<post>/conversation``, replies by the account itself skipped) and the mentions
 (``GET /<user>/mentions``), newer than the cursor (the newest timestamp seen). The Threads API
 exposes usernames, not user ids, for other people: the author's id is their username.
+Replies and mentions are also pushed by Threads webhooks (:mod:`dialogo.providers.threads.webhook`,
+through the Meta intake ``/webhooks/meta/<channel id>``, with the ``verify_token`` of the
+channel and signed with the Threads app secret); one named only by id is fetched with
+:meth:`ThreadsProvider.fetch_post`.
 Metrics: ``GET /<post>/insights`` (views, likes, replies, reposts, quotes).
 Errors are Meta's Graph errors (:mod:`dialogo.providers.meta.graph`).
 """
@@ -75,6 +79,7 @@ from dialogo.providers.fields import text as _str
 from dialogo.providers.fields import timestamp as _time
 from dialogo.providers.http import send_raw
 from dialogo.providers.meta.graph import GraphClient, error_for
+from dialogo.providers.meta.webhook import VERIFY_TOKEN_FIELD
 
 NETWORK = "threads"
 GRAPH_URL = "https://graph.threads.net"
@@ -98,6 +103,7 @@ MAX_VIDEO_BYTES = 1024 * 1024 * 1024
 RECENT_POSTS = 10
 INSIGHTS = "views,likes,replies,reposts,quotes"
 REPLY_FIELDS = "id,text,username,timestamp,permalink,replied_to,root_post,is_reply_owned_by_me"
+MENTION_FIELDS = "id,text,username,timestamp,permalink,root_post,replied_to"
 _EMOJI = regex.compile(r"\p{Extended_Pictographic}|\p{Regional_Indicator}")
 
 
@@ -142,6 +148,7 @@ class ThreadsProvider(Provider):
             secret=True,
             help="The Threads app secret shown next to it.",
         ),
+        VERIFY_TOKEN_FIELD,
     )
 
     def __init__(
@@ -158,6 +165,7 @@ class ThreadsProvider(Provider):
             network=NETWORK,
             base_url=self.config.get("graph_url", GRAPH_URL),
             version=self.config.get("graph_version", GRAPH_VERSION),
+            signals=self.app_signals,
         )
 
     # -- auth ------------------------------------------------------------------------------------
@@ -492,7 +500,7 @@ class ThreadsProvider(Provider):
         mentions = self.graph.get(
             f"{self._user()}/mentions",
             operation="mentions",
-            params={"fields": "id,text,username,timestamp,permalink,root_post,replied_to"},
+            params={"fields": MENTION_FIELDS},
         )
         for item in mentions.get("data") or []:
             message = self._message(item, MessageKind.mention, None)
@@ -506,6 +514,22 @@ class ThreadsProvider(Provider):
         return MessagePage(
             messages=messages, cursor=newest.isoformat() if newest is not None else since
         )
+
+    def fetch_post(self, media_id: str, kind: MessageKind) -> InboundMessage | None:
+        """One reply or mention by id (a webhook that named only its id), read as polling
+        reads it; ``None`` for a reply of the account itself. :class:`InvalidPayload` when
+        Threads answers without the author or the time."""
+        fields = REPLY_FIELDS if kind is MessageKind.reply else MENTION_FIELDS
+        body = self.graph.get(media_id, operation="post", params={"fields": fields})
+        if body.get("is_reply_owned_by_me") is True:
+            return None
+        message = self._message(body, kind, None)
+        if message is None:
+            raise InvalidPayload(
+                f"Threads answered post {media_id} without its id, author or time",
+                network=NETWORK,
+            )
+        return message
 
     @staticmethod
     def _message(item: Any, kind: MessageKind, root: str | None) -> InboundMessage | None:

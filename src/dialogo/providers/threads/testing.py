@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import Iterator
+from typing import Any
 
 from dialogo.providers.base import Credentials, Draft, Media, Provider, RemoteRef
 from dialogo.providers.contract import Answer, ContractFixture, Responder, httpx_client
@@ -93,3 +94,69 @@ def contract_fixture() -> ContractFixture:
         rate_limit_answer=rate_limit_answer,
         retry_after_tolerance=0.5,
     )
+
+
+# -- webhook notifications, written from Meta's "Webhooks for Threads" -------------------------
+
+APP_ID = "990602627938098"
+USERNAME = "caffeaurora"
+
+
+def notification(
+    field: str, value: dict[str, Any], *, target_id: str, listed: bool = False
+) -> bytes:
+    """A Threads notification as Meta sends it (``values`` a single object, or a list as
+    some live deliveries have it)."""
+    values: Any = {"value": value, "field": field}
+    return json.dumps(
+        {
+            "app_id": APP_ID,
+            "topic": "interaction" if field in ("mentions", "publish") else "moderate",
+            "target_id": target_id,
+            "time": 1_790_000_000,
+            "subscription_id": "234567",
+            "has_uid_field": False,
+            "values": [values] if listed else values,
+        }
+    ).encode()
+
+
+def reply_value(
+    reply_id: str,
+    text: str,
+    *,
+    username: str = "giulia.b",
+    root: str = "18000000000000001",
+    parent: str | None = None,
+    owner: str = USER_ID,
+    timestamp: str = "2026-12-01T10:33:16+0000",
+) -> dict[str, Any]:
+    """The reply object of a ``replies`` notification (on a post of ``owner``)."""
+    return {
+        "id": reply_id,
+        "username": username,
+        "text": text,
+        "media_type": "TEXT_POST",
+        "permalink": f"https://www.threads.net/@{username}/post/Pp{reply_id[-4:]}",
+        "replied_to": {"id": parent or root},
+        "root_post": {"id": root, "owner_id": owner, "username": USERNAME},
+        "shortcode": f"Pp{reply_id[-4:]}",
+        "timestamp": timestamp,
+    }
+
+
+def mention_value(post_id: str, text: str, *, username: str = "marco.r") -> dict[str, Any]:
+    """The media object of a ``mentions`` notification (a post naming the account)."""
+    return {
+        "id": post_id,
+        "has_replies": False,
+        "is_quote_post": False,
+        "is_reply": False,
+        "media_product_type": "THREADS",
+        "media_type": "TEXT_POST",
+        "permalink": f"https://www.threads.net/@{username}/post/Mm{post_id[-4:]}",
+        "shortcode": f"Mm{post_id[-4:]}",
+        "text": text,
+        "timestamp": "2026-12-01T11:00:00+0000",
+        "username": username,
+    }

@@ -177,6 +177,7 @@ class WhatsAppProvider(Provider):
             network=NETWORK,
             base_url=self.config.get("graph_url", ""),
             version=self.config.get("graph_version", ""),
+            signals=self.app_signals,
         )
 
     @property

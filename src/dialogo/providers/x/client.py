@@ -15,7 +15,9 @@ Errors (:func:`error_for`), from the X API's problem documents
   detail says the client is not permitted / lacks a scope → :class:`InsufficientScopes`
   (the app's access level or the token's scopes); a 403 about duplicate content or any other
   403 on a write → :class:`InvalidPayload` (retrying cannot help);
-- 429 → :class:`RateLimited` until ``x-rate-limit-reset`` (epoch seconds);
+- 429 → :class:`RateLimited` until ``x-rate-limit-reset`` (epoch seconds); with
+  ``x-app-limit-24hour-remaining: 0`` the app's 24-hour post cap (``scope="app_24h"``, until
+  ``x-app-limit-24hour-reset``: every channel of the app waits);
 - 400 → :class:`InvalidPayload` with the ``errors[].message`` texts;
 - 5xx → :class:`TransientError`; transport failures as in :func:`dialogo.providers.http.send`
   (a lost answer to a POST is :class:`OutcomeUnknown`: the post may exist).
@@ -28,6 +30,7 @@ from typing import Any
 
 import httpx
 
+from dialogo.providers import ratelimits
 from dialogo.providers.errors import (
     InsufficientScopes,
     InvalidPayload,
@@ -82,6 +85,17 @@ def error_for(response: httpx.Response, *, operation: str, write: bool) -> Provi
             f"X refused the access token (expired or revoked): {where}", **details
         )
     if status == 429:
+        scope = ratelimits.x_limited_scope(response.headers)
+        if scope == ratelimits.APP_24H:  # the app's 24-hour post cap: every channel waits
+            reset = ratelimits.x_signals(response.headers)
+            wait = next((s.wait for s in reset if s.scope == scope), None)
+            return RateLimited(
+                f"X's 24-hour post limit of this app is reached (every channel of the app "
+                f"waits): {where}",
+                retry_after=DEFAULT_RETRY_AFTER if wait is None else wait,
+                scope=scope,
+                **details,
+            )
         wait = retry_after(response.headers)
         return RateLimited(
             f"X rate limit reached: {where}",
@@ -123,8 +137,17 @@ def error_for(response: httpx.Response, *, operation: str, write: bool) -> Provi
 class XClient:
     """``get``/``post`` → the decoded JSON answer, or a shared provider error."""
 
-    def __init__(self, http: httpx.Client, token: str | None, *, base_url: str = "") -> None:
+    def __init__(
+        self,
+        http: httpx.Client,
+        token: str | None,
+        *,
+        base_url: str = "",
+        signals: list[ratelimits.AppSignal] | None = None,
+    ) -> None:
         self.http = http
+        #: The 24-hour caps of every answer (``x-app-limit-24hour-*``, ``x-user-limit-…``).
+        self.signals: list[ratelimits.AppSignal] = [] if signals is None else signals
         self._token = token or ""
         self.base_url = (base_url or DEFAULT_BASE_URL).rstrip("/")
 
@@ -163,6 +186,7 @@ class XClient:
         # Status mapping is X's own (403 and 400 mean different things here), so the answer
         # is read before the generic mapping of ``send`` sees it.
         response = send_raw(self.http, request, network=NETWORK)
+        self.signals.extend(ratelimits.x_signals(response.headers))
         if response.status_code >= 400:
             raise error_for(response, operation=operation, write=method != "GET")
         return self._decode(response, operation)

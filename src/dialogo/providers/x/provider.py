@@ -18,8 +18,22 @@ What maps to what:
   uploaded first with the chunked media upload (``POST /2/media/upload`` INIT → APPEND →
   FINALIZE) and their alt text set with ``POST /2/media/metadata`` (1,000 characters at most);
   a **thread** is each following post replying to the previous one; a **reply** sets
-  ``reply.in_reply_to_tweet_id``. Videos are not supported yet (they need the asynchronous
-  STATUS polling of the media upload): ``validate`` rejects them;
+  ``reply.in_reply_to_tweet_id``;
+- a **video** (one per post, never with images; MP4 or MOV, 512 MB, 0.5 to 140 seconds: "Media
+  best practices", https://docs.x.com/x-api/media/quickstart/best-practices) is uploaded the
+  same way with ``media_category=tweet_video`` in segments of :data:`VIDEO_CHUNK` (X takes up
+  to 5 MB each), and X then processes it: FINALIZE answers a ``processing_info`` and
+  ``GET /2/media/upload?command=STATUS`` follows it (``pending`` → ``in_progress`` →
+  ``succeeded`` or ``failed``). That is the provider's ``slow_media``: :meth:`publish` uploads
+  and returns a ``pending`` result holding the media id, :meth:`check_status` asks STATUS
+  once (a ``failed`` state is :class:`InvalidPayload` with X's error), and
+  :meth:`finalise` creates the post (and its thread). The post is **always** made by
+  ``finalise``, in a later, short claim of the dispatcher, never at the end of a long upload:
+  a worker whose lease ran out mid-upload and another that took the variant over may both
+  upload, but only the one that recorded the pending state posts. An upload interrupted
+  (worker gone, a 5xx or 429 on an APPEND) is begun again from INIT on the next attempt: the
+  half-uploaded media id is left to expire on X (nothing refers to it). A video's alt text is
+  not sent (X's metadata endpoint documents it for images and GIFs);
 - ``remote_id`` is the post id; ``conversation_id`` X's ``conversation_id`` (the root post);
 - **inbound** messages are the account's mentions (``GET /2/users/:id/mentions``, newest
   first, with the authors expanded): a mention answering one of the account's posts is a
@@ -50,6 +64,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
@@ -90,6 +105,7 @@ from dialogo.providers.fields import integer as _int
 from dialogo.providers.fields import mapping as _dict
 from dialogo.providers.fields import text as _str
 from dialogo.providers.fields import timestamp as _time
+from dialogo.providers.video import video_issues
 from dialogo.providers.x import messaging
 from dialogo.providers.x.client import NETWORK, XClient
 
@@ -110,11 +126,43 @@ SCOPES = (
 )
 IMAGE_TYPES = frozenset({"image/jpeg", "image/png", "image/webp", "image/gif"})
 MAX_IMAGE_BYTES = 5 * 1024 * 1024
+#: Videos, from "Media best practices" (docs.x.com): MP4 or MOV, at most 512 MB, 0.5 to 140
+#: seconds (longer only for some accounts), one per post and not with images.
+VIDEO_TYPES = frozenset({"video/mp4", "video/quicktime"})
+MAX_VIDEO_BYTES = 512 * 1024 * 1024
+MIN_VIDEO_SECONDS = 0.5
+MAX_VIDEO_SECONDS = 140.0
+VIDEO_CHUNK = 4 * 1024 * 1024  # APPEND segments of a video (X takes up to 5 MB each)
+#: STATUS states (``processing_info.state``) while X is still working on a video.
+PROCESSING_STATES = frozenset({"pending", "in_progress"})
 ALT_TEXT_MAX = 1000
 CHUNK = 1024 * 1024  # APPEND segments (X accepts up to 5 MB each)
 MAX_METRIC_IDS = 100
 TWEET_FIELDS = "created_at,author_id,conversation_id,in_reply_to_user_id,referenced_tweets,lang"
 USER_FIELDS = "username,name,public_metrics"
+
+
+def _is_video(media: Media) -> bool:
+    return media.mime_type.startswith("video/")
+
+
+def _processing_info(body: Any) -> dict[str, Any]:
+    """``processing_info`` of a FINALIZE or STATUS answer (v2 wraps it in ``data``)."""
+    if not isinstance(body, dict):
+        return {}
+    data = _dict(body.get("data"))
+    return _dict(data.get("processing_info") or body.get("processing_info"))
+
+
+def _without_media_links(item: Mapping[str, Any]) -> str:
+    """A post's text as it was sent: X appends a link to the attached media (an
+    ``entities.urls`` item with a ``media_key``), which the text we sent did not have."""
+    text = _str(item.get("text")) or ""
+    for url in _dict(item.get("entities")).get("urls") or []:
+        link = _str(url.get("url")) if isinstance(url, dict) else None
+        if link and url.get("media_key") and text.rstrip().endswith(link):
+            text = text.rstrip()[: -len(link)]
+    return text.rstrip()
 
 
 def weighted_length(text: str) -> int:
@@ -157,16 +205,20 @@ class XProvider(Provider):
         media=MediaRules(
             max_items=4,
             image_types=IMAGE_TYPES,
-            video_types=frozenset(),
+            video_types=VIDEO_TYPES,
             max_image_bytes=MAX_IMAGE_BYTES,
-            max_video_bytes=0,
+            max_video_bytes=MAX_VIDEO_BYTES,
             alt_text_max=ALT_TEXT_MAX,
+            max_videos=1,
+            min_video_seconds=MIN_VIDEO_SECONDS,
+            max_video_seconds=MAX_VIDEO_SECONDS,
         ),
         threads=True,
         replies=True,
         direct_messages=True,
         metrics=True,
         search=True,
+        slow_media=True,
     )
     connect_fields: ClassVar[tuple[ConnectField, ...]] = (
         ConnectField(
@@ -203,7 +255,10 @@ class XProvider(Provider):
     ) -> None:
         super().__init__(credentials, http=http, config=config)
         self.client = XClient(
-            self.http, credentials.access_token, base_url=self.config.get("base_url", "")
+            self.http,
+            credentials.access_token,
+            base_url=self.config.get("base_url", ""),
+            signals=self.app_signals,
         )
 
     # -- auth ------------------------------------------------------------------------------------
@@ -315,15 +370,21 @@ class XProvider(Provider):
                     "too_many_media", f"{len(draft.media)} images; X allows 4", f"{prefix}media"
                 )
             )
+        issues += video_issues(draft.media, self.capabilities.media, network="X", prefix=prefix)
+        if prefix and any(_is_video(m) for m in draft.media):
+            issues.append(
+                ValidationIssue(
+                    "media_type", "a video goes in the first post of a thread", f"{prefix}media"
+                )
+            )
         for index, media in enumerate(draft.media):
-            issues += self._validate_media(media, f"{prefix}media[{index}]")
+            if not _is_video(media):
+                issues += self._validate_media(media, f"{prefix}media[{index}]")
         return issues
 
     def _validate_media(self, media: Media, field: str) -> list[ValidationIssue]:
         issues: list[ValidationIssue] = []
-        if media.mime_type.startswith("video/"):
-            issues.append(ValidationIssue("media_type", "videos are not supported on X yet", field))
-        elif media.mime_type not in IMAGE_TYPES:
+        if media.mime_type not in IMAGE_TYPES:
             issues.append(
                 ValidationIssue(
                     "media_type",
@@ -344,6 +405,17 @@ class XProvider(Provider):
         return issues
 
     def _upload(self, media: Media) -> str:
+        media_id, _processing = self._send_media(media)
+        return media_id
+
+    def _send_media(self, media: Media) -> tuple[str, dict[str, Any]]:
+        """INIT → APPEND segments → FINALIZE; the media id and FINALIZE's ``processing_info``
+        (empty when X has nothing to process)."""
+        video = _is_video(media)
+        if video:
+            category = "tweet_video"
+        else:
+            category = "tweet_gif" if media.mime_type == "image/gif" else "tweet_image"
         init = self.client.post(
             "/2/media/upload",
             operation="media/upload INIT",
@@ -352,13 +424,14 @@ class XProvider(Provider):
                 "command": "INIT",
                 "media_type": media.mime_type,
                 "total_bytes": str(len(media.content)),
-                "media_category": "tweet_gif" if media.mime_type == "image/gif" else "tweet_image",
+                "media_category": category,
             },
         )
         media_id = _str((init.get("data") or {}).get("id")) if isinstance(init, dict) else None
         if media_id is None:
             raise ProviderError("X answered the media upload without an id", code="x_unexpected")
-        for segment, start in enumerate(range(0, max(len(media.content), 1), CHUNK)):
+        chunk = VIDEO_CHUNK if video else CHUNK
+        for segment, start in enumerate(range(0, max(len(media.content), 1), chunk)):
             self.client.post(
                 "/2/media/upload",
                 operation="media/upload APPEND",
@@ -369,30 +442,34 @@ class XProvider(Provider):
                         "media",
                         (
                             media.filename or "media",
-                            media.content[start : start + CHUNK],
+                            media.content[start : start + chunk],
                             media.mime_type,
                         ),
                     )
                 ],
             )
-        self.client.post(
+        done = self.client.post(
             "/2/media/upload",
             operation="media/upload FINALIZE",
             multipart=True,
             data={"command": "FINALIZE", "media_id": media_id},
         )
-        if media.alt_text:
+        if media.alt_text and not video:
             self.client.post(
                 "/2/media/metadata",
                 operation="media/metadata",
                 json={"id": media_id, "metadata": {"alt_text": {"text": media.alt_text}}},
             )
-        return media_id
+        return media_id, _processing_info(done)
 
-    def _create(self, draft: Draft, reply_to: str | None) -> str:
+    def _create(
+        self, draft: Draft, reply_to: str | None, media_ids: Sequence[str] | None = None
+    ) -> str:
         payload: dict[str, Any] = {"text": draft.text}
-        if draft.media:
-            payload["media"] = {"media_ids": [self._upload(m) for m in draft.media]}
+        if media_ids is None and draft.media:
+            media_ids = [self._upload(m) for m in draft.media]
+        if media_ids:
+            payload["media"] = {"media_ids": list(media_ids)}
         if reply_to:
             payload["reply"] = {"in_reply_to_tweet_id": reply_to}
         body = self.client.post("/2/tweets", operation="tweets", json=payload)
@@ -413,9 +490,28 @@ class XProvider(Provider):
                 issues=[f"{i.field}: {i.code}" for i in issues],
                 network=NETWORK,
             )
+        reply_to = draft.reply_to.remote_id if draft.reply_to else None
+        video = next((m for m in draft.media if _is_video(m)), None)
+        if video is None:
+            return self._post_all(draft, reply_to)
+        media_id, processing = self._send_media(video)
+        state = {
+            "media_id": media_id,
+            "text": draft.text,
+            "reply_to": reply_to or "",
+            "thread": json.dumps([part.text for part in draft.thread]),
+        }
+        # Always pending, even when FINALIZE says X is done: the post is made by ``finalise``
+        # in a short claim of its own (see the module docstring).
+        pending = PublishResult(remote_id=None, pending=True, state=state)
+        return self._after_processing(pending, processing)
+
+    def _post_all(
+        self, draft: Draft, reply_to: str | None, media_ids: Sequence[str] | None = None
+    ) -> PublishResult:
         published: list[str] = []
         try:
-            first = self._create(draft, draft.reply_to.remote_id if draft.reply_to else None)
+            first = self._create(draft, reply_to, media_ids)
             published.append(first)
             for part in draft.thread:
                 published.append(self._create(part, published[-1]))
@@ -430,6 +526,56 @@ class XProvider(Provider):
             thread_ids=published[1:],
         )
 
+    @staticmethod
+    def _after_processing(pending: PublishResult, processing: Mapping[str, Any]) -> PublishResult:
+        """``pending`` as X's ``processing_info`` leaves it: still pending, or raising
+        :class:`InvalidPayload` when X could not process the video. The state notes X's
+        last word (``processing``) and its ``check_after_secs``."""
+        state = _str(processing.get("state")) or "succeeded"
+        if state == "failed":
+            error = _dict(processing.get("error"))
+            reason = _str(error.get("message")) or _str(error.get("name")) or "no reason given"
+            raise InvalidPayload(
+                f"X could not process the video ({reason})",
+                issues=["video_processing_failed"],
+                network=NETWORK,
+                media_id=pending.state.get("media_id", ""),
+            )
+        extra = {"processing": state}
+        wait = _int(processing.get("check_after_secs"))
+        if wait is not None:
+            extra["check_after_secs"] = str(wait)
+        return dataclasses.replace(pending, state={**pending.state, **extra})
+
+    def check_status(self, pending: PublishResult) -> PublishResult:
+        """One STATUS request about the video being processed (never a wait)."""
+        if pending.state.get("processing") not in PROCESSING_STATES:
+            return dataclasses.replace(pending, pending=False)  # FINALIZE said it was done
+        media_id = pending.state.get("media_id", "")
+        body = self.client.get(
+            "/2/media/upload",
+            operation="media/upload STATUS",
+            params={"command": "STATUS", "media_id": media_id},
+        )
+        checked = self._after_processing(pending, _processing_info(body))
+        if checked.state["processing"] in PROCESSING_STATES:
+            return checked
+        return dataclasses.replace(checked, pending=False)
+
+    def finalise(self, ready: PublishResult) -> PublishResult:
+        """Create the post (and its thread) with the processed video."""
+        try:
+            texts = json.loads(ready.state.get("thread") or "[]")
+        except ValueError:
+            texts = []
+        draft = Draft(
+            text=ready.state.get("text", ""),
+            thread=[Draft(text=str(t)) for t in texts if isinstance(t, str)],
+        )
+        return self._post_all(
+            draft, ready.state.get("reply_to") or None, [ready.state.get("media_id", "")]
+        )
+
     def reply(self, target: RemoteRef, draft: Draft) -> PublishResult:
         if messaging.is_direct(target):
             return messaging.send_direct(self.client, target, draft)
@@ -439,7 +585,10 @@ class XProvider(Provider):
         body = self.client.get(
             f"/2/users/{self._user_id()}/tweets",
             operation="users/tweets",
-            params={"max_results": max(5, min(limit, 100)), "tweet.fields": "created_at"},
+            params={
+                "max_results": max(5, min(limit, 100)),
+                "tweet.fields": "created_at,entities",
+            },
         )
         results = []
         for item in body.get("data") or [] if isinstance(body, dict) else []:
@@ -449,7 +598,7 @@ class XProvider(Provider):
                         remote_id=str(item["id"]),
                         url=self.post_url(str(item["id"])),
                         state={
-                            "text": _str(item.get("text")) or "",
+                            "text": _without_media_links(item),
                             "created_at": _str(item.get("created_at")) or "",
                         },
                     )

@@ -667,7 +667,10 @@ async def save_settings(workspace_id: int, channel_id: int, viewer: FormViewer) 
         )
     try:
         data = ChannelSettingsUpdate(name=name[: MAX_LENGTHS["name"]], values=values)
-        channel = channels.update_channel_settings(
+        # Off the server's loop: a setting that lives at the network (Telegram's webhook
+        # mode) is sent to it by the providers' synchronous clients.
+        channel = await run_in_threadpool(
+            channels.update_channel_settings,
             viewer.session,
             viewer.principal,
             workspace_id,
@@ -675,6 +678,7 @@ async def save_settings(workspace_id: int, channel_id: int, viewer: FormViewer) 
             data,
             registry=viewer.ctx.providers,
             cipher=_cipher(viewer),
+            public_url=viewer.ctx.settings.public_url,
         )
     except DomainError as exc:
         viewer.session.rollback()

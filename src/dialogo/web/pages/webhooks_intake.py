@@ -21,7 +21,10 @@ the channel's verify token; notifications checked with the app secret (``app_sec
 the ``client_secret`` it was connected with), a bad signature 403 with nothing kept; direct
 messages, comments and answers stored through the inbox ingest at once
 (:mod:`dialogo.inbox.meta_webhook`, deduplicated with what polling reads), echoes of our own
-messages ignored, unreadable parts quarantined with their reason.
+messages ignored, unreadable parts quarantined with their reason. Threads channels use the
+same URL and handshake (their own verify token; signed with the Threads app secret): replies
+and mentions (:mod:`dialogo.providers.threads.webhook`) are stored at once, one named only by
+id is fetched by a job (:mod:`dialogo.inbox.threads_webhook`).
 
 X's Account Activity API (:mod:`dialogo.providers.x.webhook`), one URL per connected X
 channel, ``/webhooks/x/{channel_id}``: ``GET ?crc_token=…`` is answered with the JSON
@@ -31,6 +34,13 @@ when wrong, 400 for a signed body that is not JSON); mentions, replies and direc
 stored through the inbox ingest (:mod:`dialogo.inbox.x_webhook`, deduplicated with what polling
 reads), the account's own posts and messages ignored, deliveries for another user and
 unreadable parts quarantined with their reason.
+
+Telegram bots in webhook mode (:mod:`dialogo.inbox.telegram_webhook`), one URL per channel,
+``/webhooks/telegram/{channel_id}``, registered by Dialogo itself with ``setWebhook`` when a
+manager switches the channel's "How messages arrive" setting: each delivery must carry the
+channel's secret token in ``X-Telegram-Bot-Api-Secret-Token`` (compared in constant time; 403
+and nothing kept otherwise, 400 for a body that is not JSON); the update is stored through
+the inbox ingest like a polled one, and the cursor follows it.
 """
 
 from __future__ import annotations
@@ -46,10 +56,12 @@ from dialogo.api.deps import Ctx, Db
 from dialogo.channels.crypto import CredentialCipher
 from dialogo.channels.models import Channel
 from dialogo.core.context import AppContext
-from dialogo.inbox import ingest, meta_webhook, x_webhook
+from dialogo.inbox import ingest, meta_webhook, telegram_webhook, threads_webhook, x_webhook
 from dialogo.inbox.pushed import store_pushed
 from dialogo.providers.base import Credentials
 from dialogo.providers.meta import webhook as meta
+from dialogo.providers.telegram.provider import TelegramProvider
+from dialogo.providers.threads import webhook as threads_hook
 from dialogo.providers.whatsapp import webhook as whatsapp
 from dialogo.providers.x import webhook as x_activity
 
@@ -77,6 +89,20 @@ async def _body(request: Request) -> bytes | None:
         return None
     body = await request.body()
     return body if len(body) <= MAX_BODY else None
+
+
+async def _delivery(
+    request: Request, session: Session, ctx: AppContext, channel_id: int, networks: Collection[str]
+) -> tuple[Channel, Credentials, bytes] | Response:
+    """The channel a delivery is for, its credentials and the body; or the answer refusing
+    it (413 too large, 404 unknown channel)."""
+    body = await _body(request)
+    if body is None:
+        return PlainTextResponse("too large", status_code=413)
+    found = _webhook_channel(session, ctx, channel_id, networks)
+    if found is None:
+        return PlainTextResponse("unknown channel", status_code=404)
+    return (*found, body)
 
 
 @router.get("/webhooks/whatsapp/{channel_id}")
@@ -136,9 +162,14 @@ def store_batch(
     )
 
 
+#: The Meta intake serves Facebook Pages, Instagram and Threads channels (one URL per channel;
+#: the channel's network says which parser reads the body).
+META_INTAKE = meta_webhook.NETWORKS | {threads_webhook.NETWORK}
+
+
 @router.get("/webhooks/meta/{channel_id}")
 def meta_verify(channel_id: int, request: Request, session: Db, ctx: Ctx) -> Response:
-    found = _webhook_channel(session, ctx, channel_id, meta_webhook.NETWORKS)
+    found = _webhook_channel(session, ctx, channel_id, META_INTAKE)
     if found is None:
         return PlainTextResponse("unknown channel", status_code=403)
     _channel, credentials = found
@@ -153,23 +184,26 @@ def meta_verify(channel_id: int, request: Request, session: Db, ctx: Ctx) -> Res
 
 @router.post("/webhooks/meta/{channel_id}")
 async def meta_notify(channel_id: int, request: Request, session: Db, ctx: Ctx) -> Response:
-    body = await _body(request)
-    if body is None:
-        return PlainTextResponse("too large", status_code=413)
-    found = _webhook_channel(session, ctx, channel_id, meta_webhook.NETWORKS)
-    if found is None:
-        return PlainTextResponse("unknown channel", status_code=404)
-    channel, credentials = found
+    incoming = await _delivery(request, session, ctx, channel_id, META_INTAKE)
+    if isinstance(incoming, Response):
+        return incoming
+    channel, credentials, body = incoming
+    signature = request.headers.get(meta.SIGNATURE_HEADER)
+    secret = meta_webhook.app_secret(credentials)
+    batch: meta.PageBatch | threads_hook.ThreadsBatch
     try:
-        batch = meta.parse_page_notification(
-            body,
-            request.headers.get(meta.SIGNATURE_HEADER),
-            meta_webhook.app_secret(credentials),
-            network=channel.network,
-        )
+        if channel.network == threads_webhook.NETWORK:  # signed with the Threads app secret
+            batch = threads_hook.parse_threads_notification(
+                body, signature, secret, username=channel.account_handle
+            )
+        else:
+            batch = meta.parse_page_notification(body, signature, secret, network=channel.network)
     except meta.WebhookRejected as exc:  # WebhookMalformed (400) is a subclass
         return PlainTextResponse(str(exc), status_code=exc.status)
-    meta_webhook.store_batch(session, channel, credentials, batch, now=ctx.clock.now())
+    if isinstance(batch, threads_hook.ThreadsBatch):
+        threads_webhook.store_batch(session, channel, credentials, batch, now=ctx.clock.now())
+    else:
+        meta_webhook.store_batch(session, channel, credentials, batch, now=ctx.clock.now())
     return Response(status_code=200)
 
 
@@ -206,4 +240,25 @@ async def x_notify(channel_id: int, request: Request, session: Db, ctx: Ctx) -> 
     except x_activity.WebhookRejected as exc:  # WebhookMalformed (400) is a subclass
         return PlainTextResponse(str(exc), status_code=exc.status)
     x_webhook.store_batch(session, channel, credentials, batch, now=ctx.clock.now())
+    return Response(status_code=200)
+
+
+@router.post("/webhooks/telegram/{channel_id}")
+async def telegram_notify(channel_id: int, request: Request, session: Db, ctx: Ctx) -> Response:
+    incoming = await _delivery(request, session, ctx, channel_id, (telegram_webhook.NETWORK,))
+    if isinstance(incoming, Response):
+        return incoming
+    channel, credentials, body = incoming
+    try:
+        update = telegram_webhook.parse_delivery(
+            body, request.headers.get(telegram_webhook.SECRET_HEADER), credentials
+        )
+    except telegram_webhook.WebhookRejected as exc:  # WebhookMalformed (400) is a subclass
+        return PlainTextResponse(str(exc), status_code=exc.status)
+    config = {k: str(v) for k, v in (channel.config or {}).items()}
+    provider = TelegramProvider(credentials, http=ctx.providers.http_client(), config=config)
+    try:
+        telegram_webhook.store_update(session, channel, provider, update, now=ctx.clock.now())
+    finally:
+        provider.close()
     return Response(status_code=200)
