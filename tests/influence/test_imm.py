@@ -8,9 +8,11 @@ import gzip
 import math
 from pathlib import Path
 
+import numba
 import numpy as np
 import pytest
 
+from dialogo.influence import imm as imm_module
 from dialogo.influence.graph import (
     GraphFormatError,
     InfluenceGraph,
@@ -168,6 +170,56 @@ def test_imm_is_reproducible_for_a_seed_and_its_estimate_matches_simulation() ->
     assert abs(first.estimated_spread - simulated.mean) <= 0.03 * simulated.mean
     other = imm(graph, 10, seed=6, tolerance=0.02)
     assert monte_carlo_spread(graph, other.seeds, runs=20_000, seed=1).mean >= 0.97 * simulated.mean
+
+
+def test_cross_fitted_optimism_is_unbiased_and_less_noisy_than_a_single_difference() -> None:
+    """The precision rule's statistic: over independent pairs of pools, its mean must match
+    that of ``covered - checked`` (the seeds' coverage of the pool they were chosen on minus
+    that of an independent pool, an unbiased estimate of the greedy's optimism), its spread
+    must be smaller, and its standard error must be of the size of its actual spread."""
+    rng = np.random.default_rng(8)
+    graph = InfluenceGraph.from_arcs(1500, rng.integers(0, 1500, 9000), rng.integers(0, 1500, 9000))
+    allowed = np.ones(graph.n, dtype=np.bool_)
+    single, crossed, noise = [], [], []
+    for repeat in range(60):
+        one, two = imm_module._Pool(graph, False), imm_module._Pool(graph, False)
+        one.add(4000, 2 * repeat)
+        two.add(4000, 2 * repeat + 1)
+        fit = imm_module._cross_fit(graph.n, one, two, 10, allowed)
+        single.append(fit.covered - fit.checked)
+        crossed.append(fit.optimism)
+        noise.append(fit.noise)
+    gap = abs(np.mean(single) - np.mean(crossed))
+    assert gap <= 4 * math.sqrt(np.var(single) / len(single)), (np.mean(single), np.mean(crossed))
+    assert np.mean(crossed) > 0  # greedy seeds do fit their own pool better
+    assert np.std(crossed) < 0.8 * np.std(single)
+    assert 0.5 < np.std(crossed) / np.mean(noise) < 2.0
+
+
+def test_final_seeds_fall_back_to_the_certified_ones_when_the_third_pool_cannot_certify(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With a single RR set in R3 the check of the joined pools' seeds fails: the seeds of R1,
+    certified on R2, come back with R2's estimate."""
+    graph = two_stars()
+    monkeypatch.setattr(imm_module, "_CHECK_SHARE", 1e-12)
+    chosen = imm(graph, 2, seed=3)
+    assert sorted(chosen.seeds.tolist()) == [0, 21]
+    assert chosen.rr_sets % 2 == 1  # two equal pools and one set in R3
+    assert chosen.estimated_spread == pytest.approx(27, rel=0.1)
+
+
+def test_one_thread_gives_the_same_seeds(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``NUMBA_NUM_THREADS=1`` keeps all the work on the calling thread, same result."""
+    rng = np.random.default_rng(1)
+    graph = InfluenceGraph.from_arcs(
+        2000, rng.integers(0, 2000, 12_000), rng.integers(0, 2000, 12_000)
+    )
+    both = imm(graph, 10, seed=2)
+    assert both.rr_sets >= 2 * 16_384  # large enough for the pools to grow on two threads
+    monkeypatch.setattr(numba.config, "NUMBA_NUM_THREADS", 1)
+    alone = imm(graph, 10, seed=2)
+    assert alone.seeds.tolist() == both.seeds.tolist() and alone.rr_sets == both.rr_sets
 
 
 def test_monte_carlo_interval_covers_the_exact_spread_of_a_chain() -> None:

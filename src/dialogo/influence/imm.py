@@ -3,7 +3,7 @@
 * :func:`imm` picks ``k`` seeds maximising the expected spread under the independent-cascade
   (``"ic"``) or linear-threshold (``"lt"``) model. It keeps the name of the IMM algorithm it
   replaced but follows OPIM-C (Tang, Tang, Xiao and Yuan, SIGMOD 2018): two independent pools
-  of RR sets, ``R1`` and ``R2``, doubled together from OPIM-C's ``θ0`` up to its ``θmax``;
+  of RR sets, ``R1`` and ``R2``, grown together from OPIM-C's ``θ0`` up to its ``θmax``;
   greedy maximum coverage on ``R1`` picks the seeds ``S``; the coverage of ``S`` on ``R2``
   gives a lower bound of ``σ(S)`` and the greedy's own submodular bound on ``R1`` an upper
   bound of the optimum ``σ(S°)``, both holding at every round with probability
@@ -12,17 +12,28 @@
   **Guarantee.** The returned seeds satisfy ``σ(S) ≥ (1 - 1/e - ε) σ(S°)`` with probability at
   least ``1 - n^-ℓ``, where ``S°`` is the best set of ``k`` allowed nodes — the same guarantee
   as IMM and OPIM-C: the search never stops before those bounds certify the ratio (or at
-  ``θmax``, where OPIM-C's worst-case analysis certifies it).
+  ``θmax``, where OPIM-C's worst-case analysis certifies it). The seeds returned are chosen
+  by greedy on ``R1 ∪ R2`` (``2θ`` RR sets: about the precision of one more doubling round for
+  the price of one greedy) and certified again on a third independent pool ``R3`` of ``θ/4``
+  sets (OPIM-C's lower bound against the same upper bound; one more event in the union
+  bound); should that check fail, the certified ``S`` of ``R1`` is returned instead. The
+  spread estimate is that of the independent pool the seeds were checked on.
 
   **Precision rule (not part of the guarantee).** The certificate is usually reached early,
   with seeds a few per cent below the best known (the C++ OPIM-C/SUBSIM results in
-  ``../shared/data/README.md``). So the search also waits until the greedy's optimism is
-  small: the seeds may cover at most ``tolerance`` (default 2.5 %) more of ``R1``, on which they
-  were chosen, than of the independent ``R2``, counting one standard error of the ``R2``
-  coverage against it: ``Λ1 - Λ2 + √Λ2 ≤ tolerance · Λ2``, where ``Λ1 - Λ2`` is at least half
-  the previous round's (the optimism shrinks about as ``1/θ``; this damps one lucky round).
-  This only adds rounds, so the guarantee above is unaffected; it is a heuristic measured on
-  the five research graphs (see ``benchmarks/influence.py``), not a bound.
+  ``../shared/data/README.md``). So the search also waits until the greedy's *optimism* (how
+  many more RR sets its seeds cover of the pool they were chosen on than of an independent
+  one) is at most ``tolerance`` (default 1.5 %) of their coverage, one standard error
+  included. The optimism is cross-fitted: greedy runs on both pools (``S1`` on ``R1``, ``S2``
+  on ``R2``) and the estimate is ``((c1(S1) - c1(S2)) + (c2(S2) - c2(S1))) / 2``. It has the
+  mean of the single difference ``c1(S1) - c2(S1)`` the previous rule used, but that one's
+  noise, about ``√(2Λ)``, comparable to the whole tolerance, made its stopping round vary
+  8× between runs; here the RR sets covered by both seed sets cancel, and only those covered
+  by one of them add noise (its standard error is computed from their number). Once
+  certified, the pools grow by what the optimism asks for (``1.1 · optimism / tolerance``,
+  between 1.25× and 2×; 2× before), a schedule set by that smooth statistic rather than
+  doubling past the target. This only adds RR sets, so the guarantee above is unaffected; it
+  is a heuristic measured on the five research graphs (see ``benchmarks/influence.py``).
 * RR sets under IC use subset sampling (SUBSIM, Guo et al., SIGMOD 2020) where all in-arcs
   of a node share one probability ``q``, as under weighted cascade: the number of arcs taken
   is drawn from Binomial(d, q) by inversion (``(1 - q)^d`` precomputed per node), then that
@@ -31,9 +42,10 @@
   visited node is about the number of arcs *taken* (≈ 1 under weighted cascade), not its
   in-degree, and no logarithm is needed on the binomial path. Arbitrary per-arc probabilities
   keep one coin per in-arc. Pools are flat ``(indptr, nodes)`` arrays
-  grown in place, the two pools on two threads (the kernel releases the GIL), with a
-  SplitMix64 generator per pool (deterministic for a given ``seed``); the greedy is lazy (a
-  max-heap of stale marginal gains) over an inverted index built by counting sort.
+  grown in place, the two pools (and the two greedy runs) on two threads (the kernels release
+  the GIL; ``NUMBA_NUM_THREADS=1`` keeps everything on one), with a SplitMix64 generator per
+  pool seeded from ``seed`` (the result is the same on one thread or two); the greedy is lazy
+  (a max-heap of stale marginal gains) over an inverted index built by counting sort.
 * :func:`monte_carlo_spread` simulates the chosen seeds forward, with a confidence interval.
 
 Pure functions over arrays, compiled with numba (cached on disk after the first call).
@@ -43,9 +55,10 @@ from __future__ import annotations
 
 import concurrent.futures
 import dataclasses
+import functools
 import math
-from collections.abc import Iterable
-from typing import Literal
+from collections.abc import Callable, Iterable
+from typing import Literal, TypeVar
 
 import numba
 import numpy as np
@@ -54,10 +67,16 @@ from numpy.typing import NDArray
 from dialogo.influence.graph import InfluenceGraph
 
 Model = Literal["ic", "lt"]
+_A = TypeVar("_A")
+_B = TypeVar("_B")
 
-TOLERANCE = 0.025
-# Each round multiplies the RR sets of both pools by this factor.
-_GROWTH = 2.0
+TOLERANCE = 0.015
+# Each round multiplies the RR sets of both pools by a factor between these two: the largest
+# until the certificate holds, then what the precision rule's optimism asks for.
+_MIN_GROWTH = 1.25
+_MAX_GROWTH = 2.0
+# The third pool R3, on which the final seeds are checked, has this share of θ RR sets.
+_CHECK_SHARE = 0.25
 
 
 # -- compiled kernels -------------------------------------------------------------------------
@@ -225,7 +244,7 @@ def _rr_append(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
     return nodes, size
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _sift_down(keys, ids, pos, size):  # type: ignore[no-untyped-def]  # pragma: no cover
     key = keys[pos]
     node = ids[pos]
@@ -244,7 +263,7 @@ def _sift_down(keys, ids, pos, size):  # type: ignore[no-untyped-def]  # pragma:
     ids[pos] = node
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _top_sum(degree, usable, k):  # type: ignore[no-untyped-def]  # pragma: no cover
     """Sum of the ``k`` largest ``degree[x]`` over usable nodes ``x``."""
     top = np.zeros(k, dtype=np.int64)
@@ -259,7 +278,7 @@ def _top_sum(degree, usable, k):  # type: ignore[no-untyped-def]  # pragma: no c
     return top.sum()
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _greedy_cover(n, indptr, nodes, k, allowed):  # type: ignore[no-untyped-def]  # pragma: no cover
     """Lazy greedy maximum coverage of RR sets by ``k`` allowed nodes.
 
@@ -335,7 +354,7 @@ def _greedy_cover(n, indptr, nodes, k, allowed):  # type: ignore[no-untyped-def]
     return seeds[:chosen].copy(), total, upper
 
 
-@numba.njit(cache=True)
+@numba.njit(cache=True, nogil=True)
 def _coverage(indptr, nodes, is_seed):  # type: ignore[no-untyped-def]  # pragma: no cover
     """How many of the RR sets contain a node flagged in ``is_seed``."""
     count = 0
@@ -549,10 +568,10 @@ def imm(
 
     With probability at least ``1 - n^-ell`` the seeds' expected spread is at least
     ``(1 - 1/e - epsilon)`` times the best possible over allowed nodes. ``tolerance`` is the
-    precision rule that usually sets the number of RR sets: stop only once the seeds cover at
-    most a fraction ``tolerance`` more of the RR sets they were chosen on than of an
-    independent pool, one standard error included (see the module docstring). ``exclude``
-    lists nodes never chosen. ``rr_sets`` in the result counts both pools."""
+    precision rule that usually sets the number of RR sets: stop only once the greedy's
+    optimism, measured by cross-fitting the two pools, is at most a fraction ``tolerance`` of
+    the seeds' coverage (see the module docstring). ``exclude`` lists nodes never chosen.
+    ``rr_sets`` in the result counts all three pools."""
     _check_model(model)
     n = graph.n
     if k < 1:
@@ -580,50 +599,135 @@ def imm(
         2.0 * n * (c * math.sqrt(log6) + math.sqrt(c * (log_binom + log6))) ** 2 / (epsilon**2 * k)
     )
     theta_0 = max(theta_max * epsilon**2 * k / n, 1.0)
-    # One round more than OPIM-C's i_max, so the last round has at least θmax sets per pool.
-    growth = _GROWTH
-    i_max = max(math.ceil(math.log(max(theta_max / theta_0, 2.0), growth)), 1) + 1
+    # Rounds grow the pools by at least _MIN_GROWTH, so this many rounds reach θmax; one more
+    # event (the check of the final seeds on R3) joins the union bound of the lower bounds.
+    i_max = max(math.ceil(math.log(max(theta_max / theta_0, 2.0), _MIN_GROWTH)), 1) + 1
     a1 = math.log(3.0 * i_max / delta) + log_binom
-    a2 = math.log(3.0 * i_max / delta)
+    a2 = math.log(3.0 * (i_max + 1) / delta)
     lt = model == "lt"
-    chosen_on, check_on = _Pool(graph, lt), _Pool(graph, lt)
+    one, two = _Pool(graph, lt), _Pool(graph, lt)
     target = math.ceil(theta_0)
-    is_seed = np.zeros(n, dtype=np.bool_)
-    last_optimism = 0.0
-    for i in range(1, i_max + 1):
-        count = target - chosen_on.sets
-        seed_chosen, seed_check = int(rng.integers(2**32)), int(rng.integers(2**32))
-        if count >= _PARALLEL_FROM:  # the two pools grow on two cores (same result either way)
-            with concurrent.futures.ThreadPoolExecutor(max_workers=1) as helper:
-                growing = helper.submit(check_on.add, count, seed_check)
-                chosen_on.add(count, seed_chosen)
-                growing.result()
-        else:
-            chosen_on.add(count, seed_chosen)
-            check_on.add(count, seed_check)
-        indptr, nodes = chosen_on.arrays()
-        seeds, covered, upper = _greedy_cover(n, indptr, nodes, k, allowed)
-        is_seed[:] = False
-        is_seed[seeds] = True
-        check_indptr, check_nodes = check_on.arrays()
-        checked = int(_coverage(check_indptr, check_nodes, is_seed))
-        theta = chosen_on.sets
-        sigma_upper = (math.sqrt(upper + a1 / 2.0) + math.sqrt(a1 / 2.0)) ** 2 * n / theta
-        sigma_lower = (
-            ((math.sqrt(checked + 2.0 * a2 / 9.0) - math.sqrt(a2 / 2.0)) ** 2 - a2 / 18.0)
-            * n
-            / theta
+    for _round in range(i_max):
+        count = target - one.sets
+        seed_one, seed_two = int(rng.integers(2**32)), int(rng.integers(2**32))
+        _both(
+            functools.partial(one.add, count, seed_one),
+            functools.partial(two.add, count, seed_two),
+            count >= _PARALLEL_FROM,
         )
-        certified = sigma_lower >= (c - epsilon) * sigma_upper
-        # The optimism shrinks about as 1/θ: half the last round's is a floor for this one's,
-        # which smooths the noise of a single round's measurement.
-        optimism = max(covered - checked, last_optimism * checked / growth)
-        precise = optimism + math.sqrt(checked) <= tolerance * checked
-        last_optimism = (covered - checked) / max(checked, 1)
-        if (certified and precise) or i == i_max:
+        theta = one.sets
+        fit = _cross_fit(n, one, two, k, allowed)
+        seeds, checked = fit.seeds, fit.checked
+        sigma_upper = (math.sqrt(fit.upper + a1 / 2.0) + math.sqrt(a1 / 2.0)) ** 2 * n / theta
+        certified = _lower_bound(checked, theta, n, a2) >= (c - epsilon) * sigma_upper
+        # The rule counts one standard error of the optimism against it.
+        optimism = (fit.optimism + fit.noise) / fit.level  # relative to the seeds' coverage
+        if (certified and optimism <= tolerance) or theta >= theta_max:
             break
-        target = math.ceil(theta_0 * growth**i)
-    return SeedSelection(seeds, n * checked / theta, 2 * theta, model)
+        factor = _MAX_GROWTH
+        if certified:  # aim at the tolerance, 10 % beyond
+            factor = min(max(1.1 * optimism / tolerance, _MIN_GROWTH), _MAX_GROWTH)
+        target = min(math.ceil(theta * factor), math.ceil(theta_max))
+    # Final seeds: greedy on both pools together (2θ RR sets, about the precision of one more
+    # doubling round for the price of one greedy), checked on a third independent pool R3.
+    joined = _join(one, two)
+    check = _Pool(graph, lt)
+    count = max(math.ceil(theta * _CHECK_SHARE), 1)
+    seed_check = int(rng.integers(2**32))
+    (final, _, _), _ = _both(
+        lambda: _greedy_cover(n, *joined, k, allowed),
+        functools.partial(check.add, count, seed_check),
+        theta >= _PARALLEL_FROM,
+    )
+    final_checked = _covers(check, final)
+    rr_total = 2 * theta + check.sets
+    if (
+        theta >= theta_max
+        or _lower_bound(final_checked, check.sets, n, a2) >= (c - epsilon) * sigma_upper
+    ):
+        # Certified on R3 (or at θmax, where greedy on ≥ θmax sets is guaranteed on its own).
+        return SeedSelection(final, n * final_checked / check.sets, rr_total, model)
+    return SeedSelection(seeds, n * checked / theta, rr_total, model)
+
+
+@dataclasses.dataclass(frozen=True)
+class _CrossFit:
+    """One round's greedy on both pools: ``seeds`` chosen on R1 (``covered`` of its sets,
+    ``upper`` the greedy's bound of the best coverage there) and their coverage ``checked`` of
+    R2; ``optimism`` estimates how many more sets of its own pool a pool's greedy seeds cover
+    than of an independent one, ``noise`` is its standard error, ``level`` the seeds' coverage
+    of a pool they were not chosen on (the mean over the two seed sets)."""
+
+    seeds: NDArray[np.int64]
+    covered: int
+    upper: int
+    checked: int
+    optimism: float
+    noise: float
+    level: float
+
+
+def _cross_fit(n: int, one: _Pool, two: _Pool, k: int, allowed: NDArray[np.bool_]) -> _CrossFit:
+    """Greedy on each pool (on two threads for large pools) and the cross-fitted optimism.
+
+    With ``S1`` chosen on R1 and ``S2`` on R2, ``c1``/``c2`` the coverage of a pool:
+    ``c1(S1) - c2(S1)`` and ``c2(S2) - c1(S2)`` both estimate the greedy's optimism without bias
+    (a pool plays no part in choosing the other's seeds), but each has a noise of about
+    ``√(2Λ)``. Their mean regroups as ``(c1(S1) - c1(S2)) + (c2(S2) - c2(S1))`` over 2: the RR
+    sets covered by both seed sets, most of them, cancel within each pool, so only the sets
+    covered by exactly one of ``S1``, ``S2`` add noise — ``√(their number) / 2`` is the
+    standard error."""
+    (seeds, covered, upper), (seeds_two, covered_two, _) = _both(
+        lambda: _greedy_cover(n, *one.arrays(), k, allowed),
+        lambda: _greedy_cover(n, *two.arrays(), k, allowed),
+        one.sets >= _PARALLEL_FROM,
+    )
+    checked = _covers(two, seeds)  # S1 on R2: unbiased, R2 played no part in choosing S1
+    crossed = _covers(one, seeds_two)  # S2 on R1
+    both = np.union1d(seeds, seeds_two)
+    alone = 2 * (_covers(one, both) + _covers(two, both))
+    alone -= covered + crossed + checked + covered_two  # sets covered by one of S1, S2 only
+    return _CrossFit(
+        seeds=seeds,
+        covered=int(covered),
+        upper=int(upper),
+        checked=checked,
+        optimism=(int(covered) - crossed + int(covered_two) - checked) / 2.0,
+        noise=math.sqrt(max(alone, 0)) / 2.0,
+        level=max((checked + crossed) / 2.0, 1.0),
+    )
+
+
+def _lower_bound(covered: int, theta: int, n: int, a: float) -> float:
+    """OPIM-C's lower confidence bound of σ(S) from ``covered`` of ``theta`` independent RR sets
+    (failure probability ``e^-a``)."""
+    return ((math.sqrt(covered + 2.0 * a / 9.0) - math.sqrt(a / 2.0)) ** 2 - a / 18.0) * n / theta
+
+
+def _covers(pool: _Pool, seeds: NDArray[np.int64]) -> int:
+    """How many RR sets of ``pool`` contain one of ``seeds``."""
+    is_seed = np.zeros(pool.graph.n, dtype=np.bool_)
+    is_seed[seeds] = True
+    return int(_coverage(*pool.arrays(), is_seed))
+
+
+def _join(one: _Pool, two: _Pool) -> tuple[NDArray[np.int64], NDArray[np.int32]]:
+    """The RR sets of both pools as one flat pool."""
+    indptr_one, nodes_one = one.arrays()
+    indptr_two, nodes_two = two.arrays()
+    indptr = np.concatenate([indptr_one, indptr_two[1:] + nodes_one.size])
+    return indptr, np.concatenate([nodes_one, nodes_two])
+
+
+def _both(first: Callable[[], _A], second: Callable[[], _B], parallel: bool) -> tuple[_A, _B]:
+    """``(first(), second())``, the second on a short-lived helper thread when ``parallel`` and
+    more than one thread is allowed (``NUMBA_NUM_THREADS=1`` keeps everything on the calling
+    thread). The kernels release the GIL; the result is the same either way."""
+    if not parallel or int(getattr(numba.config, "NUMBA_NUM_THREADS", 1)) < 2:
+        return first(), second()
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as helper:
+        later = helper.submit(second)
+        return first(), later.result()
 
 
 def monte_carlo_spread(
