@@ -22,6 +22,25 @@ benchmark builds them once with ``aggregates.rebuild`` and prints how long that 
 
 Baseline: the first implementation, and the issue's goal, p95 < 100 ms. Prints a table; it is
 not a timed test.
+
+Result, 2026-12-06 13:24-14:30 UTC, ``nice python benchmarks/analytics.py --points 10000000``
+(2 cores shared with other engineers' jobs: load average 0.3 at the start, up to 34 while the
+rows were written, 6.6 / 10.7 / 16.7 (1 / 5 / 15 min) when the requests ran; both rows below
+were measured in the same run, one after the other):
+
+    SQLite, 10,000,000 metric points, 20,000 posts, 20 channels, 1,000,000 inbox messages
+    built in 3434 s, database 2.57 GB, aggregates rebuilt in 37.7 s (90 days, 20,000
+    variants), 200 requests each
+
+    | endpoint               |   p50 ms |   p95 ms |  goal p95 | verdict |
+    |------------------------|----------|----------|-----------|---------|
+    | before: dashboard      |   2259.9 |   3371.0 |    100 ms | misses  |
+    | after: dashboard API   |     12.5 |     13.6 |    100 ms | meets   |
+    | roi by campaign API    |      6.9 |      8.8 |    100 ms | meets   |
+
+The dashboard API meets the goal with room (p95 13.6 ms, 250× the first implementation's
+3.4 s at p95); the build time is the benchmark's bulk writing on a loaded machine, not part of
+what is measured.
 """
 
 from __future__ import annotations

@@ -206,3 +206,73 @@ def test_klout_reaction_timing() -> None:
     assert timing.reactions == 1000 and timing.posts > 10
     assert 0 < timing.within_1h <= timing.within_24h <= 1
     assert timing.median_minutes > 0
+
+
+def test_the_objectives_that_predict_low() -> None:
+    """Every boosted objective finds the planted effect; the ones on log(1 + y) come back in
+    engagements; MAPE-aware objectives predict below the median (MAPE rewards that)."""
+    rows, y = synthetic(200)
+    evening = dict(rows[0], hour="18", media=1.0)
+    morning = dict(rows[0], hour="9", media=0.0)
+    medians = {}
+    for objective in engagement.OBJECTIVES:
+        model = engagement.EngagementModel(
+            kind="boosted", objective=objective, min_samples_leaf=10, n_estimators=60
+        ).fit(rows, y)
+        high, low = model.predict([evening, morning])
+        assert 2.0 < high / low < 4.5, objective  # planted: × 3
+        staged = list(model.staged_predict([evening]))
+        assert len(staged) == 60 and staged[-1][0] == pytest.approx(high)
+        medians[objective] = float(np.median(model.predict(rows)))
+    # Poisson(40 × …) posts: a 1/y-weighted median sits just under the median, the lower
+    # quartile of log(1 + y) clearly under it.
+    assert medians["quantile-log"] < medians["mape-log"] < 1.05 * float(np.median(y))
+    with pytest.raises(ValueError, match="unknown objective"):
+        engagement.EngagementModel(kind="boosted", objective="mse")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="quantile"):
+        engagement.EngagementModel(kind="boosted", objective="quantile-log", quantile=1.5)
+
+
+def test_the_tuned_model_can_choose_among_objectives() -> None:
+    rows, y = synthetic(90)
+    grid = [
+        {"objective": o, "min_samples_leaf": 10, "learning_rate": 0.1, "n_estimators": n}
+        for o in engagement.OBJECTIVES
+        for n in (30, 60)
+    ]
+    tuned = engagement.TunedEngagementModel(grid=grid).fit(rows, y)
+    assert len(tuned.inner_mape) == len(grid) and all(m > 0 for m in tuned.inner_mape)
+    assert tuned.chosen == grid[int(np.argmin(tuned.inner_mape))]
+    high, low = tuned.predict([dict(rows[0], hour="18", media=1.0), dict(rows[0], hour="9")])
+    assert high > 1.5 * low
+
+
+def test_the_mape_optimal_constant() -> None:
+    y = np.asarray([0.0, 3.0, 10.0, 12.0, 40.0, 200.0])
+    best = evaluation.mape_optimal(y)
+    assert best in y and best < float(np.median(y[y > 0]))
+    candidates = np.linspace(1, 250, 2000)
+    scores = [engagement.mape(y, np.full_like(y, c)) for c in candidates]
+    assert engagement.mape(y, np.full_like(y, best)) <= min(scores) + 1e-9
+    assert evaluation.mape_optimal(np.zeros(3)) == 0.0
+
+
+def test_the_page_history_uses_only_earlier_posts() -> None:
+    """Rows newest first, as in the public file; page likes mark the snapshots (days)."""
+    likes = [130.0, 130.0, 120.0, 110.0, 110.0, 100.0, 100.0]  # snapshots 3, 3, 2, 1, 1, 0, 0
+    rows = [{"page_likes": v, "type": "Photo" if i % 2 else "Link"} for i, v in enumerate(likes)]
+    y = np.asarray([1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0])
+    history = evaluation.with_history(rows, y, lag=1)
+    # Snapshot 0 and 1 have nothing earlier than the previous snapshot: no history.
+    assert [h["has_history"] for h in history] == [1.0, 1.0, 1.0, 0.0, 0.0, 0.0, 0.0]
+    # Snapshot 2 (row 2) sees snapshot 0 only (rows 5, 6), not snapshot 1 (lag).
+    assert history[2]["past_all"] == pytest.approx(np.log1p([6.0, 7.0]).mean())
+    # Snapshot 3 sees snapshots 0 and 1; same type: Photo rows are 1, 3 and 5.
+    assert history[1]["past_all"] == pytest.approx(np.log1p([4.0, 5.0, 6.0, 7.0]).mean())
+    assert history[1]["past_type"] == pytest.approx(np.log1p([4.0, 6.0]).mean())
+    assert history[2]["likes_growth"] == pytest.approx(math.log(120 / 110))
+    assert history[5]["likes_growth"] == 0.0  # the first snapshot: nothing before
+    # A later outcome never leaks into an earlier post's history.
+    changed = evaluation.with_history(rows, np.asarray([99.0, 99.0, 99.0, 4, 5, 6, 7]), lag=1)
+    assert [h["past_all"] for h in changed] == [h["past_all"] for h in history]
+    assert history[0]["page_likes"] == 130.0  # the post's own inputs are kept
