@@ -22,6 +22,7 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, insert
 from dialogo.core.clock import utcnow
 from dialogo.core.db import UTCDateTime
 from dialogo.jobs.registry import JobContext, task
+from tests.patience import Deadline
 
 metadata = MetaData()
 
@@ -46,6 +47,7 @@ job_starts = Table(
     Column("note", String(100)),
 )
 
+# In an idle machine's seconds: the waits stretch with the load (tests.patience).
 WAIT_LIMIT_SECONDS = 60.0
 
 
@@ -56,9 +58,9 @@ def _barrier() -> None:
     expected = int(os.environ["DIALOGO_TEST_BARRIER_N"])
     path = Path(directory)
     (path / str(os.getpid())).touch()
-    deadline = time.monotonic() + WAIT_LIMIT_SECONDS
+    deadline = Deadline(WAIT_LIMIT_SECONDS)
     while len(list(path.iterdir())) < expected:
-        if time.monotonic() > deadline:
+        if deadline.expired():
             raise RuntimeError("the other workers never arrived at the barrier")
         time.sleep(0.01)
 
@@ -106,9 +108,9 @@ def block(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
     """Record the start, wait until ``payload["release"]`` exists, then write one row."""
     record_start(ctx)
     release = Path(payload["release"])
-    deadline = time.monotonic() + WAIT_LIMIT_SECONDS
+    deadline = Deadline(WAIT_LIMIT_SECONDS)
     while not release.exists():
-        if time.monotonic() > deadline:
+        if deadline.expired():
             raise TimeoutError(f"{release} never appeared")
         time.sleep(0.05)
     record_run(ctx)

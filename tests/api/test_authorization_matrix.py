@@ -16,7 +16,7 @@ import datetime as dt
 import enum
 import json
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -24,8 +24,9 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import Engine, Table, func, select, update
-from sqlalchemy.orm import Session
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, Engine, Table, event, func, select, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from dialogo.accounts import service as accounts
 from dialogo.accounts.models import ApiToken, Membership, User, WebSession, Workspace
@@ -1137,31 +1138,40 @@ def experiment_csv(people: int) -> str:
 SANDBOX = {"seed": "3", "population": "600", "start": "2026-01-01", "history_days": "10"}
 
 
-class Worlds:
-    """Builds, per test, a workspace with a logo, a connected channel and a notification, posts
-    in each state, and a row of every kind a route can name (a conversation, a contact, a
-    segment, a listening query and a mention, a media item, a webhook, a recurring post, queue
-    slots, an interaction graph) plus a sandbox channel; an owner; a viewer to act on; a user to
-    add; and a caller with a role, a web session and an API token of their own."""
+@dataclasses.dataclass(frozen=True)
+class Seed:
+    """A world as built once per module (its people by id: each test loads them afresh)."""
 
-    def __init__(
-        self,
-        db: Session,
-        network: FakeNetwork,
-        cipher: CredentialCipher,
-        data_dir: Path,
-        *,
-        key: tuple[str, str] | None = None,
-    ) -> None:
-        self.db, self.network, self.cipher, self.data_dir = db, network, cipher, data_dir
-        # The route the test is about, if any: data only some routes read is built for them.
-        self.key = key
+    workspace_id: int
+    owner_id: int
+    caller_id: int
+    auth: Auth
+    ids: Ids
+    member_user_ids: list[int]
+
+
+class Worlds:
+    """Builds a workspace with a logo, a connected channel and a notification, posts in each
+    state, and a row of every kind a route can name (a conversation, a contact, a segment, a
+    listening query and a mention, a media item, a webhook, a recurring post, queue slots, an
+    interaction graph) plus a sandbox channel; an owner; a viewer to act on; a user to add; and
+    a caller with a role, a web session and an API token of their own. Once per module and
+    kind of world (see :class:`Matrix`): each test runs in a savepoint rolled back after it."""
+
+    def __init__(self, network: FakeNetwork, cipher: CredentialCipher, data_dir: Path) -> None:
+        self.network, self.cipher, self.data_dir = network, cipher, data_dir
+        # The route the world is built for, if any: data only some routes read is built for them.
+        self.key: tuple[str, str] | None = None
         self.registry = ProviderRegistry(
             {network.name: offline(network.provider_class()), "sandbox": offline(SandboxProvider)}
         )
+        # The files the worlds wrote (media): a test deleting one is undone after it.
+        self.files: dict[Path, bytes] = {}
 
-    def __call__(self, role: Role, *, superuser: bool = False) -> World:
-        db = self.db
+    def build(
+        self, db: Session, role: Role, *, superuser: bool, key: tuple[str, str] | None
+    ) -> Seed:
+        self.key = key
         owner = make_user(db, superuser=superuser and role is Role.owner)
         as_owner = accounts.Principal.for_user(owner)
         workspace = make_workspace(db, owner, f"Brand {secrets.token_hex(3)}")
@@ -1212,7 +1222,7 @@ class Worlds:
             **rows,
         )
         members = [owner.id, target.id] + ([caller.id] if caller is not owner else [])
-        return World(workspace.id, owner, caller, auth, ids, members)
+        return Seed(workspace.id, owner.id, caller.id, auth, ids, members)
 
     def posts(
         self, db: Session, owner: accounts.Principal, workspace_id: int, channel_id: int
@@ -1351,6 +1361,7 @@ class Worlds:
         asset = media_library.upload(
             db, owner, workspace_id, png_bytes(3, 3), filename="cup.png", data_dir=self.data_dir
         )
+        self.files[self.data_dir / asset.storage_path] = png_bytes(3, 3)
         endpoint, _secret = webhooks.create_endpoint(
             db,
             owner,
@@ -1434,22 +1445,127 @@ class Worlds:
         )
 
 
-@pytest.fixture
-def worlds(db: Session, ctx: AppContext, request: pytest.FixtureRequest) -> Worlds:
-    callspec = getattr(request.node, "callspec", None)
-    return Worlds(
-        db,
-        FakeNetwork("fakenet"),
-        CredentialCipher.from_settings(ctx.settings),
-        ctx.settings.data_dir,
-        key=callspec.params.get("key") if callspec is not None else None,
+class Matrix:
+    """What the module's tests share: one connection in a transaction rolled back at the end
+    of the module, the worlds built in it once each (building one costs far more than a
+    request), and a savepoint per test, rolled back after it, so every test starts from the
+    same worlds whatever the tests before it did (deleted, renamed, revoked)."""
+
+    def __init__(self, connection: Connection, worlds: Worlds) -> None:
+        self.connection = connection
+        self.worlds = worlds
+        self.seeds: dict[tuple[Role, bool, str | None, int], Seed] = {}
+        self.savepoint: Any = None
+        self.wrote = False  # whether the running test has written (see :meth:`seed`)
+        event.listen(connection, "before_cursor_execute", self._watch)
+
+    def _watch(self, conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if statement.lstrip()[:6].upper() in ("INSERT", "UPDATE", "DELETE"):
+            self.wrote = True
+
+    def begin_test(self) -> None:
+        self.savepoint = self.connection.begin_nested()
+        self.wrote = False
+
+    def end_test(self) -> None:
+        assert self.savepoint is not None and self.savepoint.is_active, "savepoint lost"
+        self.savepoint.rollback()
+        self.savepoint = None
+        for path, content in self.worlds.files.items():
+            if not path.exists():  # a test deleted the media item (after its commit)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(content)
+
+    def seed(
+        self, db: Session, role: Role, superuser: bool, key: tuple[str, str] | None, n: int
+    ) -> Seed:
+        """The ``n``-th world of this kind a test asks for, built the first time outside the
+        test's savepoint (which must not have written yet: worlds come first in a test)."""
+        variant = (
+            "history" if key in NEEDS_HISTORY else "campaign" if key in NEEDS_CAMPAIGN else None
+        )
+        found = self.seeds.get((role, superuser, variant, n))
+        if found is not None:
+            return found
+        if self.wrote or db.new or db.dirty or db.deleted:
+            raise RuntimeError("ask for the worlds before the test writes anything")
+        db.rollback()  # its savepoint (if any) is inside the test's, about to go
+        self.savepoint.rollback()
+        with Session(
+            bind=self.connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+        ) as seed_db:
+            found = self.worlds.build(seed_db, role, superuser=superuser, key=key)
+            seed_db.commit()  # into the module's transaction
+        self.seeds[(role, superuser, variant, n)] = found
+        self.begin_test()
+        return found
+
+
+@pytest.fixture(scope="module")
+def matrix(engine: Engine, settings: Settings) -> Iterator[Matrix]:
+    connection = engine.connect()
+    transaction = connection.begin()
+    worlds = Worlds(
+        FakeNetwork("fakenet"), CredentialCipher.from_settings(settings), settings.data_dir
     )
+    try:
+        yield Matrix(connection, worlds)
+    finally:
+        transaction.rollback()
+        connection.close()
 
 
 @pytest.fixture
-def app(ctx: AppContext, worlds: Worlds) -> FastAPI:
-    """The app, with the fake network and the sandbox installed."""
-    return create_app(dataclasses.replace(ctx, providers=worlds.registry))
+def connection(matrix: Matrix) -> Iterator[Connection]:
+    """The module's connection, in a savepoint of this test (the conftest's ``db``, ``ctx``
+    and ``session_factory`` work in it)."""
+    matrix.begin_test()
+    try:
+        yield matrix.connection
+    finally:
+        matrix.end_test()
+
+
+class WorldsView:
+    """``worlds(role)`` in a test: the module's world of that kind (the second one asked for
+    by the same test is another world), its people loaded in the test's session."""
+
+    def __init__(self, matrix: Matrix, db: Session, key: tuple[str, str] | None) -> None:
+        self.matrix, self.db, self.key = matrix, db, key
+        self.asked: dict[tuple[Role, bool], int] = {}
+
+    def __call__(self, role: Role, *, superuser: bool = False) -> World:
+        n = self.asked.get((role, superuser), 0)
+        self.asked[(role, superuser)] = n + 1
+        seed = self.matrix.seed(self.db, role, superuser, self.key, n)
+        owner, caller = self.db.get(User, seed.owner_id), self.db.get(User, seed.caller_id)
+        assert owner is not None and caller is not None
+        return World(seed.workspace_id, owner, caller, seed.auth, seed.ids, seed.member_user_ids)
+
+
+@pytest.fixture
+def worlds(
+    matrix: Matrix, db: Session, connection: Connection, request: pytest.FixtureRequest
+) -> WorldsView:
+    callspec = getattr(request.node, "callspec", None)
+    return WorldsView(matrix, db, callspec.params.get("key") if callspec is not None else None)
+
+
+@pytest.fixture(scope="module")
+def app(matrix: Matrix, settings: Settings, engine: Engine) -> FastAPI:
+    """The app, with the fake network and the sandbox installed, on the module's connection
+    (its sessions' commits become savepoints inside the running test's)."""
+    factory = sessionmaker(
+        bind=matrix.connection, expire_on_commit=False, join_transaction_mode="create_savepoint"
+    )
+    ctx = AppContext(settings, engine, factory, SystemClock(), providers=matrix.worlds.registry)
+    return create_app(ctx)
+
+
+@pytest.fixture(scope="module")
+def api(app: FastAPI) -> Iterator[Api]:
+    with TestClient(app) as client:
+        yield Api(client)
 
 
 # Every table holding a workspace's rows (found from the models, so a new domain's tables are
@@ -1568,7 +1684,7 @@ def test_role_matrix(
     db: Session,
     key: tuple[str, str],
     role: Role,
-    worlds: Worlds,
+    worlds: WorldsView,
 ) -> None:
     case = ROUTES[key]
     world = worlds(role)
@@ -1578,7 +1694,8 @@ def test_role_matrix(
         allowed = permission in MATRIX[role]
     else:
         allowed = case.access is not Access.SUPERUSER
-    before = snapshot(db, world.workspace_id, world.member_user_ids)
+    # What the request could change: read where it must change nothing (a refusal) only.
+    before = None if allowed else snapshot(db, world.workspace_id, world.member_user_ids)
 
     response = send(api, case.build(world.ids), world.auth)
 
@@ -1590,7 +1707,7 @@ def test_role_matrix(
         assert snapshot(db, world.workspace_id, world.member_user_ids) == before
 
 
-def test_superuser_may_create_users(api: Api, db: Session, worlds: Worlds) -> None:
+def test_superuser_may_create_users(api: Api, db: Session, worlds: WorldsView) -> None:
     world = worlds(Role.viewer, superuser=True)
     response = send(api, ROUTES[("POST", "/api/v1/users")].build(world.ids), world.auth)
     assert response.status_code == 201, response.text
@@ -1608,7 +1725,7 @@ class TwoBrands:
 
 
 @pytest.fixture
-def two_brands(db: Session, worlds: Worlds) -> TwoBrands:
+def two_brands(db: Session, worlds: WorldsView) -> TwoBrands:
     a = worlds(Role.owner)
     b = worlds(Role.owner)
     _auth, b_token_id, _ = token_auth(db, b.owner, ["admin"])
@@ -1689,7 +1806,7 @@ def test_workspace_list_shows_only_own_workspaces(api: Api, two_brands: TwoBrand
 
 
 @pytest.mark.parametrize("key", KEYS, ids=key_id)
-def test_unauthenticated(api: Api, db: Session, key: tuple[str, str], worlds: Worlds) -> None:
+def test_unauthenticated(api: Api, db: Session, key: tuple[str, str], worlds: WorldsView) -> None:
     world = worlds(Role.owner)
     before = snapshot(db, world.workspace_id, world.member_user_ids)
     response = send(api, ROUTES[key].build(world.ids), None)
@@ -1717,7 +1834,7 @@ READ_TOKEN_BUGS: dict[tuple[str, str], str] = {}
     ids=key_id,
 )
 def test_read_only_token_cannot_write(
-    api: Api, permissions: Permissions, db: Session, key: tuple[str, str], worlds: Worlds
+    api: Api, permissions: Permissions, db: Session, key: tuple[str, str], worlds: WorldsView
 ) -> None:
     """A ``read`` token reads, except what needs the ``admin`` scope even to read (audit)."""
     world = worlds(Role.owner, superuser=True)
@@ -1737,7 +1854,7 @@ def test_read_only_token_cannot_write(
 
 @pytest.mark.parametrize("key", KEYS, ids=key_id)
 def test_admin_token_may_do_what_its_user_may(
-    api: Api, db: Session, key: tuple[str, str], worlds: Worlds
+    api: Api, db: Session, key: tuple[str, str], worlds: WorldsView
 ) -> None:
     """The scope tests above mean something only if a full token does get through."""
     world = worlds(Role.owner, superuser=True)
@@ -1753,7 +1870,7 @@ def test_admin_token_may_do_what_its_user_may(
 
 @pytest.mark.parametrize("key", WORKSPACE_KEYS, ids=key_id)
 def test_token_restricted_to_a_cannot_reach_b(
-    api: Api, db: Session, key: tuple[str, str], worlds: Worlds
+    api: Api, db: Session, key: tuple[str, str], worlds: WorldsView
 ) -> None:
     a = worlds(Role.owner)
     b = worlds(Role.owner)
@@ -1774,7 +1891,7 @@ def test_token_restricted_to_a_cannot_reach_b(
 
 
 def test_token_restricted_to_a_lists_only_a_and_cannot_create_workspaces(
-    api: Api, db: Session, worlds: Worlds
+    api: Api, db: Session, worlds: WorldsView
 ) -> None:
     a = worlds(Role.owner)
     b = worlds(Role.owner)
@@ -1807,7 +1924,7 @@ def test_token_for_a_workspace_one_is_not_a_member_of_is_refused(
 
 @pytest.mark.parametrize("key", NON_PUBLIC_KEYS, ids=key_id)
 def test_dead_tokens_are_refused(
-    api: Api, db: Session, key: tuple[str, str], worlds: Worlds
+    api: Api, db: Session, key: tuple[str, str], worlds: WorldsView
 ) -> None:
     world = worlds(Role.owner, superuser=True)
     revoked, revoked_id, _ = token_auth(db, world.caller, ["admin"])
@@ -1862,7 +1979,7 @@ def _conversions(db: Session, workspace_id: int) -> list[tuple[str, str]]:
 
 
 def test_conversion_webhook_accepts_the_shops_signature_without_credentials(
-    api: Api, db: Session, ctx: AppContext, worlds: Worlds
+    api: Api, db: Session, ctx: AppContext, worlds: WorldsView
 ) -> None:
     world = worlds(Role.viewer)
     url = f"/api/v1/hooks/conversions/{world.workspace_id}"
@@ -1878,7 +1995,7 @@ def test_conversion_webhook_accepts_the_shops_signature_without_credentials(
 
 
 def test_conversion_webhook_refuses_what_its_secret_did_not_sign(
-    api: Api, db: Session, ctx: AppContext, worlds: Worlds
+    api: Api, db: Session, ctx: AppContext, worlds: WorldsView
 ) -> None:
     """Whatever credentials come with it: a viewer's session, the owner's admin token."""
     a = worlds(Role.viewer)
@@ -1925,7 +2042,7 @@ def test_conversion_webhook_refuses_what_its_secret_did_not_sign(
     "key", [k for k in NON_PUBLIC_KEYS if ROUTES[k].build(Ids(1, 1, "", 1, "")).method != "GET"]
 )
 def test_cookie_writes_need_the_csrf_token(
-    api: Api, db: Session, key: tuple[str, str], worlds: Worlds
+    api: Api, db: Session, key: tuple[str, str], worlds: WorldsView
 ) -> None:
     world = worlds(Role.owner, superuser=True)
     cookie_only = Auth({"Cookie": world.auth.headers["Cookie"]})
@@ -1937,7 +2054,7 @@ def test_cookie_writes_need_the_csrf_token(
     assert snapshot(db, world.workspace_id, world.member_user_ids) == before
 
 
-def test_expired_web_session_is_refused(api: Api, db: Session, worlds: Worlds) -> None:
+def test_expired_web_session_is_refused(api: Api, db: Session, worlds: WorldsView) -> None:
     world = worlds(Role.owner)
     assert api.get("/api/v1/me", auth=world.auth).status_code == 200
     db.execute(

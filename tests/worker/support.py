@@ -21,8 +21,13 @@ from dialogo.core.db import make_engine, make_session_factory, transaction
 from dialogo.db import migrate
 from dialogo.jobs.models import Job
 from tests import worker_tasks
+from tests.patience import Deadline
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# pytest-timeout's limit for tests that start worker processes: their own waits stretch with
+# the load (up to tests.patience.CAP times), so the suite's 300 s would cut them short on a
+# loaded machine; this only catches a hang.
+WORKER_TEST_TIMEOUT = 1800
 SECRET = "worker-test-secret-" + "y" * 40
 T = TypeVar("T")
 
@@ -131,8 +136,9 @@ def wait_for(
     watch: WorkerProcess | None = None,
 ) -> T:
     """Poll until ``predicate()`` is truthy and return it; fail with ``message`` at the deadline,
-    or as soon as the ``watch``ed worker process has exited (showing its output)."""
-    deadline = time.monotonic() + timeout
+    or as soon as the ``watch``ed worker process has exited (showing its output). ``timeout``
+    is in an idle machine's seconds: it stretches with the load (:mod:`tests.patience`)."""
+    deadline = Deadline(timeout)
     while True:
         value = predicate()
         if value:
@@ -141,9 +147,9 @@ def wait_for(
             pytest.fail(
                 f"{message}: worker exited with {watch.process.returncode}:\n{watch.output()}"
             )
-        if time.monotonic() > deadline:
+        if deadline.expired():
             output = f"\n{watch.output()}" if watch is not None else ""
-            pytest.fail(f"timed out after {timeout} s: {message}{output}")
+            pytest.fail(f"timed out after {deadline.describe()}: {message}{output}")
         time.sleep(interval)
 
 
@@ -160,10 +166,16 @@ class WorkerProcess:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def wait(self, timeout: float) -> int:
-        try:
-            return self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            pytest.fail(f"worker {self.pid} still running after {timeout} s:\n{self.output()}")
+        """The exit status, polled for ``timeout`` seconds of an idle machine's time (they
+        stretch with the load, see :mod:`tests.patience`)."""
+        deadline = Deadline(timeout)
+        while (status := self.process.poll()) is None:
+            if deadline.expired():
+                pytest.fail(
+                    f"worker {self.pid} still running after {deadline.describe()}:\n{self.output()}"
+                )
+            time.sleep(0.05)
+        return status
 
     def signal(self, signum: signal.Signals) -> None:
         self.process.send_signal(signum)

@@ -10,10 +10,11 @@ from sqlalchemy import select
 
 from dialogo.jobs import service as jobs
 from dialogo.jobs.models import Job, WorkerHeartbeat
-from tests.worker.support import LiveDb, WorkerSpawner
+from tests.worker.support import WORKER_TEST_TIMEOUT, LiveDb, WorkerSpawner, wait_for
 from tests.worker_tasks import job_runs
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+# The waits stretch with the load (tests.patience); so does the per-test timeout's margin.
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(WORKER_TEST_TIMEOUT)]
 
 WORKERS = 3
 JOBS = 300
@@ -33,6 +34,16 @@ def drain_with_competing_workers(db: LiveDb, workers: WorkerSpawner, tmp_path: P
     # they claim from the same queue at the same time.
     env = {"DIALOGO_TEST_BARRIER_DIR": str(barrier), "DIALOGO_TEST_BARRIER_N": str(WORKERS)}
     procs = [workers.start(db.url, "--burst", env=env) for _ in range(WORKERS)]
+    # Started: each worker has written its file at the barrier (its tasks module imported).
+    # Waits in an idle machine's seconds: they stretch with the load (tests.patience).
+    for proc in procs:
+        arrived = barrier / str(proc.pid)
+        wait_for(
+            arrived.exists,
+            timeout=60,
+            message=f"worker {proc.pid} never reached the barrier",
+            watch=proc,
+        )
     for proc in procs:
         assert proc.wait(timeout=60) == 0, proc.output()
     pids = {p.pid for p in procs}

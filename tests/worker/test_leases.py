@@ -11,10 +11,17 @@ from sqlalchemy import select
 
 from dialogo.jobs import service as jobs
 from dialogo.jobs.models import WorkerHeartbeat
-from tests.worker.support import LiveDb, WorkerProcess, WorkerSpawner, wait_for
+from tests.worker.support import (
+    WORKER_TEST_TIMEOUT,
+    LiveDb,
+    WorkerProcess,
+    WorkerSpawner,
+    wait_for,
+)
 from tests.worker_tasks import job_runs, job_starts
 
-pytestmark = [pytest.mark.integration, pytest.mark.slow]
+# The waits stretch with the load (tests.patience); so does the per-test timeout's margin.
+pytestmark = [pytest.mark.integration, pytest.mark.slow, pytest.mark.timeout(WORKER_TEST_TIMEOUT)]
 
 LEASE_SECONDS = 2
 JOB_SECONDS = 5.0
