@@ -98,6 +98,106 @@ lock of the claims (no faster without it at load 17: 663 against 693 posts/s) an
 batches (500 and 1,000 per claim were slower at load 17: 491 and 451 against 693 posts/s).
 What might cut PostgreSQL's share (not tried: it needs a migration): the four status indexes
 made partial on the open statuses, so that writing a final outcome inserts into none of them.
+
+The index round (migration 0018, 13:24-14:40 UTC; the machine at load 12-38 throughout, so
+every figure below is a ratio of runs made one right after the other). What PostgreSQL spends
+per statement, from ``pg_stat_statements`` on a throw-away cluster (port 54339, the dev
+server's settings), 20,000 posts, 4 workers, the committed tree then this one (load 12.6-13.5
+and 12.9-13.0; execution time inside PostgreSQL per batch of 200, so it includes waiting for
+a CPU)::
+
+    statement                                   before ms  after ms
+    record: outcomes written (json_to_recordset)     63.1      38.9
+    claim: UPDATE ... RETURNING                      35.9      21.9
+    roll-up: posts and audit entries                 15.1      12.8
+    claim: earliest due, SKIP LOCKED                 ~7          0.2 (unloaded)
+    per post, these together                       ~570 µs   ~370 µs
+    posts/s (vs 50)                              874 (0.12) 1127 (0.18)
+
+- Index entries written per post: the variants table had nine indexes (primary key, two
+  unique, workspace, channel, and four on ``status``), and no update is HOT (``status``
+  changes on every write), so the claim and the outcome inserted 9 entries each, 18 per post.
+  Now the three dispatcher indexes are partial (scheduled and due; retry or check due with no
+  lease; leased) and ``(status, network)`` is gone (its one query, variants in flight per
+  network, reads the leased index): the claim writes 6 entries, a published outcome 5; 11
+  per post.
+- HOT updates: ``n_tup_hot_upd`` stays 0, before and after. A lower fillfactor cannot change
+  that: PostgreSQL 15 makes an update HOT only when no indexed column changes, and a partial
+  index's predicate counts; every transition of the dispatcher moves a variant into or out
+  of a claimable state, which some index must see. Only a separate queue table (a row per
+  claimable variant, inserted and deleted) would let the variant's own updates be HOT: the
+  next thing to try for PostgreSQL's share.
+- A plan trap found on the way: the claim's ``UPDATE`` repeated the claimable conditions as
+  its guard; with the partial indexes the planner matched them and read the whole due
+  backlog's index for 200 ids (``EXPLAIN ANALYZE``: 216 ms against 3 ms by primary key). On
+  PostgreSQL the picks lock the rows (``FOR UPDATE`` re-checks them), so the guard is gone
+  there; SQLite keeps it. The benchmark now runs ``ANALYZE`` after writing its rows (as
+  autovacuum would in use): without statistics both trees' claims sorted the backlog.
+- Measured and left: the claims' advisory lock (20,000 posts, 4 workers, load 10-12: 1,139
+  posts/s without it, 1,128 with: the run is CPU-bound, the lock's wait is the queue for a
+  CPU) and bigger batches (``--batch``, load 18-20: 637 posts/s at 200, 492 at 500, 416 at
+  1,000).
+- The worker's CPU: 219 µs per post (one worker, 10,000 posts, ``os.times`` of the process at
+  load 12). A py-spy profile of that worker (1,562 samples): the claim 33 % (its statements
+  included), recording 24 % (the roll-up 8 %, the outcomes' JSON 4 %), sending 17 % (the
+  fake network 6 %), the channels' rows 13 %, the pool's pre-ping 4 % (a round trip per
+  transaction); psycopg executing statements is 32 % of it all, SQLAlchemy compiling 5 %.
+  No single large cost is left to remove: the next step is fewer round trips per batch (the
+  claim's seven statements in one, the channels' rows cached per lane with their status
+  re-checked in the claim).
+
+Before and after side by side (the committed tree's code run by this script, then this tree,
+alternately; ``--posts 20000 --no-sqlite --workers 4 --bare-seconds 4``, the first pair on
+the throw-away cluster, the others on the dev server)::
+
+    pair (spread)           load       before posts/s (vs 50)  after posts/s (vs 50)
+    1 (none)                12.6-13.0        874 (0.12)          1127 (0.18)
+    2 (60 s, old first)     16.8-14.3        709 (0.16)          1109 (0.23)
+      spread row p50/p99    17.6-11.7     0.23 s / 2.09 s      0.20 s / 1.21 s
+    3 (none, new first)     11.3-10.9        844 (0.14)           830 (0.15)
+
+So PostgreSQL's own time per post fell by about a third, and posts/s rose by 0-55 % in the
+pairs (one of three shows nothing: the noise at load 10-17 is as large as the change).
+
+The default run, full size, this tree, 13:46-14:17 UTC, the machine at load 18-33 (no full
+"before" run fitted in the time: the pairs above are the comparison)::
+
+    database   workers    posts posts/s  p50 s  p99 s dups lost bare 1/s bare 50/s vs 50   load
+    sqlite           1  100,000     280 241.05 355.21    0    0       59      2858  0.10 33.0-26.0
+    postgresql       1  100,000     429 120.47 231.20    0    0      104      1694  0.25 28.2-27.2
+    postgresql       4  100,000     638  64.88 154.20    0    0      179      2692  0.24 18.8-23.8
+    postgresql*      4  100,000     316   0.90  16.05    0    0        -         -     - 26.9-21.1
+    * due one after another over 314 s (319 posts/s offered), poll 1 s
+
+The spread row's p99 of 16 s is the load (27 on 2 cores), not the change: in pair 2, same
+session, the committed tree's spread row had p99 2.09 s and this one 1.21 s, and at load 3-6
+the row measured 0.04/0.13 s before. The goal (10,000 posts/s with 4 workers) is not met:
+at ~370 µs of PostgreSQL statement time (loaded) and ~220 µs of worker CPU per post, two
+shared cores give ~2,000-3,500 posts/s at best. Next, in order of expected gain: a queue
+table so the variant's outcome update is HOT (it would write no index entry), the claim in
+one statement (seven round trips now), channel rows cached per lane, no pre-ping per
+transaction on the worker's engine.
+
+The same default run on a quiet machine, this tree, 14:39-14:44 UTC (load 0.8 at the start,
+2.1 at the end; only one other engineer working)::
+
+    database   workers    posts posts/s  p50 s  p99 s dups lost bare 1/s bare 50/s vs 50  load
+    sqlite           1  100,000    3399  14.44  29.03    0    0      601     28119  0.12 0.9-0.9
+    postgresql       1  100,000    2694  19.16  36.53    0    0      797      5708  0.47 1.0-1.0
+    postgresql       4  100,000    3990  13.76  24.78    0    0     1494     11927  0.33 1.0-1.6
+    postgresql*      4  100,000    1661   0.04   1.30    0    0        -         -     - 2.1-2.1
+    * due one after another over 60 s (1,667 posts/s offered), poll 1 s
+
+Then side by side, the committed tree (HEAD before this round, ``git archive``) and this one,
+50,000 posts, 4 workers, the spread row over 30 s at the same offered rate (1,667 posts/s),
+14:46-14:49 UTC, load 1.5-2.0: backlog 3,648 against 4,042 posts/s (1.11x; bare 50/s 10,826
+and 12,446 beside them), spread p50/p99 0.05/0.21 s against 0.04/0.20 s; with 20,000 posts and
+667 posts/s offered: 3,211 against 3,703 posts/s, p99 0.12 against 0.20 s. So the goal of
+10,000 posts/s with 4 workers is not met on an idle machine either (3,990: a third of the
+bare batched rate measured beside it, which on this machine is 11,927/s, not the issue's
+38,000/s); the spread row's p99 stays well under 1 s in the shorter runs (0.20-0.21 s) and
+was 1.30 s once in the full 60-s row (a stall not yet explained; not seen in the two
+side-by-side runs).
 """
 
 from __future__ import annotations
@@ -143,6 +243,9 @@ from dialogo.publishing.models import Post, PostVariant
 from dialogo.worker.runner import Worker, run_in_thread
 
 SECRET = "benchmark-secret-" + "z" * 40
+#: Variants per claim (``--batch``; None: the dispatcher's default). A global, so the forked
+#: worker processes inherit it.
+BATCH: int | None = None
 
 
 def settings_for(url: str, data_dir: Path, poll: float = 0.05) -> Settings:
@@ -267,7 +370,7 @@ def worker_process(
     network = make_network(channels)
     providers = ProviderRegistry({"fakenet": network.provider_class()})
     registry = TaskRegistry()
-    tasks.register(registry, providers=lambda _s: providers)
+    tasks.register(registry, providers=lambda _s: providers, batch=BATCH)
     worker = Worker(settings, factory, registry, worker_id=f"bench:{index}:{uuid.uuid4().hex[:6]}")
     thread = run_in_thread(worker)
     done.wait()
@@ -322,6 +425,12 @@ def dispatch(
         else:
             conn.execute(update(PostVariant).values(due_at=due))
         conn.execute(update(Post).values(scheduled_at=due))
+        if conn.dialect.name == "postgresql":
+            # Statistics of the freshly written tables, as autovacuum gathers them in use:
+            # without them the planner took the claim's 200 ids for a scan of the whole
+            # backlog (rows=3 estimated on 100,000).
+            conn.execute(text("ANALYZE post_variants"))
+            conn.execute(text("ANALYZE posts"))
     ctx = mp.get_context("fork")
     out = ctx.Queue()
     done = ctx.Event()
@@ -475,6 +584,7 @@ def main() -> None:
     parser.add_argument("--workers", default="1,4", help="PostgreSQL worker processes")
     parser.add_argument("--postgres", default=None, help="admin URL of a PostgreSQL server")
     parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument("--batch", type=int, default=None, help="variants per claim")
     parser.add_argument(
         "--bare-posts", type=int, default=20_000, help="rows of each bare baseline run"
     )
@@ -488,6 +598,8 @@ def main() -> None:
         "rate of the same backlog row, at least 60 s) or 'none' (no spread row)",
     )
     args = parser.parse_args()
+    global BATCH
+    BATCH = args.batch
     install()
     tmp = Path(tempfile.mkdtemp(prefix="dialogo-bench-"))
     runs: list[tuple[str, int, str | None]] = []

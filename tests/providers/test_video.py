@@ -8,7 +8,7 @@ import struct
 
 from dialogo.providers.base import AuthKind, Capabilities, Media, MediaRules
 from dialogo.providers.contract import capability_problems
-from dialogo.providers.video import mp4_duration, tiny_mp4, video_issues
+from dialogo.providers.video import mp4_duration, mp4_info, tiny_mp4, video_issues
 from dialogo.providers.x.provider import XProvider
 
 
@@ -78,3 +78,29 @@ def test_the_contract_catches_incoherent_video_rules() -> None:
     assert "min_video_bytes is above max_video_bytes" in problems
     assert "the video duration limits are not an increasing positive range" in problems
     assert capability_problems(XProvider, "x") == []
+
+
+def test_the_picture_size_comes_from_the_first_track_header_that_has_one() -> None:
+    info = mp4_info(tiny_mp4(151, width=1920, height=1080))
+    assert info is not None and (info.seconds, info.width, info.height) == (151, 1920, 1080)
+    sound = _box(b"trak", _box(b"tkhd", bytes(84)))  # an audio track: no picture
+    v1 = _box(
+        b"trak",
+        _box(
+            b"tkhd",
+            struct.pack(">B3xQQIIQ", 1, 0, 0, 1, 0, 0) + bytes(52) + b"\0\x05\0\0\0\x03\0\0",
+        ),
+    )
+    mvhd = _box(b"mvhd", struct.pack(">B3xIIII", 0, 0, 0, 600, 600 * 9) + bytes(80))
+    info = mp4_info(_box(b"moov", mvhd + sound + v1))
+    assert info is not None and (info.seconds, info.width, info.height) == (9, 5, 3)
+    no_picture = mp4_info(tiny_mp4(4))
+    assert no_picture is not None and no_picture.width is None and no_picture.height is None
+
+
+def test_a_fragmented_file_gives_its_length_in_the_movie_extends_header() -> None:
+    mvhd = _box(b"mvhd", struct.pack(">B3xIIII", 0, 0, 0, 1000, 0) + bytes(80))
+    mvex = _box(b"mvex", _box(b"mehd", struct.pack(">B3xI", 0, 151_000)))
+    assert mp4_duration(_box(b"moov", mvhd + mvex)) == 151
+    info = mp4_info(_box(b"moov", mvhd))  # fragmented without mehd: length unknown
+    assert info is not None and info.seconds is None

@@ -16,6 +16,7 @@ from dialogo.core.context import AppContext
 from dialogo.core.errors import InvalidInput
 from dialogo.providers.base import MediaRules
 from dialogo.providers.registry import ProviderRegistry
+from dialogo.providers.video import tiny_mp4
 from dialogo.publishing import media, service
 from dialogo.publishing.schemas import PostCreate, VariantIn
 from dialogo.server import create_app
@@ -41,7 +42,7 @@ def png(width: int = 1, height: int = 1, seed: int = 0) -> bytes:
     )
 
 
-MP4 = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\0" * 64
+MP4 = tiny_mp4(12.0, brand=b"mp42", width=1280, height=720)  # a header the library can read
 
 
 def test_upload_reads_the_type_from_the_bytes_and_stores_by_hash(
@@ -190,3 +191,33 @@ def test_media_api(api: Api, db: Session, brand: Brand, ctx: AppContext) -> None
     patched = api.patch(f"{url}/{made.json()['id']}", json={"alt_text": "nuovo"}, auth=auth)
     assert patched.json()["alt_text"] == "nuovo"
     assert [m["id"] for m in api.get(url, auth=auth).json()] == [made.json()["id"]]
+
+
+def test_a_videos_duration_and_size_are_read_at_upload_and_checked_per_network(
+    db: Session, brand: Brand, tmp_path: Path
+) -> None:
+    video = media.upload(db, brand.principal, brand.id, MP4, filename="v.mp4", data_dir=tmp_path)
+    assert (video.duration_seconds, video.width, video.height) == (12.0, 1280, 720)
+    long = media.upload(
+        db, brand.principal, brand.id, tiny_mp4(151), filename="long.mp4", data_dir=tmp_path
+    )
+    rules = MediaRules(max_video_seconds=140, min_video_seconds=0.5)
+    assert media.check([video], rules, "X") == []
+    [issue] = media.check([long], rules, "X")
+    assert (issue.code, issue.field) == ("video_too_long", "media[0]")
+    assert issue.message == "long.mp4: the video lasts 151.0 s; X takes up to 140 s"
+    image = media.upload(db, brand.principal, brand.id, png(), filename="p.png", data_dir=tmp_path)
+    assert image.duration_seconds is None and image.width is None  # images: nothing read
+
+
+def test_an_unreadable_video_is_refused_at_upload_and_nothing_is_stored(
+    db: Session, brand: Brand, tmp_path: Path
+) -> None:
+    header_only = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + b"\0" * 64
+    for data in (header_only, tiny_mp4(5, size=400)[:60]):
+        with pytest.raises(InvalidInput) as refused:
+            media.upload(db, brand.principal, brand.id, data, filename="v.mp4", data_dir=tmp_path)
+        assert refused.value.code == "unreadable_video"
+        assert "length cannot be read" in refused.value.message
+    assert not (tmp_path / "media").exists()
+    assert media.list_assets(db, brand.principal, brand.id) == []

@@ -24,11 +24,14 @@ from dialogo.core.db import transaction
 from dialogo.jobs import service as jobs
 from dialogo.jobs.registry import TaskRegistry
 from dialogo.notifications.models import Notification
+from dialogo.providers import deadline as deadlines
 from dialogo.providers import video
 from dialogo.providers.base import Credentials, Provider
 from dialogo.providers.linkedin import testing as linkedin
 from dialogo.providers.linkedin.provider import LinkedInProvider
 from dialogo.providers.registry import ProviderRegistry
+from dialogo.providers.testing import SlowLink
+from dialogo.providers.x import provider as x_provider
 from dialogo.providers.x import testing as x
 from dialogo.providers.x.provider import XProvider
 from dialogo.publishing import dispatcher, media, tasks
@@ -225,7 +228,7 @@ def test_an_x_video_that_fails_processing_fails_the_post_with_xs_reason(
     assert note is not None and "Invalid video codec" in note.body
 
 
-def test_a_429_during_append_waits_then_uploads_again_from_init_and_posts_once(
+def test_a_429_during_append_waits_then_resumes_the_same_upload_and_posts_once(
     make_rig: Callable[[str, Api, float], VideoRig],
 ) -> None:
     api = x.VideoApi(["succeeded"])
@@ -233,22 +236,26 @@ def test_a_429_during_append_waits_then_uploads_again_from_init_and_posts_once(
     api.fail["APPEND"] = [httpx.Response(429, headers=answer.headers, json=answer.json)]
     rig = make_rig("x", api, 20.0)
     variant = rig.run()
-    assert variant.status == VariantStatus.queued and variant.pending_state is None
+    assert variant.status == VariantStatus.queued and variant.pending_state is not None
+    assert variant.pending_state["uploading"] and variant.attempts == 1  # the 429 counts
+    [media_id] = api.media
+    assert variant.pending_state["state"]["media_id"] == media_id
+    assert variant.pending_state["state"]["next_segment"] == "0"
     assert "rate limit" in (variant.last_error or "") and "APPEND" in (variant.last_error or "")
     assert variant.next_attempt_at is not None
     wait = (variant.next_attempt_at.replace(tzinfo=dt.UTC) - rig.clock.now()).total_seconds()
     assert 100 <= wait <= 121  # X's x-rate-limit-reset
     rig.clock.advance(seconds=60)
-    assert rig.run().pending_state is None  # still waiting: nothing sent
+    rig.run()  # still waiting: nothing sent
     assert api.operations == ["INIT", "APPEND"]
     while rig.run().status != VariantStatus.published:
         rig.wait_and_run()
-    assert len(api.media) == 2 and len(api.posts) == 1  # a fresh upload, one post
-    [second] = list(api.media)[1:]
-    assert api.posts[0]["media"] == {"media_ids": [second]}
+    assert len(api.media) == 1 and len(api.posts) == 1  # the same upload went on, one post
+    assert api.operations.count("INIT") == 1
+    assert api.posts[0]["media"] == {"media_ids": [media_id]}
 
 
-def test_a_worker_dying_mid_upload_restarts_cleanly_without_a_double_post(
+def test_a_worker_dying_mid_upload_and_a_lost_finalize_answer_make_one_post(
     make_rig: Callable[[str, Api, float], VideoRig],
 ) -> None:
     api = x.VideoApi(["succeeded"])
@@ -265,7 +272,8 @@ def test_a_worker_dying_mid_upload_restarts_cleanly_without_a_double_post(
     while variant.status != VariantStatus.published:
         variant = rig.wait_and_run()
     assert len(api.posts) == 1 and variant.remote_id == api.posts[0]["id"]
-    assert api.operations.count("INIT") == 2  # the upload began again, cleanly
+    # FINALIZE's lost answer kept the checkpoint: FINALIZE again, on the same upload.
+    assert api.operations.count("INIT") == 1 and api.operations.count("FINALIZE") == 2
 
 
 def test_a_lost_answer_to_the_post_is_reconciled_from_the_timeline_not_posted_again(
@@ -322,7 +330,7 @@ def test_a_linkedin_video_that_fails_processing_fails_with_linkedins_reason(
     assert api.posts == [] and rig.post().status == PostStatus.failed
 
 
-def test_a_linkedin_part_answered_503_is_retried_from_initialize_and_posted_once(
+def test_a_linkedin_part_answered_503_is_sent_again_on_the_same_upload_and_posted_once(
     make_rig: Callable[[str, Api, float], VideoRig],
 ) -> None:
     api = linkedin.VideoApi(["AVAILABLE"])
@@ -335,5 +343,152 @@ def test_a_linkedin_part_answered_503_is_retried_from_initialize_and_posted_once
     assert "LinkedIn is unavailable" in (variant.last_error or "") and api.posts == []
     while variant.status != VariantStatus.published:
         variant = rig.wait_and_run()
-    assert len(api.videos) == 2 and len(api.posts) == 1
+    assert len(api.videos) == 1 and len(api.posts) == 1  # the checkpoint was kept
+    assert api.operations.count("initialize") == 1 and api.operations.count("part") == 2
     assert api.operations.count("posts") == 1  # the reconciliation's finder, before retrying
+
+
+# --- uploads longer than a lease ------------------------------------------------------------
+
+#: Each part takes 12 s on this link: with the default 60 s lease (requests end by 40 s) two
+#: parts fit in a lease, so a video of six parts takes three leases.
+PART_SECONDS = 12.0
+
+
+@pytest.fixture
+def slow_link(monkeypatch: pytest.MonkeyPatch) -> Callable[[Api], SlowLink]:
+    """A slow link under the real request deadlines, and parts small enough that the video
+    (120,000 bytes) is six of them on both networks."""
+    monkeypatch.setattr(x_provider, "VIDEO_CHUNK", 20_000)
+    monkeypatch.setattr(linkedin, "PART", 20_000)
+
+    def install(api: Api) -> SlowLink:
+        link = SlowLink(PART_SECONDS, {"APPEND", "part"})
+        api.link = link
+        monkeypatch.setattr(deadlines, "remaining", link.remaining)
+        return link
+
+    return install
+
+
+class WorkerKilled(Exception):
+    """The worker process dies here: nothing after this point of the lane runs."""
+
+
+def _kill_at_call(api: Api, operation: str, n: int) -> None:
+    """The ``n``-th request of ``operation`` reaches the network, then the worker dies."""
+    handler = getattr(api, f"_{operation.lower()}")
+    calls = []
+
+    def dying(request: httpx.Request) -> httpx.Response:
+        answer = handler(request)
+        calls.append(1)
+        if len(calls) == n:
+            raise WorkerKilled(f"killed after {operation} {n}")
+        return answer
+
+    setattr(api, f"_{operation.lower()}", dying)
+
+
+@pytest.mark.parametrize("net", ["x", "linkedin"])
+def test_an_upload_split_over_three_leases_finishes_with_one_post(
+    make_rig: Callable[[str, Api, float], VideoRig],
+    slow_link: Callable[[Api], SlowLink],
+    net: str,
+) -> None:
+    api: Api = x.VideoApi(["succeeded"]) if net == "x" else linkedin.VideoApi(["AVAILABLE"])
+    link = slow_link(api)
+    rig = make_rig(net, api, 20.0)
+    variant = rig.run()  # the lane goes on with the next lease at once, until processing
+    assert len(link.spent) == 3  # three request deadlines: three leases for the parts
+    assert sorted(link.spent.values()) == [2 * PART_SECONDS] * 3
+    assert variant.status == VariantStatus.queued and variant.pending_state is not None
+    assert not variant.pending_state.get("uploading")  # uploaded: now processing
+    assert variant.attempts == 1  # the publish; the two continuations were not attempts
+    while variant.status == VariantStatus.queued:
+        variant = rig.wait_and_run()
+    assert variant.status == VariantStatus.published, variant.last_error
+    assert len(api.posts) == 1 and variant.remote_id == api.posts[0]["id"]
+    if isinstance(api, x.VideoApi):
+        [media_id] = api.media
+        assert api.appends == [(media_id, i) for i in range(6)]
+        assert api.operations.count("INIT") == 1 and api.operations.count("FINALIZE") == 1
+    else:
+        [urn] = api.videos
+        assert sorted(api.videos[urn]["parts"]) == list(range(6))
+        assert api.operations.count("part") == 6 and api.operations.count("finalize") == 1
+    assert rig.post().status == PostStatus.published
+
+
+def test_a_checkpoint_is_recorded_between_leases_and_the_post_can_still_be_cancelled(
+    make_rig: Callable[[str, Api, float], VideoRig],
+    slow_link: Callable[[Api], SlowLink],
+) -> None:
+    api = x.VideoApi(["succeeded"])
+    slow_link(api)
+    _kill_at_call(api, "APPEND", 3)  # the second lease's first part: the lane stops there
+    rig = make_rig("x", api, 20.0)
+    variant = rig.run()
+    [media_id] = api.media
+    assert variant.pending_state == {
+        "uploading": True,
+        "state": {
+            "media_id": media_id,
+            "chunk": "20000",
+            "next_segment": "2",
+            "total_bytes": "120000",
+            "expires_at": variant.pending_state["state"]["expires_at"],
+        },
+        "since": variant.pending_state["since"],
+        "leases": 1,
+    }
+    assert variant.status == VariantStatus.unconfirmed  # the dead lane's lease still holds
+    assert "being uploaded" in (variant.last_error or "") and variant.attempts == 0
+
+
+def test_a_worker_killed_mid_upload_resumes_from_the_checkpoint_and_posts_once(
+    make_rig: Callable[[str, Api, float], VideoRig],
+    slow_link: Callable[[Api], SlowLink],
+) -> None:
+    api = x.VideoApi(["succeeded"])
+    slow_link(api)
+    # Lease 1 sends segments 0-1 and records them; lease 2 sends 2 and 3, and the worker dies
+    # with segment 3 on X but nothing recorded.
+    _kill_at_call(api, "APPEND", 4)
+    rig = make_rig("x", api, 20.0)
+    variant = rig.run()
+    assert variant.status == VariantStatus.unconfirmed and variant.lease_until is not None
+    assert variant.pending_state is not None
+    assert variant.pending_state["state"]["next_segment"] == "2"  # the last recorded
+    rig.clock.advance(seconds=61)  # the dead worker's lease runs out
+    variant = rig.run()
+    while variant.status != VariantStatus.published:
+        variant = rig.wait_and_run()
+    [media_id] = api.media  # the same upload session, never a second INIT
+    segments = [i for _, i in api.appends]
+    assert segments == [0, 1, 2, 3, 2, 3, 4, 5]  # sent but not recorded: sent again
+    assert "timeline" in api.operations  # the lost lease: X asked before going on
+    assert len(api.posts) == 1 and api.posts[0]["media"] == {"media_ids": [media_id]}
+
+
+def test_an_expired_x_upload_session_restarts_cleanly_and_posts_once(
+    make_rig: Callable[[str, Api, float], VideoRig],
+    slow_link: Callable[[Api], SlowLink],
+) -> None:
+    api = x.VideoApi(["succeeded"])
+    api.expires_after = 3600  # X forgets an unfinished upload after an hour
+    slow_link(api)
+    _kill_at_call(api, "APPEND", 3)  # the worker dies at the start of the second lease
+    rig = make_rig("x", api, 20.0)
+    rig.run()
+    [first] = api.media
+    rig.clock.advance(hours=2)  # the session expired meanwhile
+    variant = rig.run()
+    while variant.status != VariantStatus.published:
+        variant = rig.wait_and_run()
+    assert len(api.media) == 2  # a new INIT, from segment 0
+    second = list(api.media)[1]
+    assert [i for m, i in api.appends if m == second] == list(range(6))
+    assert api.media[second]["segments"] == dict.fromkeys(range(6), 20_000)
+    assert len(api.posts) == 1 and api.posts[0]["media"] == {"media_ids": [second]}
+    assert first not in str(api.posts)

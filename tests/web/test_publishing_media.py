@@ -18,6 +18,7 @@ from dialogo.accounts import service as accounts
 from dialogo.accounts.models import User, Workspace
 from dialogo.accounts.permissions import Role
 from dialogo.core.context import AppContext
+from dialogo.providers.video import tiny_mp4
 from dialogo.publishing import media as media_library
 from dialogo.publishing.models import MediaAsset
 from dialogo.web.pages import publishing_media
@@ -33,7 +34,7 @@ networks = _pages.networks
 registry = _pages.registry
 
 # A QuickTime header: a video the library accepts but the fake networks do not (MP4 only).
-MOV = b"\x00\x00\x00\x14ftypqt  \x00\x00\x00\x00qt  " + b"\x00" * 64
+MOV = tiny_mp4(8.0, brand=b"qt  ")
 
 
 def png(width: int = 640, height: int = 480, colour: tuple[int, int, int] = (120, 70, 30)) -> bytes:

@@ -116,6 +116,8 @@ class ConnectField:
     secret: bool = False
     required: bool = True
     help: str = ""
+    #: The values it may take (the form offers them; the first is the default), if a list.
+    choices: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind is ConnectFieldKind.config and self.secret:
@@ -203,13 +205,19 @@ class ValidationIssue:
 
 @dataclasses.dataclass(frozen=True)
 class PublishResult:
-    """``pending`` results carry what ``check_status`` needs; others carry the remote post."""
+    """``pending`` results carry what ``check_status`` needs; others carry the remote post.
+
+    ``uploading`` (with ``pending``): the media upload did not fit in the request's deadline
+    (:mod:`dialogo.providers.deadline`, the dispatcher's lease) and ``state`` is its checkpoint
+    (the network's upload session and how far it got): the caller stores it and calls
+    :meth:`Provider.resume_upload` with it in a later lease. Nothing is on the network yet."""
 
     remote_id: str | None
     url: str | None = None
     pending: bool = False
     state: dict[str, str] = dataclasses.field(default_factory=dict)
     thread_ids: Sequence[str] = ()
+    uploading: bool = False
 
 
 @dataclasses.dataclass(frozen=True)
@@ -298,6 +306,10 @@ class Provider(abc.ABC):
     #: What the connect form asks for; empty means the usual fields of ``capabilities.auth``
     #: (handle and app password, an access token, a bot token).
     connect_fields: ClassVar[tuple[ConnectField, ...]] = ()
+    #: The configuration fields :meth:`apply_settings` tells the network about, each with the
+    #: value that asks the network for nothing: what a new channel keeps when the network
+    #: refuses the setting chosen on the connect form.
+    applied_fields: ClassVar[tuple[tuple[str, str], ...]] = ()
 
     def __init__(
         self,
@@ -359,6 +371,13 @@ class Provider(abc.ABC):
         (X, Bluesky, Mastodon). Networks whose replies are not posts (direct messages, comment
         replies) override it; one that cannot read a thread raises ``NotImplementedError``."""
         return self.recent_posts(limit=limit)
+
+    def resume_upload(self, checkpoint: PublishResult, draft: Draft) -> PublishResult:
+        """Continue the media upload an ``uploading`` result of :meth:`publish` (or of this
+        method) left off, for the same ``draft`` (its media bytes read again): another
+        ``uploading`` checkpoint, or what :meth:`publish` answers once the upload is done.
+        A network that cannot resume starts again (the default)."""
+        return self.publish(draft)
 
     def check_status(self, pending: PublishResult) -> PublishResult:
         """For slow media: whether the network finished processing (still ``pending`` if not)."""

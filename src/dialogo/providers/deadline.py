@@ -46,6 +46,11 @@ def request_deadline(deadline: float | None) -> Iterator[None]:
         _deadline.reset(token)
 
 
+def current() -> float | None:
+    """The deadline requests are under now (``time.monotonic()``), ``None`` when none."""
+    return _deadline.get()
+
+
 def remaining() -> float | None:
     """Seconds left before the current deadline (negative once passed); ``None``: none set."""
     deadline = _deadline.get()

@@ -12,7 +12,8 @@ import datetime as dt
 import itertools
 import secrets
 import threading
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 import httpx
@@ -409,6 +410,30 @@ class SharedFakeNetwork:
         return SharedFakeProvider
 
 
+class SlowLink:
+    """A slow link for the upload tests, without waiting: each request of ``operations``
+    takes ``seconds`` out of the request deadline it runs under
+    (:mod:`dialogo.providers.deadline`), as a link that slow would. Tests install
+    :meth:`remaining` in place of ``deadline.remaining`` (``monkeypatch.setattr``); ``spent``
+    says how long each deadline's requests took, so its keys count the leases used."""
+
+    def __init__(self, seconds: float, operations: Collection[str]) -> None:
+        self.seconds = seconds
+        self.operations = frozenset(operations)
+        self.spent: dict[float, float] = {}
+
+    def charge(self, operation: str) -> None:
+        current = deadlines.current()
+        if operation in self.operations and current is not None:
+            self.spent[current] = self.spent.get(current, 0.0) + self.seconds
+
+    def remaining(self) -> float | None:
+        current = deadlines.current()
+        if current is None:
+            return None
+        return current - time.monotonic() - self.spent.get(current, 0.0)
+
+
 class ScriptedApi:
     """The base of the HTTP fakes written from a network's documentation (an
     ``httpx.MockTransport`` handler, such as the video uploads' ``VideoApi`` of X and
@@ -419,6 +444,8 @@ class ScriptedApi:
     def __init__(self) -> None:
         self.fail: dict[str, list[httpx.Response | Exception]] = {}
         self.operations: list[str] = []
+        #: A slow link the requests take time from (``None``: instant).
+        self.link: SlowLink | None = None
 
     def operation(self, request: httpx.Request) -> str:
         raise NotImplementedError
@@ -427,6 +454,8 @@ class ScriptedApi:
         request.read()
         operation = self.operation(request)
         self.operations.append(operation)
+        if self.link is not None:
+            self.link.charge(operation)
         queued = self.fail.get(operation)
         if queued:
             answer = queued.pop(0)

@@ -18,8 +18,9 @@ duration. The images of the post stay the provider's own business.
 
 from __future__ import annotations
 
+import dataclasses
 import struct
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from dialogo.providers.base import Media, MediaRules, ValidationIssue
 
@@ -47,37 +48,117 @@ def _boxes(data: bytes, start: int, end: int) -> list[tuple[bytes, int, int]]:
     return found
 
 
-def mp4_duration(content: bytes) -> float | None:
-    """The length in seconds an MP4 or QuickTime file declares, or ``None`` when unknown."""
+@dataclasses.dataclass(frozen=True)
+class Mp4Info:
+    """What an MP4/QuickTime header declares: its length and, when a track says it, the
+    picture's size (the first track with a width and height: the video's)."""
+
+    seconds: float | None
+    width: int | None = None
+    height: int | None = None
+
+
+def _movie_header(content: bytes, body: int) -> tuple[int, int] | None:
+    """The ``mvhd`` box's time scale and duration (``None``: cut short)."""
+    try:
+        if content[body] == 1:
+            scale, length = struct.unpack_from(">IQ", content, body + 4 + 16)
+        else:
+            scale, length = struct.unpack_from(">II", content, body + 4 + 8)
+    except struct.error:
+        return None
+    return int(scale), int(length)
+
+
+def _nested(content: bytes, start: int, end: int, outer: bytes, inner: bytes) -> Iterator[int]:
+    """Payload starts of the ``inner`` boxes of each ``outer`` box between ``start``/``end``
+    (only those with room for a full box header and 4 bytes)."""
+    for kind, body, stop in _boxes(content, start, end):
+        if kind == outer:
+            for box, at, limit in _boxes(content, body, stop):
+                if box == inner and limit - at >= 8:
+                    yield at
+
+
+def _fragment_seconds(content: bytes, start: int, end: int, scale: float) -> float | None:
+    """A fragmented file's length: ``mvex``/``mehd``'s ``fragment_duration`` (§8.8.2)."""
+    for at in _nested(content, start, end, b"mvex", b"mehd"):
+        try:
+            (length,) = struct.unpack_from(">Q" if content[at] == 1 else ">I", content, at + 4)
+        except struct.error:
+            return None
+        return float(length) / scale if length else None
+    return None
+
+
+def _picture(content: bytes, start: int, end: int) -> tuple[int | None, int | None]:
+    """Width and height (16.16 fixed point, §8.3.2) of the first ``trak`` whose ``tkhd``
+    gives them."""
+    for at in _nested(content, start, end, b"trak", b"tkhd"):
+        offset = at + (88 if content[at] == 1 else 76)
+        try:
+            width, height = struct.unpack_from(">II", content, offset)
+        except struct.error:
+            continue
+        if width >> 16 and height >> 16:
+            return width >> 16, height >> 16
+    return None, None
+
+
+def mp4_info(content: bytes) -> Mp4Info | None:
+    """The length and picture size an MP4 or QuickTime file declares; ``None`` when it has no
+    readable movie header (``moov`` with its ``mvhd``) at all."""
     for kind, start, end in _boxes(content, 0, len(content)):
         if kind not in _CONTAINERS:
             continue
         for inner, body, stop in _boxes(content, start, end):
             if inner != b"mvhd" or stop - body < 4:
                 continue
-            version = content[body]
-            try:
-                if version == 1:
-                    scale, length = struct.unpack_from(">IQ", content, body + 4 + 16)
-                else:
-                    scale, length = struct.unpack_from(">II", content, body + 4 + 8)
-            except struct.error:
-                return None
-            if scale <= 0 or length in (0xFFFFFFFF, 0xFFFFFFFFFFFFFFFF):
-                return None  # all ones: "duration unknown" (§8.2.2.3)
-            return float(length) / float(scale)
+            header = _movie_header(content, body)
+            seconds: float | None = None
+            if header is not None and header[0] > 0:
+                scale, length = header
+                if length == 0:  # a fragmented file: the length is in ``mehd`` (§8.8.2)
+                    seconds = _fragment_seconds(content, start, end, float(scale))
+                elif length not in (0xFFFFFFFF, 0xFFFFFFFFFFFFFFFF):  # all ones: unknown
+                    seconds = float(length) / float(scale)
+            width, height = _picture(content, start, end)
+            return Mp4Info(seconds, width, height)
     return None
 
 
-def tiny_mp4(seconds: float, *, size: int = 0, brand: bytes = b"isom") -> bytes:
-    """A minimal MP4 declaring ``seconds`` (an ``ftyp``, a ``moov`` with its ``mvhd``, and a
-    ``free`` box padding it to ``size`` bytes): what the fixtures upload. Not a playable video,
-    but every byte the validators and the media library look at is right."""
+def mp4_duration(content: bytes) -> float | None:
+    """The length in seconds an MP4 or QuickTime file declares, or ``None`` when unknown."""
+    info = mp4_info(content)
+    return info.seconds if info is not None else None
+
+
+def tiny_mp4(
+    seconds: float,
+    *,
+    size: int = 0,
+    brand: bytes = b"isom",
+    width: int = 0,
+    height: int = 0,
+) -> bytes:
+    """A minimal MP4 declaring ``seconds`` (an ``ftyp``, a ``moov`` with its ``mvhd`` and, given
+    ``width`` and ``height``, a ``trak`` whose ``tkhd`` declares them, and a ``free`` box
+    padding it to ``size`` bytes): what the fixtures upload. Not a playable video, but every
+    byte the validators and the media library look at is right."""
     ftyp = struct.pack(">I4s4sI", 16, b"ftyp", brand, 0x200)
     scale = 1000
     mvhd_body = struct.pack(">B3xIIII", 0, 0, 0, scale, round(seconds * scale)) + bytes(80)
     mvhd = struct.pack(">I4s", 8 + len(mvhd_body), b"mvhd") + mvhd_body
-    moov = struct.pack(">I4s", 8 + len(mvhd), b"moov") + mvhd
+    trak = b""
+    if width and height:
+        tkhd_body = (
+            struct.pack(">B3xIIIII", 0, 0, 0, 1, 0, round(seconds * scale))
+            + bytes(52)
+            + struct.pack(">II", width << 16, height << 16)
+        )
+        tkhd = struct.pack(">I4s", 8 + len(tkhd_body), b"tkhd") + tkhd_body
+        trak = struct.pack(">I4s", 8 + len(tkhd), b"trak") + tkhd
+    moov = struct.pack(">I4s", 8 + len(mvhd) + len(trak), b"moov") + mvhd + trak
     head = ftyp + moov
     pad = max(8, size - len(head))
     return head + struct.pack(">I4s", pad, b"free") + bytes(pad - 8)
@@ -150,24 +231,33 @@ def video_issues(
                 )
             )
         seconds = mp4_duration(video.content)
-        if seconds is None:
-            continue
-        if rules.max_video_seconds is not None and seconds > rules.max_video_seconds:
-            issues.append(
-                ValidationIssue(
-                    "video_too_long",
-                    f"the video lasts {seconds:.1f} s; {network} takes up to "
-                    f"{_seconds(rules.max_video_seconds)}",
-                    where,
-                )
+        if seconds is not None:
+            issues += duration_issues(seconds, rules, network=network, field=where)
+    return issues
+
+
+def duration_issues(
+    seconds: float, rules: MediaRules, *, network: str, field: str
+) -> list[ValidationIssue]:
+    """A video of ``seconds`` too long or too short for ``network`` (the provider's check at
+    send time and the media library's from the stored duration say the same)."""
+    issues: list[ValidationIssue] = []
+    if rules.max_video_seconds is not None and seconds > rules.max_video_seconds:
+        issues.append(
+            ValidationIssue(
+                "video_too_long",
+                f"the video lasts {seconds:.1f} s; {network} takes up to "
+                f"{_seconds(rules.max_video_seconds)}",
+                field,
             )
-        if rules.min_video_seconds is not None and seconds < rules.min_video_seconds:
-            issues.append(
-                ValidationIssue(
-                    "video_too_short",
-                    f"the video lasts {seconds:.1f} s; {network} needs at least "
-                    f"{_seconds(rules.min_video_seconds)}",
-                    where,
-                )
+        )
+    if rules.min_video_seconds is not None and seconds < rules.min_video_seconds:
+        issues.append(
+            ValidationIssue(
+                "video_too_short",
+                f"the video lasts {seconds:.1f} s; {network} needs at least "
+                f"{_seconds(rules.min_video_seconds)}",
+                field,
             )
+        )
     return issues

@@ -35,6 +35,7 @@ from dialogo.accounts.permissions import Permission
 from dialogo.accounts.service import Principal, authorize
 from dialogo.core.errors import InvalidInput, NotFound
 from dialogo.providers.base import Media, MediaRules
+from dialogo.providers.video import duration_issues, mp4_info
 from dialogo.publishing.models import MediaAsset
 from dialogo.publishing.schemas import IssueOut
 
@@ -63,6 +64,10 @@ class MediaOut(BaseModel):
     size_bytes: int
     sha256: str
     alt_text: str
+    #: A video's length in seconds and picture size, from its header (``None``: unknown).
+    duration_seconds: float | None = None
+    width: int | None = None
+    height: int | None = None
 
 
 class AltTextIn(BaseModel):
@@ -110,6 +115,7 @@ def upload(
             f"({mime or 'unrecognised content'}); use JPEG, PNG, GIF, WebP, MP4 or MOV",
             code="unsupported_media_type",
         )
+    seconds, width, height = _video_header(data, mime, filename)
     digest = hashlib.sha256(data).hexdigest()
     existing = session.scalar(
         select(MediaAsset).where(
@@ -117,6 +123,9 @@ def upload(
         )
     )
     if existing is not None:
+        if existing.duration_seconds is None and seconds is not None:  # stored before 0020
+            existing.duration_seconds, existing.width, existing.height = seconds, width, height
+            session.flush()
         return existing
     extension = mime.split("/")[1].replace("quicktime", "mov").replace("jpeg", "jpg")
     relative = Path(MEDIA_DIR) / str(workspace_id) / f"{digest}.{extension}"
@@ -135,10 +144,32 @@ def upload(
         sha256=digest,
         storage_path=relative.as_posix(),
         alt_text=alt_text,
+        duration_seconds=seconds,
+        width=width,
+        height=height,
     )
     session.add(asset)
     session.flush()
     return asset
+
+
+def _video_header(
+    data: bytes, mime: str, filename: str | None
+) -> tuple[float | None, int | None, int | None]:
+    """A video's duration and picture size from its header, read before anything is stored:
+    a video whose header cannot be read is refused (the networks would refuse it too, after
+    a long upload). Images: nothing."""
+    if not mime.startswith("video/"):
+        return None, None, None
+    info = mp4_info(data)
+    if info is None or info.seconds is None:
+        raise InvalidInput(
+            f"{_safe_name(filename)}: the video's length cannot be read (its MP4 header, the "
+            "'moov' box, is missing, cut short or says the length is unknown); export it again "
+            "as a complete MP4 or MOV file",
+            code="unreadable_video",
+        )
+    return info.seconds, info.width, info.height
 
 
 def get_asset(
@@ -241,6 +272,11 @@ def check(assets: Sequence[MediaAsset], rules: MediaRules, network: str) -> list
                 f"{network} needs at least {rules.min_video_bytes / 1024:g} KB",
                 index,
             )
+        if asset in videos and asset.duration_seconds is not None:
+            for found in duration_issues(
+                asset.duration_seconds, rules, network=network, field=f"media[{index}]"
+            ):
+                issue(found.code, f"{asset.filename}: {found.message}", index)
         if rules.alt_text_max is not None and len(asset.alt_text) > rules.alt_text_max:
             issue(
                 "alt_text_too_long",

@@ -12,6 +12,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Date,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from dialogo.accounts.models import Audited
@@ -124,6 +126,16 @@ class Post(Audited, Base):
     )
 
 
+#: The predicates of the dispatcher's partial indexes on ``post_variants`` (migration 0018).
+SCHEDULED_WHERE = "status = 'scheduled'"
+RETRY_WHERE = "status IN ('queued', 'unconfirmed') AND lease_until IS NULL"
+LEASED_WHERE = "status = 'unconfirmed' AND lease_until IS NOT NULL"
+
+
+def _partial_index(name: str, columns: list[str], where: str) -> Index:
+    return Index(name, *columns, postgresql_where=sql_text(where), sqlite_where=sql_text(where))
+
+
 class PostVariant(Base):
     """One channel's version of a post. Not audited row by row (the dispatcher writes it on
     every attempt); its post's status changes are."""
@@ -134,11 +146,16 @@ class PostVariant(Base):
         # ``id`` too: claims take the earliest due ``ORDER BY due_at, id``; without it a backlog
         # due at one moment (a bulk import for 09:00) was sorted whole at every claim (230 ms
         # per claim at 100,000 due, against 0.4 ms with it; migration 0015).
-        Index("ix_post_variants_status_due", "status", "due_at", "id"),
-        Index("ix_post_variants_status_network", "status", "network"),
-        # The dispatcher's claims: retries and reconciliations due, and expired leases.
-        Index("ix_post_variants_status_next_attempt", "status", "next_attempt_at"),
-        Index("ix_post_variants_status_lease", "status", "lease_until"),
+        # Partial (migration 0018): each holds only the rows a claim looks for, so writing a
+        # final outcome inserts into none of them (the ``*_WHERE`` predicates above; the
+        # dispatcher's ``_IS_*`` conditions state them with literals, so plans can use them).
+        _partial_index("ix_post_variants_scheduled_due", ["due_at", "id"], SCHEDULED_WHERE),
+        # The dispatcher's claims: retries and reconciliations due, and expired leases (the
+        # leased index also counts the variants in flight per network).
+        _partial_index(
+            "ix_post_variants_retry_next_attempt", ["next_attempt_at", "id"], RETRY_WHERE
+        ),
+        _partial_index("ix_post_variants_leased_until", ["lease_until", "network"], LEASED_WHERE),
     )
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
@@ -310,6 +327,11 @@ class MediaAsset(Audited, Base):
     sha256: Mapped[str] = mapped_column(String(64))
     storage_path: Mapped[str] = mapped_column(String(500))  # relative to the data directory
     alt_text: Mapped[str] = mapped_column(Text, default="")
+    #: A video's length and picture size, read from its MP4 header at upload (migration 0020);
+    #: ``None``: unknown (images, and videos uploaded before): checked when the post is sent.
+    duration_seconds: Mapped[float | None] = mapped_column(Float, default=None)
+    width: Mapped[int | None] = mapped_column(Integer, default=None)
+    height: Mapped[int | None] = mapped_column(Integer, default=None)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 

@@ -184,6 +184,15 @@ class LinkedInClient:
             headers["Authorization"] = f"Bearer {self._token}"
         request = self.http.build_request("PUT", url, content=content, headers=headers)
         response = send_raw(self.http, request, network=NETWORK)
+        if signed and response.status_code in (401, 403):
+            # The URL carries its own authorisation: refused, it expired (or is not this
+            # upload's), which says nothing of the channel's token. The upload begins again.
+            raise InvalidPayload(
+                f"LinkedIn refused the upload URL of {operation} ({response.status_code}): "
+                "it has expired",
+                issues=["upload_url_refused"],
+                network=NETWORK,
+            )
         if response.status_code >= 400:
             raise error_for(response, operation=operation)
         return response.headers

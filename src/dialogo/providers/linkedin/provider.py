@@ -32,9 +32,15 @@ What maps to what (see :mod:`dialogo.providers.linkedin.client` for the headers 
   ``PROCESSING_FAILED`` is :class:`InvalidPayload` with LinkedIn's
   ``processingFailureReason``, ``AVAILABLE`` is ready) and :meth:`finalise` creates the post
   with ``content.media.id`` the video. The post is only ever made by ``finalise`` (a short
-  claim of the dispatcher of its own); an upload cut short (a part answered 5xx, a 429, the
-  worker gone) is begun again from ``initializeUpload`` on the next attempt, and the
-  unfinished video is left to LinkedIn (nothing refers to it). Documents are not supported;
+  claim of the dispatcher of its own). An upload longer than the request deadline is
+  **resumable** (:mod:`dialogo.providers.uploads`): the parts that fit are sent and an
+  ``uploading`` checkpoint (the URN, upload token, parts' URLs and ranges, the ETags so far,
+  ``uploadUrlsExpireAt``) comes back; :meth:`LinkedInProvider.resume_upload` goes on from it
+  (a part sent but not recorded is ``PUT`` again to its URL, which replaces it). A session
+  whose URLs are about to expire, or that LinkedIn refuses on resume (a signed URL answering
+  401/403 is read as expired, never as the channel's token), is begun again once from
+  ``initializeUpload``; the unfinished video is left to LinkedIn (nothing refers to it). A
+  5xx or 429 mid-upload keeps the checkpoint. Documents are not supported;
 - **inbound** messages are the comments on the page's 10 latest posts
   (``GET /rest/socialActions/<post urn>/comments``), newer than the cursor (the newest
   ``created.time`` seen, ms); a comment with a ``parentComment`` is a ``reply``; the page's
@@ -48,12 +54,14 @@ What maps to what (see :mod:`dialogo.providers.linkedin.client` for the headers 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import urllib.parse
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 import httpx
 
+from dialogo.providers import uploads
 from dialogo.providers.base import (
     Account,
     AuthKind,
@@ -363,11 +371,7 @@ class LinkedInProvider(Provider):
             return self.reply(draft.reply_to, draft)
         video = next((m for m in draft.media if m.mime_type.startswith("video/")), None)
         if video is not None:
-            urn = self._upload_video(video)
-            # Always pending: the post is made by ``finalise`` (see the module docstring).
-            return PublishResult(
-                remote_id=None, pending=True, state={"video": urn, "text": draft.text}
-            )
+            return self._video_result(draft, *self._upload_video(video, None))
         images = [(self._upload_image(m), m.alt_text) for m in draft.media]
         content: dict[str, Any] | None = None
         if len(images) == 1:
@@ -378,8 +382,10 @@ class LinkedInProvider(Provider):
             }
         return self._create_post(draft.text, content)
 
-    def _upload_video(self, media: Media) -> str:
-        """initializeUpload → PUT each part → finalizeUpload; the video's URN."""
+    def _video_session(self, media: Media) -> dict[str, str]:
+        """``initializeUpload``: a new upload session, as its checkpoint (the video's URN, the
+        upload token, the parts' URLs and byte ranges, the ETags collected so far, the file's
+        size and when the upload URLs expire)."""
         body, _ = self.client.request(
             "POST",
             "videos",
@@ -403,7 +409,7 @@ class LinkedInProvider(Provider):
                 "LinkedIn answered initializeUpload without a video or upload instructions",
                 code="linkedin_unexpected",
             )
-        etags: list[str] = []
+        parts = []
         for index, part in enumerate(instructions):
             url, first, last = (
                 _str(part.get("uploadUrl")),
@@ -415,13 +421,54 @@ class LinkedInProvider(Provider):
                     f"LinkedIn's upload instruction {index} has no URL or byte range",
                     code="linkedin_unexpected",
                 )
-            headers = self.client.upload(
-                url,
-                media.content[first : last + 1],
-                "application/octet-stream",
-                operation=f"video part {index + 1} of {len(instructions)}",
-                signed=True,
-            )
+            parts.append([url, first, last])
+        expires = _ms(value.get("uploadUrlsExpireAt"))
+        return {
+            "video": urn,
+            "upload_token": _str(value.get("uploadToken")) or "",
+            "parts": json.dumps(parts),
+            "etags": "[]",
+            "total_bytes": str(len(media.content)),
+            "expires_at": expires.isoformat() if expires else "",
+        }
+
+    def _upload_video(
+        self, media: Media, checkpoint: Mapping[str, str] | None
+    ) -> tuple[dict[str, str], bool]:
+        """Send the video's parts from ``checkpoint`` (a new session when there is none, or it
+        is for other bytes, or its URLs are about to expire) while they fit in the request
+        deadline, then ``finalizeUpload`` with the ETags in order. The session, and whether
+        the upload is finished (if not, the session is the checkpoint to resume from).
+
+        A resumed session LinkedIn refuses (4xx) is begun again once, from
+        ``initializeUpload``: the unfinished video is left to LinkedIn, nothing refers to it."""
+        return uploads.resume(
+            checkpoint,
+            network=NETWORK,
+            key="video",
+            size=len(media.content),
+            begin=lambda: self._video_session(media),
+            send=lambda session, budget: self._send_parts(media, session, budget),
+        )
+
+    def _send_parts(
+        self, media: Media, session: dict[str, str], budget: uploads.PartBudget
+    ) -> bool:
+        parts: list[list[Any]] = json.loads(session["parts"])
+        etags: list[str] = json.loads(session["etags"])
+        for index in range(len(etags), len(parts)):
+            if not budget.fits():
+                budget.pause(NETWORK, session)
+                return False
+            url, first, last = parts[index]
+            with budget.part():
+                headers = self.client.upload(
+                    str(url),
+                    media.content[int(first) : int(last) + 1],
+                    "application/octet-stream",
+                    operation=f"video part {index + 1} of {len(parts)}",
+                    signed=True,
+                )
             etag = headers.get("etag")
             if not etag:
                 raise TransientError(
@@ -429,6 +476,10 @@ class LinkedInProvider(Provider):
                     network=NETWORK,
                 )
             etags.append(etag)
+            session["etags"] = json.dumps(etags)
+        if not budget.fits(final=True):
+            budget.pause(NETWORK, session)
+            return False
         self.client.request(
             "POST",
             "videos",
@@ -436,13 +487,29 @@ class LinkedInProvider(Provider):
             operation="videos finalizeUpload",
             json={
                 "finalizeUploadRequest": {
-                    "video": urn,
-                    "uploadToken": _str(value.get("uploadToken")) or "",
+                    "video": session["video"],
+                    "uploadToken": session["upload_token"],
                     "uploadedPartIds": etags,
                 }
             },
         )
-        return urn
+        return True
+
+    def resume_upload(self, checkpoint: PublishResult, draft: Draft) -> PublishResult:
+        """Go on with a video upload from its checkpoint (see :mod:`dialogo.providers.uploads`)."""
+        video = next((m for m in draft.media if m.mime_type.startswith("video/")), None)
+        if video is None:
+            return self.publish(draft)
+        return self._video_result(draft, *self._upload_video(video, checkpoint.state))
+
+    @staticmethod
+    def _video_result(draft: Draft, session: Mapping[str, str], done: bool) -> PublishResult:
+        if not done:  # the deadline came first: the checkpoint, nothing posted
+            return PublishResult(remote_id=None, pending=True, uploading=True, state=dict(session))
+        # Always pending: the post is made by ``finalise`` (see the module docstring).
+        return PublishResult(
+            remote_id=None, pending=True, state={"video": session["video"], "text": draft.text}
+        )
 
     def check_status(self, pending: PublishResult) -> PublishResult:
         """One ``GET /rest/videos/{urn}`` (never a wait)."""

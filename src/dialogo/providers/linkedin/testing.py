@@ -7,9 +7,10 @@ provider waits until midnight UTC: see :mod:`dialogo.providers.linkedin.client`)
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import httpx
@@ -127,6 +128,10 @@ class VideoApi(ScriptedApi):
         self.videos: dict[str, dict[str, Any]] = {}
         self.posts: list[dict[str, Any]] = []
         self.part_headers: list[httpx.Headers] = []
+        #: Now, for the upload URLs' expiry (``uploadUrlsExpireAt``: a day after
+        #: ``initializeUpload``); an upload whose URLs expired refuses its parts (403).
+        self.now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
+        self.url_lifetime = dt.timedelta(days=1)
 
     def operation(self, request: httpx.Request) -> str:
         path, action = request.url.path, request.url.params.get("action")
@@ -155,13 +160,14 @@ class VideoApi(ScriptedApi):
             }
             for index, first in enumerate(range(0, size, PART))
         ]
+        expires = self.now() + self.url_lifetime
         self.videos[urn] = {"owner": ask["owner"], "size": size, "parts": {}, "status": ""}
-        self.videos[urn]["expected"] = len(parts)
+        self.videos[urn].update(expected=len(parts), expires=expires)
         return httpx.Response(
             200,
             json={
                 "value": {
-                    "uploadUrlsExpireAt": 1_764_950_400_000,
+                    "uploadUrlsExpireAt": int(expires.timestamp() * 1000),
                     "video": urn,
                     "uploadInstructions": parts,
                     "uploadToken": f"token-{number}",
@@ -173,6 +179,8 @@ class VideoApi(ScriptedApi):
         number, index = request.url.path.rsplit("/", 3)[-3], request.url.path.rsplit("/", 1)[-1]
         urn = f"urn:li:video:C5605AQH{int(number):04d}"
         self.part_headers.append(request.headers)
+        if self.now() >= self.videos[urn]["expires"]:
+            return _li_error(403, "ACCESS_DENIED", "the upload URL has expired")
         etag = f"/ambry-video/signedId__{number}_{index}"
         self.videos[urn]["parts"][int(index)] = (etag, len(request.content))
         return httpx.Response(200, headers={"ETag": etag})

@@ -30,10 +30,15 @@ What maps to what:
   :meth:`finalise` creates the post (and its thread). The post is **always** made by
   ``finalise``, in a later, short claim of the dispatcher, never at the end of a long upload:
   a worker whose lease ran out mid-upload and another that took the variant over may both
-  upload, but only the one that recorded the pending state posts. An upload interrupted
-  (worker gone, a 5xx or 429 on an APPEND) is begun again from INIT on the next attempt: the
-  half-uploaded media id is left to expire on X (nothing refers to it). A video's alt text is
-  not sent (X's metadata endpoint documents it for images and GIFs);
+  upload, but only the one that recorded the pending state posts. An upload longer than the
+  request deadline is **resumable** (:mod:`dialogo.providers.uploads`): the segments that fit
+  are sent, and an ``uploading`` checkpoint (media id, segment size, next segment index,
+  ``expires_after_secs`` as a moment) comes back; :meth:`XProvider.resume_upload` goes on
+  from it in the next lease (an APPEND of a segment already sent is sent again: X lets
+  segments be retried). A session that is about to expire, or that X refuses on resume, is
+  begun again once from INIT (the old media id is left to expire; nothing refers to it). A
+  5xx or 429 mid-upload keeps the checkpoint. A video's alt text is not sent (X's metadata
+  endpoint documents it for images and GIFs);
 - ``remote_id`` is the post id; ``conversation_id`` X's ``conversation_id`` (the root post);
 - **inbound** messages are the account's mentions (``GET /2/users/:id/mentions``, newest
   first, with the authors expanded): a mention answering one of the account's posts is a
@@ -72,7 +77,7 @@ from typing import Any, ClassVar
 import httpx
 from twitter_text import parse_tweet
 
-from dialogo.providers import oauth
+from dialogo.providers import oauth, uploads
 from dialogo.providers.base import (
     Account,
     AuthKind,
@@ -98,8 +103,10 @@ from dialogo.providers.base import (
 from dialogo.providers.errors import (
     InsufficientScopes,
     InvalidPayload,
+    OutcomeUnknown,
     ProviderError,
     ReauthRequired,
+    TransientError,
 )
 from dialogo.providers.fields import integer as _int
 from dialogo.providers.fields import mapping as _dict
@@ -405,17 +412,23 @@ class XProvider(Provider):
         return issues
 
     def _upload(self, media: Media) -> str:
-        media_id, _processing = self._send_media(media)
+        """An image or GIF: INIT → APPEND segments → FINALIZE (small: one request deadline);
+        its alt text set after. The media id."""
+        category = "tweet_gif" if media.mime_type == "image/gif" else "tweet_image"
+        media_id, _expires = self._init(media, category)
+        for segment, start in enumerate(range(0, max(len(media.content), 1), CHUNK)):
+            self._append(media_id, segment, media, media.content[start : start + CHUNK])
+        self._finalize(media_id)
+        if media.alt_text:
+            self.client.post(
+                "/2/media/metadata",
+                operation="media/metadata",
+                json={"id": media_id, "metadata": {"alt_text": {"text": media.alt_text}}},
+            )
         return media_id
 
-    def _send_media(self, media: Media) -> tuple[str, dict[str, Any]]:
-        """INIT → APPEND segments → FINALIZE; the media id and FINALIZE's ``processing_info``
-        (empty when X has nothing to process)."""
-        video = _is_video(media)
-        if video:
-            category = "tweet_video"
-        else:
-            category = "tweet_gif" if media.mime_type == "image/gif" else "tweet_image"
+    def _init(self, media: Media, category: str) -> tuple[str, int | None]:
+        """INIT: the media id and how long X keeps the session (``expires_after_secs``)."""
         init = self.client.post(
             "/2/media/upload",
             operation="media/upload INIT",
@@ -427,40 +440,88 @@ class XProvider(Provider):
                 "media_category": category,
             },
         )
-        media_id = _str((init.get("data") or {}).get("id")) if isinstance(init, dict) else None
+        data = _dict(init.get("data")) if isinstance(init, dict) else {}
+        media_id = _str(data.get("id"))
         if media_id is None:
             raise ProviderError("X answered the media upload without an id", code="x_unexpected")
-        chunk = VIDEO_CHUNK if video else CHUNK
-        for segment, start in enumerate(range(0, max(len(media.content), 1), chunk)):
-            self.client.post(
-                "/2/media/upload",
-                operation="media/upload APPEND",
-                multipart=True,
-                data={"command": "APPEND", "media_id": media_id, "segment_index": str(segment)},
-                files=[
-                    (
-                        "media",
-                        (
-                            media.filename or "media",
-                            media.content[start : start + chunk],
-                            media.mime_type,
-                        ),
-                    )
-                ],
-            )
+        return media_id, _int(data.get("expires_after_secs"))
+
+    def _append(self, media_id: str, segment: int, media: Media, part: bytes) -> None:
+        self.client.post(
+            "/2/media/upload",
+            operation="media/upload APPEND",
+            multipart=True,
+            data={"command": "APPEND", "media_id": media_id, "segment_index": str(segment)},
+            files=[("media", (media.filename or "media", part, media.mime_type))],
+        )
+
+    def _finalize(self, media_id: str) -> dict[str, Any]:
+        """FINALIZE; its ``processing_info`` (empty when X has nothing to process)."""
         done = self.client.post(
             "/2/media/upload",
             operation="media/upload FINALIZE",
             multipart=True,
             data={"command": "FINALIZE", "media_id": media_id},
         )
-        if media.alt_text and not video:
-            self.client.post(
-                "/2/media/metadata",
-                operation="media/metadata",
-                json={"id": media_id, "metadata": {"alt_text": {"text": media.alt_text}}},
-            )
-        return media_id, _processing_info(done)
+        return _processing_info(done)
+
+    def _video_session(self, media: Media) -> dict[str, str]:
+        """A new upload session for a video (INIT), as its checkpoint: the media id, the
+        segment size (kept, so a resumed upload cuts the file the same way), the next
+        segment, the file's size and when X forgets the session."""
+        media_id, lasts = self._init(media, "tweet_video")
+        return {
+            "media_id": media_id,
+            "chunk": str(VIDEO_CHUNK),
+            "next_segment": "0",
+            "total_bytes": str(len(media.content)),
+            "expires_at": uploads.expires_at(lasts),
+        }
+
+    def _send_video(
+        self, media: Media, checkpoint: Mapping[str, str] | None
+    ) -> tuple[dict[str, str], dict[str, Any] | None]:
+        """Send the video's segments from ``checkpoint`` (a new session when there is none,
+        or it is for other bytes, or X is about to forget it) while they fit in the request
+        deadline, then FINALIZE. The session and FINALIZE's ``processing_info``; ``None``
+        when the deadline came first (the session is then the checkpoint to resume from).
+
+        A resumed session X refuses (4xx: it expired, or X lost it) is begun again once,
+        cleanly, with a new INIT: the old media id is left to expire, nothing refers to it."""
+        return uploads.resume(
+            checkpoint,
+            network=NETWORK,
+            key="media_id",
+            size=len(media.content),
+            begin=lambda: self._video_session(media),
+            send=lambda session, budget: self._send_segments(media, session, budget),
+        )
+
+    def _send_segments(
+        self, media: Media, session: dict[str, str], budget: uploads.PartBudget
+    ) -> dict[str, Any] | None:
+        chunk = int(session["chunk"])
+        count = max(1, -(-len(media.content) // chunk))
+        for segment in range(int(session["next_segment"]), count):
+            if not budget.fits():
+                budget.pause(NETWORK, session)
+                return None
+            start = segment * chunk
+            with budget.part():
+                try:
+                    self._append(
+                        session["media_id"], segment, media, media.content[start : start + chunk]
+                    )
+                except OutcomeUnknown as exc:  # APPEND posts nothing: send the segment again
+                    raise TransientError(exc.message, network=NETWORK) from exc
+            session["next_segment"] = str(segment + 1)
+        if not budget.fits(final=True):
+            budget.pause(NETWORK, session)
+            return None
+        try:
+            return self._finalize(session["media_id"])
+        except OutcomeUnknown as exc:  # FINALIZE posts nothing either
+            raise TransientError(exc.message, network=NETWORK) from exc
 
     def _create(
         self, draft: Draft, reply_to: str | None, media_ids: Sequence[str] | None = None
@@ -494,11 +555,24 @@ class XProvider(Provider):
         video = next((m for m in draft.media if _is_video(m)), None)
         if video is None:
             return self._post_all(draft, reply_to)
-        media_id, processing = self._send_media(video)
+        return self._video_result(draft, *self._send_video(video, None))
+
+    def resume_upload(self, checkpoint: PublishResult, draft: Draft) -> PublishResult:
+        """Go on with a video upload from its checkpoint (see :mod:`dialogo.providers.uploads`)."""
+        video = next((m for m in draft.media if _is_video(m)), None)
+        if video is None:
+            return self.publish(draft)
+        return self._video_result(draft, *self._send_video(video, checkpoint.state))
+
+    def _video_result(
+        self, draft: Draft, session: Mapping[str, str], processing: Mapping[str, Any] | None
+    ) -> PublishResult:
+        if processing is None:  # the deadline came first: the checkpoint, nothing posted
+            return PublishResult(remote_id=None, pending=True, uploading=True, state=dict(session))
         state = {
-            "media_id": media_id,
+            "media_id": session["media_id"],
             "text": draft.text,
-            "reply_to": reply_to or "",
+            "reply_to": draft.reply_to.remote_id if draft.reply_to else "",
             "thread": json.dumps([part.text for part in draft.thread]),
         }
         # Always pending, even when FINALIZE says X is done: the post is made by ``finalise``

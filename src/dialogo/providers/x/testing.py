@@ -32,11 +32,31 @@ VIDEO = tiny_mp4(12.0)
 _TITLES = {401: "Unauthorized", 500: "Internal Server Error", 503: "Service Unavailable"}
 
 
-def media_init_answer(media_id: str) -> httpx.Response:
-    """INIT: the media id, for 24 hours (``expires_after_secs``)."""
+def media_init_answer(media_id: str, expires_after: int = 86400) -> httpx.Response:
+    """INIT: the media id, for ``expires_after_secs`` (24 hours unless told)."""
     return httpx.Response(
         200,
-        json={"data": {"id": media_id, "media_key": f"7_{media_id}", "expires_after_secs": 86400}},
+        json={
+            "data": {
+                "id": media_id,
+                "media_key": f"7_{media_id}",
+                "expires_after_secs": expires_after,
+            }
+        },
+    )
+
+
+def media_expired_answer(media_id: str) -> httpx.Response:
+    """An APPEND or FINALIZE for a media id X no longer knows (its upload session expired).
+    X's documentation shows no example of it; this is its usual 400 problem document."""
+    return httpx.Response(
+        400,
+        json={
+            "title": "Invalid Request",
+            "detail": "One or more parameters to your request was invalid.",
+            "type": "https://api.twitter.com/2/problems/invalid-request",
+            "errors": [{"message": f"media_id {media_id} is expired or does not exist"}],
+        },
     )
 
 
@@ -174,6 +194,11 @@ class VideoApi(ScriptedApi):
         self.reason = reason or "Unsupported video format"
         self.media: dict[str, dict[str, Any]] = {}
         self.posts: list[dict[str, Any]] = []
+        #: How long an upload session lasts (INIT's ``expires_after_secs``); past it, APPEND
+        #: and FINALIZE of that media id are refused (:func:`media_expired_answer`).
+        self.expires_after = 86400
+        #: Each APPEND in order: (media id, segment index).
+        self.appends: list[tuple[str, int]] = []
         #: When a post is made (its ``created_at``); tests with a frozen clock set theirs.
         self.now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
 
@@ -199,12 +224,25 @@ class VideoApi(ScriptedApi):
         media_id = str(1_880_028_106_020_515_840 + len(self.media))
         total = int(self._field(request.content, "total_bytes"))
         category = self._field(request.content, "media_category")
-        self.media[media_id] = {"total": total, "category": category, "segments": {}}
-        return media_init_answer(media_id)
+        expires = self.now() + dt.timedelta(seconds=self.expires_after)
+        self.media[media_id] = {
+            "total": total,
+            "category": category,
+            "segments": {},
+            "expires": expires,
+        }
+        return media_init_answer(media_id, self.expires_after)
+
+    def _expired(self, media_id: str) -> bool:
+        return media_id not in self.media or self.now() >= self.media[media_id]["expires"]
 
     def _append(self, request: httpx.Request) -> httpx.Response:
-        media = self.media[self._field(request.content, "media_id")]
+        media_id = self._field(request.content, "media_id")
+        if self._expired(media_id):
+            return media_expired_answer(media_id)
+        media = self.media[media_id]
         index = int(self._field(request.content, "segment_index"))
+        self.appends.append((media_id, index))
         head = request.content.index(b"\r\n\r\n", request.content.index(b'name="media"')) + 4
         chunk = request.content[head : request.content.rindex(b"\r\n--")]
         if len(chunk) > 5 * 1024 * 1024:
@@ -214,6 +252,8 @@ class VideoApi(ScriptedApi):
 
     def _finalize(self, request: httpx.Request) -> httpx.Response:
         media_id = self._field(request.content, "media_id")
+        if self._expired(media_id):
+            return media_expired_answer(media_id)
         media = self.media[media_id]
         segments = media["segments"]
         if (

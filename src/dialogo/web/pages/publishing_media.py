@@ -49,6 +49,10 @@ MEDIA_ERRORS = {
         "This file is not an image or a video Dialogo can post: use JPEG, PNG, GIF, WebP, "
         "MP4 or MOV."
     ),
+    "unreadable_video": N_(
+        "The length of this video cannot be read (its MP4 header is missing or cut short): "
+        "export it again as a complete MP4 or MOV file."
+    ),
     "alt_too_long": N_("Alt text is at most 5,000 characters."),
     "media_in_use": N_("This file is used by a post; remove it from the post first."),
 }
