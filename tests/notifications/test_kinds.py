@@ -31,6 +31,16 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "name": "Aurora",
         "network": "bluesky",
     },
+    "channel_attention/telegram_webhook_url": {
+        "variant": "telegram_webhook_url",
+        "name": "Bottega",
+        "network": "telegram",
+    },
+    "channel_attention/telegram_webhook_failing": {
+        "variant": "telegram_webhook_failing",
+        "name": "Bottega",
+        "network": "telegram",
+    },
     "post_failed": {"network": "bluesky"},
     "post_unconfirmed": {"network": "bluesky"},
     "first_comment_failed": {"network": "instagram"},
@@ -98,7 +108,12 @@ def test_each_kind_is_stored_in_english_and_shown_in_italian(db: Session, key: s
     shown = kinds.render(n, "it")
     assert shown.title != n.title
     assert shown.title.startswith(translated.split("%(")[0])  # the translation, filled
-    if message.body is not None:
+    if isinstance(message.body, kinds.Plural):
+        assert (
+            message.body.translated(i18n.translator("it"), SAMPLES[key]) not in message.body.forms
+        )
+        assert shown.body != n.body
+    elif message.body is not None:
         assert italian(message.body) != message.body
         assert shown.body != n.body
     else:
@@ -127,6 +142,31 @@ def test_values_are_formatted_for_the_language(db: Session) -> None:
         network_name={"x": "X (Twitter)"}.__getitem__,
     )
     assert shown.title == "A post to X (Twitter) was not published"
+
+
+@pytest.mark.parametrize(
+    ("attempts", "english", "italian_text"),
+    [
+        (1, "Period 2026-11, after 1 attempt: 550", "Periodo 2026-11, dopo 1 tentativo: 550"),
+        (3, "Period 2026-11, after 3 attempts: 550", "Periodo 2026-11, dopo 3 tentativi: 550"),
+    ],
+)
+def test_counted_wordings_take_the_singular_or_the_plural(
+    db: Session, attempts: int, english: str, italian_text: str
+) -> None:
+    owner = make_user(db)
+    workspace = make_workspace(db, owner)
+    params = {**SAMPLES["report_delivery/failed"], "period": "2026-11", "attempts": attempts}
+    n = notifications.notify(
+        db, workspace.id, kind="report_delivery", params=params | {"error": "550"}
+    )
+    assert n.body == english and kinds.render(n, "en").body == english
+    assert kinds.render(n, "it").body == italian_text
+    # A count that is not a number: the stored text, not a broken template.
+    broken = Notification(
+        kind="report_delivery", params={**params, "attempts": "many"}, title="t", body="b"
+    )
+    assert kinds.render(broken, "it") == kinds.Rendered("t", "b")
 
 
 def test_a_notification_without_params_shows_its_stored_text(db: Session) -> None:

@@ -49,6 +49,7 @@ class GraphFixture:
         self.calls: list[str] = []  # page of every request
         self.app_limited: set[str] = set()  # apps whose next answer is code 4
         self.usage: dict[str, float] = {}
+        self.failing: set[str] = set()  # apps whose next answer is a 500
         self._ids = itertools.count(1)
 
     def handler(self, request: httpx.Request) -> httpx.Response:
@@ -61,6 +62,10 @@ class GraphFixture:
             headers["X-App-Usage"] = json.dumps(
                 {"call_count": used, "total_time": used / 2, "total_cputime": used / 3}
             )
+        if app in self.failing:
+            self.failing.discard(app)
+            error = {"message": "An unknown error occurred", "code": 1, "fbtrace_id": "B"}
+            return httpx.Response(500, json={"error": error}, headers=headers)
         if app in self.app_limited:
             self.app_limited.discard(app)
             headers["X-App-Usage"] = '{"call_count": 100, "total_time": 40, "total_cputime": 35}'
@@ -272,6 +277,31 @@ def test_the_poller_learns_an_app_limit_for_the_other_workers(rig: Rig) -> None:
     assert outcome.status == "rate_limited" and len(rig.graph.calls) == calls
     later = rig.clock.now() + dt.timedelta(seconds=ratelimits.APP_LIMIT_WAIT + 1)
     assert app_limits.limited_channel_ids(rig.db, later) == set()
+
+
+def test_a_poll_that_fails_before_any_page_keeps_the_app_usage_it_saw(rig: Rig) -> None:
+    # The 500 carries X-App-Usage at 97 %: nothing is stored and the job will retry, but the
+    # other workers must still learn that the app is near its limit.
+    rig.graph.usage = {"app-A": 97}
+    rig.graph.failing.add("app-A")
+    with pytest.raises(poll.FetchDeferred) as caught:
+        poll.poll_channel(
+            rig.db,
+            rig.pages["101"],
+            registry=rig.providers,
+            cipher=rig.cipher,
+            now=rig.clock.now(),
+            http=rig.graph.client(),
+        )
+    assert caught.value.error.transient
+    rig.db.rollback()  # what the worker does with the failed attempt's work
+    assert app_limits.limited_channel_ids(rig.db, rig.clock.now()) == set()
+    caught.value.keep(rig.db)  # what jobs.fail does in the transaction that re-queues it
+    rig.db.commit()
+    assert app_limits.limited_channel_ids(rig.db, rig.clock.now()) == {
+        rig.pages["101"].id,
+        rig.pages["102"].id,
+    }
 
 
 def test_a_window_never_shrinks_and_usage_is_kept(db: Session) -> None:

@@ -20,7 +20,7 @@ from dialogo.core.context import AppContext
 from dialogo.notifications import service as notifications
 from dialogo.notifications.models import Notification
 from dialogo.providers.base import AuthKind, Provider
-from dialogo.providers.errors import TransientError
+from dialogo.providers.errors import InsufficientScopes, TransientError
 from dialogo.providers.registry import ProviderRegistry
 from dialogo.providers.testing import FakeAccount, FakeNetwork
 from dialogo.server import create_app
@@ -146,7 +146,11 @@ def test_unreachable_network_asks_to_try_again(
     network.fail_next(TransientError("connection refused"))
     r = connect(signed_in, workspace, account)
     assert r.status_code == 502
-    assert "Could not reach Fake network fakenet (connection refused)." in r.text
+    # the kind of provider error in words, the network's own text as a detail
+    assert (
+        "Could not reach Fake network fakenet (the network had a temporary problem — "
+        "details: connection refused)." in r.text
+    )
     assert "try again in a few minutes" in r.text
     assert account.access_token not in r.text
     assert channels_in(db, workspace) == []
@@ -227,7 +231,8 @@ def test_check_now_on_a_working_channel(
     assert r.status_code == 200 and "brand (Fake network fakenet) is working." in r.text
     network.fail_next(TransientError("timed out"))
     r = signed_in.htmx(f"/w/{workspace.id}/channels/{channel.id}/check")
-    assert r.status_code == 502 and "Could not reach Fake network fakenet (timed out)" in r.text
+    assert r.status_code == 502 and "details: timed out)" in r.text
+    assert "Could not reach Fake network fakenet (the network had a temporary problem" in r.text
     assert channels_in(db, workspace)[0].status == ChannelStatus.ok  # not flagged
 
 
@@ -360,7 +365,26 @@ def test_italian(
     r = signed_in.post(
         f"/w/{workspace.id}/channels", {"network": "fakenet", SECRET_FIELD: "sbagliato"}
     )
-    assert "Fake network fakenet ha rifiutato queste credenziali:" in r.text
+    # the network's own text stays as it said it (the sentence already says what happened)
+    assert (
+        "Fake network fakenet ha rifiutato queste credenziali: "
+        "fakenet: invalid or revoked access token" in r.text
+    )
+    # Another kind of provider error is worded in Italian, the network's text after it.
+    network.fail_next(InsufficientScopes("missing scope: write"))
+    r = connect(signed_in, workspace, network.add_account("scoped"))
+    assert r.status_code == 422
+    assert (
+        "Fake network fakenet ha rifiutato queste credenziali: non è stata concessa "
+        "un&#39;autorizzazione necessaria — dettagli: missing scope: write" in r.text
+    )
+    network.fail_next(TransientError("connection refused"))
+    r = connect(signed_in, workspace, network.add_account("other"))
+    assert r.status_code == 502
+    assert (
+        "Impossibile raggiungere Fake network fakenet (la rete ha avuto un problema "
+        "temporaneo — dettagli: connection refused)." in r.text
+    )
 
 
 # --- which networks and which fields ----------------------------------------------------------

@@ -99,3 +99,18 @@ def test_rules_are_added_edited_and_deleted_on_the_page(
     assert b.post(f"{base}/{rule.id}/delete").status_code == 403
     assert sign_in_as(owner).post(f"{base}/{rule.id}/delete").status_code == 303
     assert db.scalar(select(func.count()).select_from(InboxRule)) == 0
+
+
+def test_italian_a_refused_rule_says_why_in_italian(
+    signed_in: Browser, db: Session, workspace: Workspace, channel: Channel
+) -> None:
+    base = f"/w/{workspace.id}/inbox-rules"
+    signed_in.post("/language", {"language": "it", "next": "/"})
+    bad = signed_in.post(base, {"name": "Nessuna azione", "words": "x"})
+    assert bad.status_code == 422
+    assert "Impossibile salvare la regola: serve almeno un&#39;azione." in bad.text
+    elsewhere = signed_in.post(base, {"name": "Altrove", "channel_id": "999999", "close": "1"})
+    assert elsewhere.status_code == 422
+    assert "il canale non appartiene a questo spazio di lavoro." in elsewhere.text
+    assert "at least one action" not in bad.text and "workspace&#39;s" not in elsewhere.text
+    assert db.scalar(select(func.count()).select_from(InboxRule)) == 0

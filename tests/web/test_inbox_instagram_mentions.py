@@ -38,6 +38,7 @@ IG = "17841405309211844"
 MEDIA = "17920112008063024"
 COMMENT = "17873440459141021"
 SECRET = "meta-app-secret-for-tests"
+FACEBOOK_LOGIN_GRAPH = "https://graph.facebook.com"
 USER_PATH = f"/v23.0/{IG}"
 # Meta's documented answers (ids and shapes from the references' samples).
 COMMENT_ANSWER = {
@@ -78,7 +79,8 @@ def ig_channel(db: Session, ctx: AppContext, owner: User, workspace: Workspace) 
         name="Caffè Aurora IG",
         account_remote_id=IG,
         account_handle="caffeaurora",
-        config={"client_id": "ig-app"},
+        # Facebook Login's host: the one that serves mentioned_media / mentioned_comment
+        config={"client_id": "ig-app", "graph_url": FACEBOOK_LOGIN_GRAPH},
         credentials=cipher.encrypt(
             Credentials(access_token="ig-token", account_id=IG, extra={"client_secret": SECRET})
         ),

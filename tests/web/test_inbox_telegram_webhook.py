@@ -8,6 +8,7 @@ API documentation."""
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Callable
 from typing import Any
 
@@ -22,8 +23,11 @@ from dialogo.accounts.models import User, Workspace
 from dialogo.channels.crypto import CredentialCipher
 from dialogo.channels.models import Channel, ChannelStatus
 from dialogo.core.context import AppContext
-from dialogo.inbox import poll
-from dialogo.inbox.models import IngestCursor, Message, QuarantinedItem
+from dialogo.inbox import poll, telegram_webhook
+from dialogo.inbox import tasks as inbox_tasks
+from dialogo.inbox.models import IngestCursor, Message, QuarantinedItem, TelegramWebhookState
+from dialogo.jobs.registry import TaskRegistry
+from dialogo.notifications.models import Notification
 from dialogo.providers.base import Credentials, Provider
 from dialogo.providers.registry import ProviderRegistry
 from dialogo.providers.telegram.provider import TelegramProvider
@@ -300,30 +304,284 @@ def test_an_unknown_mode_is_refused(
     assert db.scalar(select(func.count()).select_from(Message)) == 0
 
 
-def test_the_health_page_shows_what_telegram_says_of_the_webhook(
+def run_check(db: Session, ctx: AppContext, telegram: FakeBotApi, now: dt.datetime) -> Any:
+    """The periodic check, as its job runs it."""
+    db.expire_all()  # a job's session is fresh: what the requests changed is seen
+    report = telegram_webhook.check_webhooks(
+        db,
+        registry=registry_for(telegram),
+        cipher=CredentialCipher.from_settings(ctx.settings),
+        now=now,
+    )
+    db.commit()
+    return report
+
+
+def attention(db: Session, workspace: Workspace) -> list[Notification]:
+    db.expire_all()
+    return list(
+        db.scalars(
+            select(Notification).where(
+                Notification.workspace_id == workspace.id,
+                Notification.kind == "channel_attention",
+                Notification.resolved_at.is_(None),
+            )
+        )
+    )
+
+
+def test_the_health_page_shows_what_the_periodic_check_stored(
     client: TestClient,
     db: Session,
+    ctx: AppContext,
     owner: User,
     workspace: Workspace,
     bot_channel: Channel,
     telegram: FakeBotApi,
 ) -> None:
     assert switch(client, db, owner, bot_channel, "webhook").status_code == 200
+    browser = Browser(client)
+    client.cookies.clear()
+    assert browser.sign_in(owner.email).status_code == 303
+    health = f"/w/{workspace.id}/publishing/health"
+    telegram.calls.clear()
+    page = browser.get(health)
+    assert "Bottega Rossi" in page.text and "not checked yet" in page.text
     telegram.private_message("ciao")
     telegram.private_message("ancora")
     assert telegram.deliver(lambda _url, _body, _headers: 502) == 0  # our server was down
+    now = dt.datetime.now(dt.UTC)
+    report = run_check(db, ctx, telegram, now)
+    assert (report.checked, report.flagged, report.failed) == (1, 0, 0)
+    state = db.get(TelegramWebhookState, bot_channel.id)
+    assert state is not None and state.pending_update_count == 2
+    assert state.url == f"{PUBLIC}/webhooks/telegram/{bot_channel.id}"
+    assert state.last_error_message == "Wrong response from the webhook: 502"
+    telegram.calls.clear()
+    page = browser.get(health)
+    assert page.status_code == 200
+    assert telegram.calls == []  # the page never asks Telegram
+    assert "Telegram webhooks" in page.text and "Bottega Rossi" in page.text
+    assert "2 updates waiting" in page.text
+    assert "Wrong response from the webhook: 502" in page.text
+    # the API reads the same stored state
+    auth = session_auth(db, owner)
+    db.commit()
+    client.cookies.clear()
+    answer = client.get(
+        f"/api/v1/workspaces/{workspace.id}/publishing/health", headers=auth.headers
+    )
+    assert answer.status_code == 200, answer.text
+    [hook] = answer.json()["telegram_webhooks"]
+    assert hook["channel_id"] == bot_channel.id and hook["pending_update_count"] == 2
+    assert hook["problem"] is None and hook["checked_at"] is not None
+    assert telegram.calls == []
+
+
+def test_a_webhook_pointing_elsewhere_flags_the_channel_until_it_is_fixed(
+    client: TestClient,
+    db: Session,
+    ctx: AppContext,
+    owner: User,
+    workspace: Workspace,
+    bot_channel: Channel,
+    telegram: FakeBotApi,
+) -> None:
+    assert switch(client, db, owner, bot_channel, "webhook").status_code == 200
+    now = dt.datetime.now(dt.UTC)
+    assert run_check(db, ctx, telegram, now).flagged == 0
+    assert attention(db, workspace) == []
+    ours = telegram.webhook_url
+    telegram.webhook_url = "https://elsewhere.example/hook"  # another program took the bot
+    assert run_check(db, ctx, telegram, now + dt.timedelta(minutes=2)).flagged == 1
+    assert run_check(db, ctx, telegram, now + dt.timedelta(minutes=4)).flagged == 1
+    [note] = attention(db, workspace)  # once, while it lasts
+    assert note.params is not None and note.params["variant"] == "telegram_webhook_url"
+    assert "Bottega Rossi" in note.title and "does not point to Dialogo" in note.title
+    assert "https://elsewhere.example/hook" in note.body
+    state = db.get(TelegramWebhookState, bot_channel.id)
+    assert state is not None and "points to another address" in (state.problem or "")
     browser = Browser(client)
     client.cookies.clear()
     assert browser.sign_in(owner.email).status_code == 303
     page = browser.get(f"/w/{workspace.id}/publishing/health")
-    assert page.status_code == 200
-    assert "Telegram webhooks" in page.text and "Bottega Rossi" in page.text
-    assert "2 updates waiting" in page.text
-    assert "Wrong response from the webhook: 502" in page.text
-    # someone pointed the bot elsewhere: said so
-    telegram.webhook_url, telegram.last_error = "https://elsewhere.example/hook", None
-    page = browser.get(f"/w/{workspace.id}/publishing/health")
     assert "points to another address (https://elsewhere.example/hook)" in page.text
+    # fixed: the next check resolves it
+    telegram.webhook_url = ours
+    assert run_check(db, ctx, telegram, now + dt.timedelta(minutes=6)).flagged == 0
+    assert attention(db, workspace) == []
+    # back to polling: the stored state goes, nothing is asked of a polling channel
+    assert switch(client, db, owner, bot_channel, "polling").status_code == 200
+    telegram.calls.clear()
+    assert run_check(db, ctx, telegram, now + dt.timedelta(minutes=8)).cleared == 1
+    assert telegram.calls == [] and db.get(TelegramWebhookState, bot_channel.id) is None
+
+
+def test_deliveries_failing_for_a_while_flag_the_channel(
+    client: TestClient,
+    db: Session,
+    ctx: AppContext,
+    owner: User,
+    workspace: Workspace,
+    bot_channel: Channel,
+    telegram: FakeBotApi,
+) -> None:
+    assert switch(client, db, owner, bot_channel, "webhook").status_code == 200
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0)
+    telegram.private_message("ciao")
+    telegram.last_error = (int(now.timestamp()) - 30, "Connection timed out")
+    # one failed delivery: shown, not yet a reason to call a person
+    assert run_check(db, ctx, telegram, now).flagged == 0
+    state = db.get(TelegramWebhookState, bot_channel.id)
+    assert state is not None and state.failing_since is not None
+    assert "could not deliver: Connection timed out" in (state.problem or "")
+    assert attention(db, workspace) == []
+    later = now + telegram_webhook.FAILING_FOR
+    telegram.last_error = (int(later.timestamp()) - 30, "Connection timed out")
+    assert run_check(db, ctx, telegram, later).flagged == 1
+    [note] = attention(db, workspace)
+    assert note.params is not None and note.params["variant"] == "telegram_webhook_failing"
+    assert "Connection timed out" in note.body
+    # delivered at last: nothing waits, the flag is resolved
+    telegram.queue.clear()
+    assert run_check(db, ctx, telegram, later + dt.timedelta(minutes=2)).flagged == 0
+    assert attention(db, workspace) == []
+    db.expire_all()
+    state = db.get(TelegramWebhookState, bot_channel.id)
+    assert state is not None and state.failing_since is None and state.problem is None
+
+
+def test_a_telegram_that_cannot_be_asked_is_said_and_flags_nothing(
+    db: Session,
+    ctx: AppContext,
+    workspace: Workspace,
+    bot_channel: Channel,
+    telegram: FakeBotApi,
+) -> None:
+    bot_channel.config = {**bot_channel.config, "updates": "webhook"}
+    db.commit()
+    telegram.token = "another-bot"  # every call of ours answers 404
+    report = run_check(db, ctx, telegram, dt.datetime.now(dt.UTC))
+    assert (report.checked, report.failed, report.flagged) == (1, 1, 0)
+    state = db.get(TelegramWebhookState, bot_channel.id)
+    assert state is not None and "could not ask Telegram" in (state.problem or "")
+    assert attention(db, workspace) == []
+
+
+def test_the_check_is_a_periodic_job_of_the_inbox() -> None:
+    tasks = TaskRegistry()
+    inbox_tasks.register(tasks)
+    spec = tasks.get(telegram_webhook.CHECK_TASK)
+    assert spec is not None and spec.every == telegram_webhook.CHECK_EVERY
+
+
+# -- webhook mode chosen on the connect form ------------------------------------------------------
+
+
+def connect_form(browser: Browser, workspace: Workspace, updates: str) -> httpx.Response:
+    return browser.post(
+        f"/w/{workspace.id}/channels",
+        {
+            "network": "telegram",
+            "credential.access_token": TOKEN,
+            "config.chat_id": CHAT,
+            "config.updates": updates,
+            "name": "Bottega Rossi",
+        },
+        headers={"HX-Request": "true"},
+    )
+
+
+def connected(db: Session, workspace: Workspace) -> Channel:
+    db.expire_all()
+    [channel] = db.scalars(select(Channel).where(Channel.workspace_id == workspace.id))
+    return channel
+
+
+def test_the_connect_form_offers_the_mode_and_registers_the_webhook(
+    client: TestClient,
+    db: Session,
+    ctx: AppContext,
+    owner: User,
+    workspace: Workspace,
+    telegram: FakeBotApi,
+) -> None:
+    browser = Browser(client)
+    assert browser.sign_in(owner.email).status_code == 303
+    form = browser.get(f"/w/{workspace.id}/channels?network=telegram")
+    assert '<select id="channel-config-updates" name="config.updates"' in form.text
+    assert '<option value="polling" selected>' in form.text
+    answer = connect_form(browser, workspace, "webhook")
+    assert answer.status_code == 200, answer.text
+    assert "is connected" in answer.text and "could not be set" not in answer.text
+    channel = connected(db, workspace)
+    assert channel.config["updates"] == "webhook" and channel.status == ChannelStatus.ok.value
+    assert telegram.webhook_url == f"{PUBLIC}/webhooks/telegram/{channel.id}"
+    assert extra(db, ctx, channel)["webhook_secret"] == telegram.secret_token
+    # Telegram now pushes to the new channel
+    telegram.private_message("ciao")
+    assert telegram.deliver(pusher(client)) == 1
+    assert stored(db, channel) == ["ciao"]
+
+
+def test_a_refused_webhook_leaves_the_channel_connected_and_polling(
+    ctx: AppContext,
+    db: Session,
+    owner: User,
+    workspace: Workspace,
+    telegram: FakeBotApi,
+) -> None:
+    settings = ctx.settings.model_copy(update={"base_url": "http://dialogo.example"})
+    app = create_app(dataclasses.replace(ctx, settings=settings, providers=registry_for(telegram)))
+    with TestClient(app) as client:
+        browser = Browser(client)
+        assert browser.sign_in(owner.email).status_code == 303
+        answer = connect_form(browser, workspace, "webhook")
+    assert answer.status_code == 200, answer.text
+    assert "is connected" in answer.text
+    assert "could not be set to webhook, so it stays polling" in answer.text
+    assert "public https address" in answer.text
+    channel = connected(db, workspace)
+    assert channel.status == ChannelStatus.ok.value and "updates" not in channel.config
+    assert "webhook_secret" not in extra(db, ctx, channel)
+    assert "setWebhook" not in methods(telegram) and telegram.webhook_url == ""
+    # it polls
+    telegram.private_message("ciao")
+    assert run_poll(db, ctx, channel, telegram).status == "ok"
+    assert stored(db, channel) == ["ciao"]
+
+
+def test_telegram_refusing_the_webhook_at_connect_is_said_by_the_api(
+    client: TestClient,
+    db: Session,
+    ctx: AppContext,
+    owner: User,
+    workspace: Workspace,
+    telegram: FakeBotApi,
+) -> None:
+    refusal = httpx.Response(
+        400, json={"ok": False, "error_code": 400, "description": "Bad Request: bad webhook"}
+    )
+    telegram._setWebhook = lambda _fields: refusal  # type: ignore[method-assign]
+    auth = session_auth(db, owner)
+    db.commit()
+    answer = client.post(
+        f"/api/v1/workspaces/{workspace.id}/channels",
+        json={
+            "network": "telegram",
+            "credentials": {"access_token": TOKEN},
+            "config": {"chat_id": CHAT, "updates": "webhook"},
+        },
+        headers=auth.headers,
+    )
+    assert answer.status_code == 201, answer.text
+    body = answer.json()
+    [notice] = body["notices"]
+    assert "could not be set to webhook" in notice and "bad webhook" in notice
+    assert "stays polling" in notice
+    assert "updates" not in body["config"] and body["status"] == "ok"
+    channel = connected(db, workspace)
+    assert "webhook_secret" not in extra(db, ctx, channel)
 
 
 def test_the_settings_page_switches_the_mode(

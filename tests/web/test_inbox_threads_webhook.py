@@ -15,18 +15,23 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from dialogo.accounts.models import User, Workspace
+from dialogo.channels import app_limits
 from dialogo.channels.crypto import CredentialCipher
-from dialogo.channels.models import Channel
+from dialogo.channels.models import AppRateLimit, Channel
+from dialogo.core.clock import FrozenClock, ensure_aware
+from dialogo.core.config import Settings
 from dialogo.core.context import AppContext
 from dialogo.inbox import ingest, threads_webhook
 from dialogo.inbox import tasks as inbox_tasks
 from dialogo.inbox.models import Message, QuarantinedItem
+from dialogo.inbox.pushed import FetchRun
 from dialogo.jobs import service as jobs
-from dialogo.jobs.models import Job
+from dialogo.jobs.models import Job, JobStatus
 from dialogo.jobs.registry import JobContext, TaskRegistry
+from dialogo.providers import ratelimits
 from dialogo.providers.base import Credentials
 from dialogo.providers.meta.webhook import signature_for
 from dialogo.providers.registry import ProviderRegistry
@@ -38,7 +43,10 @@ from dialogo.providers.threads.testing import (
     notification,
     reply_value,
 )
+from dialogo.worker.runner import Worker
+from tests.api.conftest import session_auth
 from tests.providers.x.test_provider import Recorder
+from tests.web.conftest import Browser
 from tests.web.test_inbox_telegram_webhook import bound_registry
 
 SECRET = "threads-app-secret-for-tests"
@@ -176,14 +184,13 @@ def graph(recorder: Recorder) -> ProviderRegistry:
 def run_fetch(
     db: Session, ctx: AppContext, job: Job, recorder: Recorder, *, last: bool = False
 ) -> dict[str, Any]:
-    outcome = threads_webhook.fetch_and_store(
-        db,
-        dict(job.payload),
+    run = FetchRun(
         registry=graph(recorder),
         cipher=CredentialCipher.from_settings(ctx.settings),
         now=ctx.clock.now(),
-        last_attempt=last,
+        attempt=threads_webhook.FETCH_MAX_ATTEMPTS if last else 1,
     )
+    outcome = threads_webhook.fetch_and_store(db, dict(job.payload), run)
     db.commit()
     return outcome
 
@@ -207,7 +214,7 @@ def test_a_reply_named_only_by_id_is_fetched_by_a_job(
     context = JobContext(db, ctx.settings, ctx.clock, job.id, 1, job.workspace_id)
     outcome = spec.handler(context, dict(job.payload))
     db.commit()
-    assert outcome is not None and outcome["status"] == "ok"
+    assert outcome is not None and outcome["status"] == "stored"
     [request] = recorder.requests
     assert "is_reply_owned_by_me" in request.url.params["fields"]
     assert stored(db, threads_channel) == [("18100000000000031", "reply", "Aperti domenica?")]
@@ -280,3 +287,141 @@ def test_webhook_and_polling_meet_in_one_row(
     db.commit()
     assert (report.received, report.stored, report.duplicates) == (1, 0, 1)
     assert db.scalar(select(func.count()).select_from(Message)) == 1
+
+
+# -- the fetch job through the real worker: Meta's app rate limit ----------------------------------
+
+APP_USAGE_429 = httpx.Response(
+    429,
+    json={
+        "error": {
+            "message": "(#4) Application request limit reached",
+            "type": "OAuthException",
+            "is_transient": True,
+            "code": 4,
+            "fbtrace_id": "A",
+        }
+    },
+    headers={"X-App-Usage": '{"call_count": 100, "total_time": 40, "total_cputime": 35}'},
+)
+
+
+def test_an_app_rate_limit_leaves_a_window_and_the_fetch_waits_for_it(
+    client: TestClient,
+    db: Session,
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    threads_channel: Channel,
+) -> None:
+    """Meta's app-usage 429 on the fetch: the app's window is stored (the poller and the
+    dispatcher see it too), the job waits for it — not the worker's short backoff — and then
+    stores the reply; nothing is lost or quarantined."""
+    media_id = "18100000000000051"
+    assert (
+        post(client, threads_channel, notification("replies", {"id": media_id}, target_id=ROOT))
+        == 200
+    )
+    recorder = Recorder()
+    fetched = reply_value(media_id, "Fate consegne?") | {"is_reply_owned_by_me": False}
+    recorder.on("GET", f"{V}/{media_id}", APP_USAGE_429, httpx.Response(200, json=fetched))
+    tasks = TaskRegistry()
+    inbox_tasks.register(tasks, providers=lambda _settings: graph(recorder))
+    start = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=5)  # after the push
+    clock = FrozenClock(start)
+    worker = Worker(settings, session_factory, tasks, clock=clock, worker_id="host:1:threads")
+
+    def run() -> None:
+        while worker.run_once():
+            pass
+        db.expire_all()
+
+    run()
+    assert len(recorder.requests) == 1
+    [job] = fetch_jobs(db)
+    assert job.status == JobStatus.queued.value and job.attempts == 1
+    assert ensure_aware(job.run_at) >= start + dt.timedelta(seconds=ratelimits.APP_LIMIT_WAIT)
+    [window] = db.scalars(select(AppRateLimit))
+    assert (window.network, window.app_id, window.scope) == ("threads", "990602627938098", "app")
+    assert window.until is not None
+    assert ensure_aware(window.until) == start + dt.timedelta(seconds=ratelimits.APP_LIMIT_WAIT)
+    assert threads_channel.id in app_limits.limited_channel_ids(db, start)
+    # within the window: nothing asked (the worker's backoff alone would have retried by now)
+    clock.advance(seconds=settings.worker_backoff_max_seconds + 1)
+    if clock.now() < ensure_aware(window.until):
+        run()
+        assert len(recorder.requests) == 1
+    clock.advance(seconds=ratelimits.APP_LIMIT_WAIT + 1)
+    run()
+    assert len(recorder.requests) == 2
+    assert stored(db, threads_channel) == [(media_id, "reply", "Fate consegne?")]
+    assert quarantined(db) == []
+    assert [j.status for j in fetch_jobs(db)] == [JobStatus.done.value]
+
+
+# -- deletions and edits ---------------------------------------------------------------------------
+
+
+def test_a_delete_notification_marks_the_stored_reply_and_the_inbox_labels_it(
+    client: TestClient,
+    db: Session,
+    owner: User,
+    workspace: Workspace,
+    threads_channel: Channel,
+) -> None:
+    reply = notification("replies", reply_value("18100000000000061", "Che schifo"), target_id=ROOT)
+    assert post(client, threads_channel, reply) == 200
+    deleted_at = "2026-12-01T11:00:00+0000"
+    gone = notification(
+        "delete", {"id": "18100000000000061", "deleted_at": deleted_at}, target_id=ROOT
+    )
+    never_stored = notification("delete", {"id": "18100000000000069"}, target_id=ROOT)
+    no_id = notification("delete", {"deleted_at": deleted_at}, target_id=ROOT)
+    for body in (gone, gone, never_stored, no_id):  # Meta resends: marked once
+        assert post(client, threads_channel, body) == 200
+    db.expire_all()
+    row = db.scalar(select(Message).where(Message.remote_id == "18100000000000061"))
+    assert row is not None and row.text == "Che schifo"  # kept, for the record
+    assert row.deleted_at is not None
+    assert ensure_aware(row.deleted_at) == dt.datetime(2026, 12, 1, 11, 0, tzinfo=dt.UTC)
+    assert len(stored(db, threads_channel)) == 1  # a deletion stores nothing new
+    [reason] = quarantined(db)
+    assert "delete notification without an id" in reason
+    # the conversation labels it; the API says so (deleted_at)
+    browser = Browser(client)
+    client.cookies.clear()
+    assert browser.sign_in(owner.email).status_code == 303
+    assert row.conversation_id is not None
+    page = browser.get(f"/w/{workspace.id}/inbox/{row.conversation_id}")
+    assert page.status_code == 200, page.text
+    assert "Deleted by its author" in page.text and "Che schifo" in page.text
+    auth = session_auth(db, owner)
+    db.commit()
+    client.cookies.clear()
+    api = f"/api/v1/workspaces/{workspace.id}/conversations/{row.conversation_id}"
+    answer = client.get(api, headers=auth.headers)
+    assert answer.status_code == 200, answer.text
+    [message] = answer.json()["messages"]
+    assert message["deleted_at"] is not None and message["text"] == "Che schifo"
+
+
+def test_an_edited_reply_pushed_again_with_text_replaces_the_stored_text(
+    client: TestClient, db: Session, threads_channel: Channel
+) -> None:
+    first = notification("replies", reply_value("18100000000000071", "Aperti oggi"), target_id=ROOT)
+    assert post(client, threads_channel, first) == 200
+    edited = notification(
+        "replies", reply_value("18100000000000071", "Aperti oggi?"), target_id=ROOT
+    )
+    assert post(client, threads_channel, edited) == 200
+    assert stored(db, threads_channel) == [("18100000000000071", "reply", "Aperti oggi?")]
+    row = db.scalar(select(Message).where(Message.remote_id == "18100000000000071"))
+    assert row is not None and row.is_question  # enriched again from the new text
+    # named only by id: nothing to apply, the stored text stays
+    assert (
+        post(
+            client, threads_channel, notification("replies", {"id": row.remote_id}, target_id=ROOT)
+        )
+        == 200
+    )
+    assert len(fetch_jobs(db)) == 1
+    assert stored(db, threads_channel) == [("18100000000000071", "reply", "Aperti oggi?")]

@@ -11,11 +11,14 @@ import io
 import json
 import re
 
+import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dialogo.accounts.models import User, Workspace
 from dialogo.accounts.permissions import Role
+from dialogo.providers.errors import RateLimited
+from dialogo.providers.registry import ProviderRegistry
 from dialogo.publishing.models import Post
 from tests.factories import add_member
 from tests.web import test_publishing_pages as _pages
@@ -211,3 +214,27 @@ def test_a_viewer_cannot_import(
     )
     assert r.status_code == 403
     assert db.scalars(select(Post).where(Post.workspace_id == workspace.id)).first() is None
+
+
+def test_italian_a_network_error_is_worded_with_the_network_text_kept(
+    db: Session,
+    signed_in: Browser,
+    workspace: Workspace,
+    chans: Two,
+    registry: ProviderRegistry,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def refuse(self: object, draft: object) -> list[object]:
+        raise RateLimited("Rate limit exceeded (code 88)", retry_after=60)
+
+    monkeypatch.setattr(registry.get("fakenet"), "validate", refuse)
+    signed_in.post("/language", {"language": "it", "next": "/"})
+    r = check(signed_in, workspace, rows_csv(("Aurora fakenet", "Buongiorno!", "")))
+    assert r.status_code == 422  # type: ignore[attr-defined]
+    [(row, _field, message)] = error_rows(r.text)  # type: ignore[attr-defined]
+    # The kind of error in Italian; what the network said stays as it said it, after it.
+    assert row == "1" and message == (
+        "è stato raggiunto il limite di chiamate della rete — dettagli: "
+        f"{chans.long.name}: Rate limit exceeded (code 88)"
+    )
+    assert posts_in(db, workspace) == []

@@ -13,10 +13,10 @@ windows, and only when one is live a query for its apps' channels; :func:`limite
 the same as one subquery for the poller's tick). Usage below the threshold is stored too (no
 window), for the health page.
 
-Partial: the channels of a limited app are found by ``config["client_id"]`` with no index on
-that JSON value, so a live window costs one scan of the channels per claim (about 10 ms for
-1,000 channels at a load average of 17, ``benchmarks/app_limits.py``); a stored, indexed app
-column would remove it.
+The channels of a limited app are found by :attr:`~dialogo.channels.models.Channel.app_key`
+(``config["client_id"]`` stored apart, kept in step on every write, indexed with the network:
+migration 0019), not by reading every channel's JSON (``benchmarks/app_limits.py`` compares
+the two).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from dialogo.channels.models import AppRateLimit, Channel
+from dialogo.channels.models import AppRateLimit, Channel, app_key_of
 from dialogo.core.clock import ensure_aware
 from dialogo.providers import ratelimits
 from dialogo.providers.errors import RateLimited
@@ -40,17 +40,11 @@ from dialogo.providers.errors import RateLimited
 APP_SCOPES = frozenset({ratelimits.APP, ratelimits.APP_24H})
 #: The health page shows an app's usage this long after it was last reported.
 SHOW_USAGE_FOR = dt.timedelta(hours=1)
-_CONFIG_KEY = "client_id"
 
 
 def app_id_of(config: Mapping[str, Any] | None) -> str | None:
     """The app (OAuth client id) a channel was connected with, if any."""
-    value = (config or {}).get(_CONFIG_KEY)
-    return (str(value).strip()[:255] or None) if value else None
-
-
-def _app_column() -> Any:
-    return Channel.config[_CONFIG_KEY].as_string()
+    return app_key_of(config)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -171,7 +165,7 @@ def limited_channels(now: dt.datetime) -> Select[Any]:
         select(Channel.id)
         .join(
             AppRateLimit,
-            and_(AppRateLimit.network == Channel.network, AppRateLimit.app_id == _app_column()),
+            and_(AppRateLimit.network == Channel.network, AppRateLimit.app_id == Channel.app_key),
         )
         .where(AppRateLimit.until > now)
     )
@@ -187,9 +181,8 @@ def limited_channel_ids(session: Session, now: dt.datetime) -> set[int]:
     ).all()
     if not apps:
         return set()
-    app = _app_column()
     query = select(Channel.id).where(
-        or_(*(and_(Channel.network == network, app == app_id) for network, app_id in apps))
+        or_(*(and_(Channel.network == n, Channel.app_key == a) for n, a in apps))
     )
     return {int(i) for i in session.scalars(query)}
 
@@ -245,7 +238,7 @@ def workspace_limits(
     the last :data:`SHOW_USAGE_FOR`; waiting ones first."""
     counts: dict[tuple[str, str], int] = {}
     for network, app in session.execute(
-        select(Channel.network, _app_column()).where(Channel.workspace_id == workspace_id)
+        select(Channel.network, Channel.app_key).where(Channel.workspace_id == workspace_id)
     ):
         if app:
             counts[(network, str(app))] = counts.get((network, str(app)), 0) + 1

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, Float, ForeignKey, Index, String, Text, UniqueConstraint, event
+from sqlalchemy.orm import Mapped, Mapper, mapped_column
 
 from dialogo.accounts.models import Audited
 from dialogo.core.clock import utcnow
@@ -20,10 +21,24 @@ class ChannelStatus(enum.StrEnum):
     disconnected = "disconnected"
 
 
+#: The ``config`` key naming the app (OAuth client id) a channel was connected with.
+APP_CONFIG_KEY = "client_id"
+
+
+def app_key_of(config: Mapping[str, Any] | None) -> str | None:
+    """The app (OAuth client id) a channel was connected with, if any: what
+    :attr:`Channel.app_key` holds (trimmed, at most 255 characters)."""
+    value = (config or {}).get(APP_CONFIG_KEY)
+    return (str(value).strip()[:255] or None) if value else None
+
+
 class Channel(Audited, Base):
     __tablename__ = "channels"
-    __table_args__ = (UniqueConstraint("workspace_id", "network", "account_remote_id"),)
-    __audit_exclude__ = frozenset({"credentials", "last_checked_at"})
+    __table_args__ = (
+        UniqueConstraint("workspace_id", "network", "account_remote_id"),
+        Index("ix_channels_network_app_key", "network", "app_key"),
+    )
+    __audit_exclude__ = frozenset({"credentials", "last_checked_at", "app_key"})
 
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     workspace_id: Mapped[int] = mapped_column(
@@ -36,6 +51,11 @@ class Channel(Audited, Base):
     account_url: Mapped[str | None] = mapped_column(String(500), default=None)
     # Non-secret settings (a room id, a homeserver URL, a page id).
     config: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # ``config["client_id"]`` stored apart and indexed with the network, so the channels of
+    # an app whose rate-limit window is live are found without reading every channel's JSON
+    # (dialogo.channels.app_limits). Kept in step with ``config`` on every insert and update
+    # (:func:`_keep_app_key`); a bulk ``UPDATE`` of ``config`` must set it too.
+    app_key: Mapped[str | None] = mapped_column(String(255), default=None)
     credentials: Mapped[str] = mapped_column(Text)  # Fernet token, never logged
     token_expires_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     status: Mapped[str] = mapped_column(String(24), default=ChannelStatus.ok.value)
@@ -45,6 +65,15 @@ class Channel(Audited, Base):
     )
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     last_checked_at: Mapped[dt.datetime | None] = mapped_column(default=None)
+
+
+@event.listens_for(Channel, "before_insert")
+@event.listens_for(Channel, "before_update")
+def _keep_app_key(_mapper: Mapper[Channel], _connection: Any, channel: Channel) -> None:
+    """``app_key`` follows ``config`` whenever a channel is written through the ORM."""
+    key = app_key_of(channel.config)
+    if channel.app_key != key:
+        channel.app_key = key
 
 
 class OAuthFlow(Base):

@@ -47,6 +47,9 @@ class ChannelOut(BaseModel):
     token_expires_at: dt.datetime | None
     created_at: dt.datetime
     last_checked_at: dt.datetime | None
+    #: Settings chosen when connecting that the network refused (the channel is connected and
+    #: kept their previous value, e.g. Telegram's polling): said once, in the connect answer.
+    notices: list[str] = []
 
 
 class ProviderOut(BaseModel):

@@ -95,9 +95,17 @@ def connect_channel(
     registry: ProviderRegistry,
     cipher: CredentialCipher,
     http: httpx.Client | None = None,
+    public_url: str | None = None,
+    refused: list[SettingRefused] | None = None,
 ) -> Channel:
     """Verify the credentials with the network, then store them encrypted. Connecting the
-    same account again updates its credentials (re-authorisation) and clears its flag."""
+    same account again updates its credentials (re-authorisation) and clears its flag.
+
+    A setting that also lives at the network (Telegram's webhook mode,
+    :attr:`Provider.applied_fields`) is registered there right after the channel is stored,
+    at ``public_url``; when the network (or Dialogo's address) refuses it, the channel stays
+    connected with the setting's previous value (a new channel: the one that asks the network
+    for nothing, e.g. polling) and the refusal is appended to ``refused``."""
     authorize(session, principal, workspace_id, Permission.channels_manage)
     creds_in = data.credentials
     credentials = Credentials(
@@ -117,7 +125,29 @@ def connect_channel(
         registry=registry,
         cipher=cipher,
         http=http,
+        public_url=public_url,
+        refused=refused,
     )
+
+
+@dataclasses.dataclass(frozen=True)
+class SettingRefused:
+    """A setting chosen when connecting that the network refused: the channel keeps ``kept``."""
+
+    field: str
+    label: str
+    wanted: str
+    kept: str
+    reason: str
+    #: the refusal's error code (a provider error's: the web words it, ``reason`` is a detail)
+    code: str = ""
+
+    @property
+    def message(self) -> str:
+        return (
+            f"“{self.label}” could not be set to {self.wanted}: {self.reason}; the channel "
+            f"is connected and stays {self.kept} (change it in the channel's settings)"
+        )
 
 
 def _verify_and_store(
@@ -133,6 +163,8 @@ def _verify_and_store(
     cipher: CredentialCipher,
     http: httpx.Client | None,
     remember_account: bool = False,
+    public_url: str | None = None,
+    refused: list[SettingRefused] | None = None,
 ) -> Channel:
     """Ask the network whose account the credentials open; store the channel.
     ``remember_account`` keeps the account's id and handle in the credentials (an OAuth
@@ -187,6 +219,7 @@ def _verify_and_store(
         session.add(channel)
     else:
         stored = _decrypt(cipher, channel).merged(stored)
+    previous = {k: str(v) for k, v in (channel.config or {}).items()}
     channel.name = name or account.display_name or account.handle
     channel.account_handle = account.handle
     channel.account_url = account.url
@@ -197,8 +230,64 @@ def _verify_and_store(
     channel.status_reason = None
     channel.last_checked_at = utcnow()
     session.flush()
+    if provider_cls.apply_settings is not Provider.apply_settings:
+        found = _apply_at_connect(
+            provider_cls, channel, stored, previous, cipher, registry, public_url, http
+        )
+        if found is not None and refused is not None:
+            refused.append(found)
+        session.flush()
     notifications.resolve_by_key(session, workspace_id, _attention_key(channel.id))
     return channel
+
+
+def _apply_at_connect(
+    provider_cls: type[Provider],
+    channel: Channel,
+    credentials: Credentials,
+    previous: dict[str, str],
+    cipher: CredentialCipher,
+    registry: ProviderRegistry,
+    public_url: str | None,
+    http: httpx.Client | None,
+) -> SettingRefused | None:
+    """Register the connect form's network-side settings (the channel has its id now); on a
+    refusal, put them back to what they were (a new channel: the values that ask the network
+    for nothing) and say why. Either way the channel stays connected."""
+    config = {k: str(v) for k, v in (channel.config or {}).items()}
+    try:
+        extra = _apply_settings(
+            provider_cls,
+            channel,
+            credentials,
+            config,
+            dict(credentials.extra),
+            registry,
+            public_url,
+            http,
+            before=previous,
+        )
+    except DomainError as exc:
+        labels = {f.name: f.label for f in provider_cls.connect_fields}
+        kept = dict(config)
+        changed = []
+        for name, default in provider_cls.applied_fields:
+            if previous.get(name):
+                kept[name] = previous[name]
+            else:
+                kept.pop(name, None)
+            if config.get(name, "") != kept.get(name, ""):
+                changed.append((name, config.get(name, ""), kept.get(name) or default))
+        channel.config = kept
+        if not changed:  # nothing to put back (the refusal was of the values kept anyway)
+            changed = [
+                (n, config.get(n, ""), kept.get(n) or d) for n, d in provider_cls.applied_fields
+            ]
+        name, wanted, value = changed[0] if changed else ("settings", "", "")
+        return SettingRefused(name, labels.get(name, name), wanted, value, exc.message, exc.code)
+    if extra != credentials.extra:
+        channel.credentials = cipher.encrypt(dataclasses.replace(credentials, extra=extra))
+    return None
 
 
 def _check_addresses(
@@ -518,16 +607,20 @@ def _apply_settings(
     registry: ProviderRegistry,
     public_url: str | None,
     http: httpx.Client | None,
+    *,
+    before: dict[str, str] | None = None,
 ) -> dict[str, str]:
-    """The provider tells the network about the new settings; the extra credentials with
-    the changes it returned."""
+    """The provider tells the network about the new settings (``before``: the old ones, the
+    channel's stored configuration by default); the extra credentials with the changes it
+    returned."""
     provider = provider_cls(
         dataclasses.replace(credentials, extra=extra),
         http=http or registry.http_client(),
         config=config,
     )
     try:
-        before = {k: str(v) for k, v in (channel.config or {}).items()}
+        if before is None:
+            before = {k: str(v) for k, v in (channel.config or {}).items()}
         changes = provider.apply_settings(before, public_url=public_url, channel_id=channel.id)
     finally:
         if http is None:

@@ -6,7 +6,8 @@ of truth: they are compiled in memory the first time a language is needed (once 
 the web app does it when it starts), so no ``.mo`` file is ever committed or built.
 
 After adding or changing strings, from the repository root (extraction covers the whole
-package: the domains mark their own texts with :func:`N_`, e.g. the notification kinds)::
+package: the domains mark their own texts with :func:`N_`, e.g. the notification kinds, and
+singular/plural pairs with :func:`Nn_`)::
 
     pybabel extract -F src/dialogo/web/babel.cfg --no-location --sort-output \\
         --project Dialogo --copyright-holder "the Dialogo authors" \\
@@ -47,6 +48,12 @@ CATALOGUES = Path(__file__).resolve().parent.parent / "web" / "translations"
 def N_(message: str) -> str:
     """Mark a string for extraction without translating it (translated where it is shown)."""
     return message
+
+
+def Nn_(singular: str, plural: str) -> tuple[str, str]:
+    """Mark a singular/plural pair for extraction (``ngettext`` picks the form where it is
+    shown); ``babel.cfg`` declares the keyword ``Nn_:1,2``."""
+    return singular, plural
 
 
 @functools.lru_cache(maxsize=32)

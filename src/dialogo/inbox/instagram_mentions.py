@@ -15,27 +15,20 @@ as an inbox message of kind ``mention``.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-import httpx
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dialogo.channels import app_limits
-from dialogo.channels.crypto import CredentialCipher
 from dialogo.channels.models import Channel
-from dialogo.channels.service import open_provider
-from dialogo.inbox import ingest
 from dialogo.inbox.models import Message
+from dialogo.inbox.pushed import FetchOutcome, FetchRun, fetch_pushed
 from dialogo.jobs import service as jobs
-from dialogo.providers.base import InboundMessage
-from dialogo.providers.errors import ProviderError, RateLimited
+from dialogo.providers.base import InboundMessage, Provider
+from dialogo.providers.errors import ProviderError
 from dialogo.providers.meta.webhook import MentionRef
-from dialogo.providers.ratelimits import AppSignal
-from dialogo.providers.registry import ProviderRegistry
 
 TASK = "inbox.instagram_mention"
 MAX_ATTEMPTS = 5
@@ -64,13 +57,8 @@ def enqueue(
     return len(mentions)
 
 
-@dataclasses.dataclass(frozen=True)
-class MentionOutcome:
-    status: str  # stored, duplicate, quarantined, skipped
-    detail: str = ""
-
-    def as_dict(self) -> dict[str, str]:
-        return {"status": self.status, "detail": self.detail}
+#: What a mention job did (the shared fetch jobs' outcome).
+MentionOutcome = FetchOutcome
 
 
 def _ref(payload: dict[str, Any]) -> MentionRef:
@@ -84,20 +72,10 @@ def _ref(payload: dict[str, Any]) -> MentionRef:
     )
 
 
-def fetch_and_store(
-    session: Session,
-    payload: dict[str, Any],
-    *,
-    registry: ProviderRegistry,
-    cipher: CredentialCipher,
-    now: dt.datetime,
-    attempt: int,
-    backoff_base: float,
-    backoff_cap: float,
-    http: httpx.Client | None = None,
-) -> MentionOutcome:
+def fetch_and_store(session: Session, payload: dict[str, Any], run: FetchRun) -> MentionOutcome:
     """Read one mention and store it (in the job's unit of work), quarantine it for good, or
-    raise :class:`~dialogo.jobs.service.RetryLater` for a transient failure."""
+    raise :class:`~dialogo.jobs.service.RetryLater` for a transient failure
+    (:func:`dialogo.inbox.pushed.fetch_pushed`)."""
     channel = session.get(Channel, int(payload["channel_id"]))
     if channel is None:
         return MentionOutcome("skipped", "the channel was removed")
@@ -109,49 +87,29 @@ def fetch_and_store(
     )
     if stored is not None:
         return MentionOutcome("duplicate")
-    signals: list[AppSignal] = []
-    error: ProviderError | None = None
-    message: InboundMessage | None = None
-    try:
-        with open_provider(session, channel, registry=registry, cipher=cipher, http=http) as p:
-            signals = p.app_signals
-            fetch = getattr(p, "fetch_mention", None)
-            if fetch is None:
-                return _quarantine(
-                    session, channel, ref, f"{channel.network} cannot read mentions", now
-                )
-            message = fetch(ref.media_id, ref.comment_id, at=ref.time)
-    except ProviderError as exc:
-        error = exc
-    notes, _own = app_limits.notes_for(
-        channel.network, channel.config, signals, now=now, error=error
-    )
-    app_limits.note(session, notes, now=now)
-    if error is not None:
-        if not error.transient:
-            return _quarantine(session, channel, ref, error.message, now)
-        if attempt >= MAX_ATTEMPTS:
-            reason = f"gave up after {attempt} attempts: {error.message}"
-            return _quarantine(session, channel, ref, reason, now)
-        if isinstance(error, RateLimited):
-            delay = max(1.0, float(error.retry_after))
-        else:
-            delay = jobs.backoff_delay(attempt, base=backoff_base, cap=backoff_cap)
-        raise jobs.RetryLater(f"instagram mention: {error.message}", delay=delay) from error
-    assert message is not None
-    report = ingest.store_messages(session, channel, [message], now=now)
-    return MentionOutcome("stored" if report.stored else "duplicate")
 
+    def fetch(provider: Provider) -> InboundMessage | None:
+        read = getattr(provider, "fetch_mention", None)
+        if read is None:
+            raise ProviderError(f"{channel.network} cannot read mentions")
+        message: InboundMessage | None = read(ref.media_id, ref.comment_id, at=ref.time)
+        return message
 
-def _quarantine(
-    session: Session, channel: Channel, ref: MentionRef, why: str, now: dt.datetime
-) -> MentionOutcome:
-    kind = "comment" if ref.comment_id else "caption"
-    reason = (
-        f"Instagram webhook, {ref.where}: an @mention in a {kind} (media {ref.media_id}"
-        + (f", comment {ref.comment_id}" if ref.comment_id else "")
-        + f") could not be read: {why}"
+    def quarantine(why: str) -> tuple[Any, str]:
+        kind = "comment" if ref.comment_id else "caption"
+        reason = (
+            f"Instagram webhook, {ref.where}: an @mention in a {kind} (media {ref.media_id}"
+            + (f", comment {ref.comment_id}" if ref.comment_id else "")
+            + f") could not be read: {why}"
+        )
+        return ref, reason
+
+    return fetch_pushed(
+        session,
+        channel,
+        run,
+        fetch,
+        quarantine,
+        max_attempts=MAX_ATTEMPTS,
+        label="instagram mention",
     )
-    ingest.quarantine(session, channel, ref, reason, now=now)
-    session.flush()
-    return MentionOutcome("quarantined", reason)

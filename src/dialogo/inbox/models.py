@@ -193,6 +193,9 @@ class Message(Base):
     ref: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # Outbound: an automated acknowledgement (no person wrote it), labelled as such.
     automated: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The author deleted it on the network (a Threads ``delete`` notification): kept, with its
+    # text, for the record; the conversation labels it and no reply can be sent to it.
+    deleted_at: Mapped[dt.datetime | None] = mapped_column(default=None)
 
 
 class IngestCursor(Base):
@@ -210,6 +213,28 @@ class IngestCursor(Base):
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
     messages_total: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class TelegramWebhookState(Base):
+    """What Telegram last said of a channel's webhook (``getWebhookInfo``), stored by the
+    periodic check :data:`dialogo.inbox.telegram_webhook.CHECK_TASK`; the health page and API
+    read this row and never ask Telegram while they render."""
+
+    __tablename__ = "telegram_webhook_states"
+
+    channel_id: Mapped[int] = mapped_column(
+        BigId, ForeignKey("channels.id", ondelete="CASCADE"), primary_key=True
+    )
+    # The address Telegram holds for the bot ("" when it has none: getUpdates works).
+    url: Mapped[str] = mapped_column(String(1000), default="")
+    pending_update_count: Mapped[int | None] = mapped_column(Integer, default=None)
+    last_error_date: Mapped[dt.datetime | None] = mapped_column(default=None)
+    last_error_message: Mapped[str | None] = mapped_column(Text, default=None)
+    # Since when each check saw deliveries failing (a recent error and updates waiting).
+    failing_since: Mapped[dt.datetime | None] = mapped_column(default=None)
+    # Why a person is needed (None: all is well), in English; the channel is flagged for it.
+    problem: Mapped[str | None] = mapped_column(Text, default=None)
+    checked_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 
 class QuarantinedItem(Base):

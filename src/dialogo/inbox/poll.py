@@ -42,6 +42,23 @@ log = logging.getLogger("dialogo.inbox")
 MAX_PAGES = 20
 
 
+class FetchDeferred(Exception):
+    """A transient error before any page: nothing was stored and the cursor stayed. ``notes``
+    (what the calls said about the app's rate limit) must outlast the rollback of the attempt:
+    the job writes them with :meth:`keep` in the transaction that re-queues it."""
+
+    def __init__(
+        self, error: ProviderError, notes: list[app_limits.Note], *, now: dt.datetime
+    ) -> None:
+        super().__init__(error.message)
+        self.error = error
+        self.notes = notes
+        self.now = now
+
+    def keep(self, session: Session) -> None:
+        app_limits.note(session, self.notes, now=self.now)
+
+
 @dataclasses.dataclass
 class PollOutcome:
     status: str  # ok, skipped, flagged, rate_limited
@@ -90,7 +107,7 @@ def poll_channel(
     Every network call happens before the first write, so the unit of work holds no write
     lock while waiting for the network (on SQLite that lock is the whole database's). Pages
     fetched before an error are stored with their cursor; a transient error before any page
-    is raised for the job to retry with backoff."""
+    raises :class:`FetchDeferred` for the job to retry with backoff."""
     total = IngestReport()
     if channel.status != ChannelStatus.ok.value:
         return PollOutcome("skipped", total, detail=f"the channel is {channel.status}")
@@ -125,8 +142,10 @@ def poll_channel(
         paused_until = now + dt.timedelta(seconds=max(1.0, float(exc.retry_after)))
     except ProviderError as exc:
         if exc.transient and not fetched:
-            _note_limits(session, channel, signals, now=now)
-            raise
+            notes, _own = app_limits.notes_for(
+                channel.network, channel.config, signals, now=now, error=exc
+            )
+            raise FetchDeferred(exc, list(notes), now=now) from exc
         # A permanent refusal of the fetch (an invalid request), or a transient error after
         # some pages: what came is stored, the reason is kept for the admins, the next poll
         # goes on from the cursor.

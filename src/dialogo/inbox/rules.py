@@ -42,7 +42,13 @@ ACTIONS = frozenset({"tag", "assign_to", "priority", "close", "acknowledge"})
 
 
 class RuleError(ValueError):
-    pass
+    """Why a rule is refused. ``reason`` names the refusals a person can make with the web
+    form (the page words them in the reader's language); the shape errors only an API client
+    can make have none and are shown as written."""
+
+    def __init__(self, message: str, *, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 def validate(conditions: Mapping[str, Any], actions: Mapping[str, Any]) -> None:
@@ -53,7 +59,7 @@ def validate(conditions: Mapping[str, Any], actions: Mapping[str, Any]) -> None:
     if unknown:
         raise RuleError(f"unknown actions: {', '.join(unknown)}")
     if not actions:
-        raise RuleError("a rule needs at least one action")
+        raise RuleError("a rule needs at least one action", reason="no_action")
     words = conditions.get("words")
     if words is not None and (
         not isinstance(words, list) or not all(isinstance(w, str) and w.strip() for w in words)

@@ -116,6 +116,7 @@ class MessageOut(BaseModel):
     is_complaint: bool
     sent_by: int | None
     automated: bool = False  # an automated acknowledgement, not written by a person
+    deleted_at: dt.datetime | None = None  # its author deleted it on the network
 
 
 class MentionOut(BaseModel):

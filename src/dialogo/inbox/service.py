@@ -943,11 +943,14 @@ def _check_rule(
     actions: dict[str, Any],
 ) -> None:
     if not name.strip():
-        raise InvalidInput("a rule needs a name", field="name", code="rule_invalid")
+        raise InvalidInput(
+            "a rule needs a name", field="name", code="rule_invalid", reason="no_name"
+        )
     try:
         rules.validate(conditions, actions)
     except rules.RuleError as exc:
-        raise InvalidInput(str(exc), field="rule", code="rule_invalid") from exc
+        reason = {"reason": exc.reason} if exc.reason else {}
+        raise InvalidInput(str(exc), field="rule", code="rule_invalid", **reason) from exc
     if "tag" in actions:
         normalise_tag(str(actions["tag"]))
     channel_id = conditions.get("channel_id")
@@ -958,6 +961,7 @@ def _check_rule(
                 "the channel is not one of this workspace's",
                 field="channel_id",
                 code="rule_invalid",
+                reason="unknown_channel",
             )
     saved_id = actions.get("acknowledge")
     if saved_id is not None:

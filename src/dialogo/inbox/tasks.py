@@ -1,6 +1,7 @@
 """Inbox jobs: a periodic tick enqueues one ingest job per working channel and period; an
 ingest job polls its channel; a send job sends one reply; an Instagram mention job reads the
-content of a mention the Meta webhook announced.
+content of a mention the Meta webhook announced (a Threads fetch job, a reply Threads named by
+id); a periodic check stores what Telegram says of each channel's webhook.
 
 ``register`` puts them on a task registry; the module registers them on the default one with
 the installed providers. Tests register them on their own registry with a fake network.
@@ -20,12 +21,12 @@ from sqlalchemy.orm import Session
 from dialogo.channels.crypto import CredentialCipher
 from dialogo.channels.models import Channel
 from dialogo.core.config import Settings
-from dialogo.inbox import instagram_mentions, poll, replies, threads_webhook
+from dialogo.inbox import instagram_mentions, poll, replies, telegram_webhook, threads_webhook
+from dialogo.inbox.pushed import FetchRun
 from dialogo.jobs import service as jobs
 from dialogo.jobs.models import Job, JobStatus
 from dialogo.jobs.registry import JobContext, TaskRegistry
 from dialogo.jobs.registry import registry as default_registry
-from dialogo.providers.errors import ProviderError
 from dialogo.providers.registry import ProviderRegistry
 from dialogo.publishing.tasks import installed_providers
 
@@ -117,22 +118,20 @@ def register(
                 now=ctx.clock.now(),
                 http=http,
             )
-        except ProviderError as exc:  # transient: nothing was stored, the cursor stayed
+        except poll.FetchDeferred as exc:  # transient: nothing was stored, the cursor stayed
             raise jobs.RetryLater(
-                f"{channel.network}: {exc.message}",
+                f"{channel.network}: {exc.error.message}",
                 delay=jobs.backoff_delay(
                     ctx.attempt,
                     base=ctx.settings.worker_backoff_base_seconds,
                     cap=ctx.settings.worker_backoff_max_seconds,
                 ),
+                keep=exc.keep,  # the app's rate-limit figures outlast the rollback
             ) from exc
         return outcome.as_dict()
 
-    @tasks.task(instagram_mentions.TASK, max_attempts=instagram_mentions.MAX_ATTEMPTS)
-    def instagram_mention(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
-        outcome = instagram_mentions.fetch_and_store(
-            ctx.session,
-            payload,
+    def fetch_run(ctx: JobContext) -> FetchRun:
+        return FetchRun(
             registry=providers(ctx.settings),
             cipher=CredentialCipher.from_settings(ctx.settings),
             now=ctx.clock.now(),
@@ -141,20 +140,28 @@ def register(
             backoff_cap=ctx.settings.worker_backoff_max_seconds,
             http=http,
         )
-        return outcome.as_dict()
+
+    @tasks.task(instagram_mentions.TASK, max_attempts=instagram_mentions.MAX_ATTEMPTS)
+    def instagram_mention(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
+        # an Instagram @mention named by id: read it, store it or quarantine it
+        return instagram_mentions.fetch_and_store(ctx.session, payload, fetch_run(ctx)).as_dict()
 
     @tasks.task(threads_webhook.FETCH_TASK, max_attempts=threads_webhook.FETCH_MAX_ATTEMPTS)
     def threads_fetch(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
         # a Threads webhook named a reply only by id: fetch it, store it or quarantine it
-        return threads_webhook.fetch_and_store(
+        return threads_webhook.fetch_and_store(ctx.session, payload, fetch_run(ctx))
+
+    @tasks.task(telegram_webhook.CHECK_TASK, every=telegram_webhook.CHECK_EVERY)
+    def telegram_webhook_check(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:
+        # what Telegram says of each webhook, stored for the health page (never asked live)
+        report = telegram_webhook.check_webhooks(
             ctx.session,
-            payload,
-            now=ctx.clock.now(),
-            last_attempt=ctx.attempt >= threads_webhook.FETCH_MAX_ATTEMPTS,
             registry=providers(ctx.settings),
             cipher=CredentialCipher.from_settings(ctx.settings),
+            now=ctx.clock.now(),
             http=http,
         )
+        return report.as_dict()
 
     @tasks.task(replies.SEND_TASK, max_attempts=replies.SEND_MAX_ATTEMPTS + 1)
     def send(ctx: JobContext, payload: dict[str, Any]) -> dict[str, Any]:

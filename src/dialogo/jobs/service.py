@@ -16,6 +16,7 @@ import os
 import random
 import socket
 import traceback
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Executable, and_, any_, case, func, or_, select, update
@@ -34,11 +35,22 @@ QUEUED = JobStatus.queued.value
 
 
 class RetryLater(Exception):  # a signal rather than an error
-    """Raised by a handler to be run again after ``delay`` (a transient condition)."""
+    """Raised by a handler to be run again after ``delay`` (a transient condition).
 
-    def __init__(self, message: str, *, delay: float | None = None) -> None:
+    The attempt's unit of work is rolled back; ``keep`` writes what must outlast it (what the
+    network said about a rate limit, for every worker to see), in the transaction that
+    re-queues the job (:func:`fail`)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        delay: float | None = None,
+        keep: Callable[[Session], None] | None = None,
+    ) -> None:
         super().__init__(message)
         self.delay = delay
+        self.keep = keep
 
 
 class PermanentFailure(Exception):
@@ -249,6 +261,8 @@ def fail(
     """Record a failure: re-queue with backoff, or fail for good. Returns the new status,
     or ``None`` if this claim no longer owns the job."""
     now = now or utcnow()
+    if isinstance(error, RetryLater) and error.keep is not None:
+        error.keep(session)
     permanent = isinstance(error, PermanentFailure)
     text = "".join(traceback.format_exception_only(type(error), error)).strip()[:4000]
     if permanent or claim.attempt >= claim.max_attempts:

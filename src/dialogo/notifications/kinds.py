@@ -11,6 +11,8 @@ kind this catalogue does not know, shows its stored text.
 Kinds with several wordings carry a ``variant`` parameter: the template is
 ``MESSAGES["<kind>/<variant>"]``. A body template is given only where the body is all ours;
 otherwise the stored body is shown as written (a network's own error, the note's text).
+A template that counts something is a :class:`Plural` (marked with
+:func:`~dialogo.core.i18n.Nn_`): ``ngettext`` picks its form by the number in ``params[count]``.
 """
 
 from __future__ import annotations
@@ -21,16 +23,28 @@ from typing import Any
 
 from babel.core import UnknownLocaleError
 from babel.numbers import format_decimal, format_percent
+from babel.support import NullTranslations
 
 from dialogo.core import i18n
-from dialogo.core.i18n import N_
+from dialogo.core.i18n import N_, Nn_
 from dialogo.notifications.models import Notification
+
+
+@dataclass(frozen=True)
+class Plural:
+    """A template with a singular and a plural form, picked by the number ``params[count]``."""
+
+    forms: tuple[str, str]  # (singular, plural), as :func:`~dialogo.core.i18n.Nn_` marks them
+    count: str
+
+    def translated(self, translations: NullTranslations, params: Mapping[str, Any]) -> str:
+        return translations.ngettext(*self.forms, int(params[self.count]))
 
 
 @dataclass(frozen=True)
 class Message:
     title: str
-    body: str | None = None  # None: the stored body, as written
+    body: str | Plural | None = None  # None: the stored body, as written
     percent: tuple[str, ...] = ()  # the parameters that are shares (0.42 → "42%")
 
 
@@ -41,6 +55,13 @@ MESSAGES: dict[str, Message] = {
     ),
     "channel_attention/reauth_required": Message(
         N_("%(name)s (%(network)s) needs to be authorised again")
+    ),
+    # dialogo.inbox.telegram_webhook.check_webhooks (the stored body says what Telegram said)
+    "channel_attention/telegram_webhook_url": Message(
+        N_("%(name)s (%(network)s): the bot's webhook does not point to Dialogo")
+    ),
+    "channel_attention/telegram_webhook_failing": Message(
+        N_("%(name)s (%(network)s): Telegram cannot deliver messages to Dialogo")
     ),
     # dialogo.publishing.dispatcher
     "post_failed": Message(N_("A post to %(network)s was not published")),
@@ -75,7 +96,13 @@ MESSAGES: dict[str, Message] = {
     # dialogo.analytics.schedules
     "report_delivery/failed": Message(
         N_("The report “%(name)s” could not be sent"),
-        N_("Period %(period)s, after %(attempts)s attempt(s): %(error)s"),
+        Plural(
+            Nn_(
+                "Period %(period)s, after %(attempts)s attempt: %(error)s",
+                "Period %(period)s, after %(attempts)s attempts: %(error)s",
+            ),
+            count="attempts",
+        ),
     ),
     "report_delivery/unconfirmed": Message(N_("The report “%(name)s” may not have been sent")),
 }
@@ -139,11 +166,14 @@ def render_params(
     message = message_of(kind, params)
     if message is None:
         return None
-    gettext = i18n.translator(language).gettext
+    translations = i18n.translator(language)
     try:
         values = _values(message, params, language, network_name)
-        title = gettext(message.title) % values
-        text = gettext(message.body) % values if message.body is not None else body
+        title = translations.gettext(message.title) % values
+        if isinstance(message.body, Plural):
+            text = message.body.translated(translations, params) % values
+        else:
+            text = translations.gettext(message.body) % values if message.body is not None else body
     except (KeyError, ValueError, TypeError, UnknownLocaleError):  # e.g. a parameter missing
         return None
     return Rendered(title[:MAX_TITLE], text)

@@ -117,10 +117,23 @@ def connect_channel(
     principal: CurrentPrincipal,
     session: Db,
 ) -> Any:
-    """Check the credentials with the network and connect the account (or re-authorise it)."""
-    return channels.connect_channel(
-        session, principal, workspace_id, body, registry=ctx.providers, cipher=cipher
+    """Check the credentials with the network and connect the account (or re-authorise it).
+    A setting the network refuses (Telegram's webhook mode without a public https address)
+    leaves the channel connected with its default, said in ``notices``."""
+    refused: list[channels.SettingRefused] = []
+    channel = channels.connect_channel(
+        session,
+        principal,
+        workspace_id,
+        body,
+        registry=ctx.providers,
+        cipher=cipher,
+        public_url=ctx.settings.public_url,
+        refused=refused,
     )
+    out = ChannelOut.model_validate(channel)
+    out.notices = [r.message for r in refused]
+    return out
 
 
 @router.get(

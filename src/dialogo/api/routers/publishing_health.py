@@ -12,6 +12,7 @@ from dialogo.accounts.permissions import Permission
 from dialogo.api.deps import Ctx, CurrentPrincipal, Db
 from dialogo.api.routers.accounts import needs
 from dialogo.api.routers.system import WorkerOut, stale_after
+from dialogo.inbox import telegram_webhook
 from dialogo.publishing import health
 
 
@@ -54,6 +55,20 @@ class AppLimitOut(BaseModel):
     channels: int
 
 
+class TelegramWebhookOut(BaseModel):
+    """A Telegram channel in webhook mode as the periodic check last found it (``checked_at``
+    null: not checked yet); ``problem`` says why it needs a person."""
+
+    channel_id: int
+    name: str
+    url: str
+    pending_update_count: int | None
+    last_error_date: dt.datetime | None
+    last_error_message: str | None
+    problem: str | None
+    checked_at: dt.datetime | None
+
+
 class PublishingHealthOut(BaseModel):
     ok: bool
     alive_workers: int
@@ -65,6 +80,7 @@ class PublishingHealthOut(BaseModel):
     failed: list[VariantProblemOut]
     channels: list[ChannelProblemOut]
     apps: list[AppLimitOut] = []
+    telegram_webhooks: list[TelegramWebhookOut] = []
 
 
 router = APIRouter(prefix="/api/v1/workspaces/{workspace_id}", tags=["publishing"])
@@ -80,8 +96,8 @@ def get_publishing_health(
     workspace_id: int, ctx: Ctx, principal: CurrentPrincipal, session: Db
 ) -> PublishingHealthOut:
     """Workers, queue lag, stuck and unconfirmed posts, recent failures with their reason,
-    channels that need to be authorised again, and the apps waiting for a network's rate
-    limit (or reported near it)."""
+    channels that need to be authorised again, the apps waiting for a network's rate limit
+    (or reported near it), and the Telegram webhooks as the periodic check last found them."""
     report = health.publishing_health(
         session, principal, workspace_id, stale_after=stale_after(ctx), now=ctx.clock.now()
     )
@@ -102,4 +118,8 @@ def get_publishing_health(
             ChannelProblemOut.model_validate(c, from_attributes=True) for c in report.channels
         ],
         apps=[AppLimitOut.model_validate(a, from_attributes=True) for a in report.apps],
+        telegram_webhooks=[
+            TelegramWebhookOut.model_validate(t, from_attributes=True)
+            for t in telegram_webhook.webhook_health(session, workspace_id)
+        ],
     )

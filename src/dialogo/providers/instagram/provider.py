@@ -38,6 +38,24 @@ comments come by the Meta webhook with ids only; :meth:`InstagramProvider.fetch_
 their content through the IG User's ``mentioned_media.media_id(<id>){…}`` and
 ``mentioned_comment.comment_id(<id>){…}`` fields (Meta's "Mentioned Media" and "IG User
 Mentioned Comment" references), called by a job (:mod:`dialogo.inbox.instagram_mentions`).
+An **answer to an @mention** (a message whose reference says ``mention``, with its
+``media_id`` and, for a comment, ``comment_id``) is a comment made through
+``POST /<ig-user>/mentions`` with ``media_id`` (+ ``comment_id``) and ``message`` (Meta's "IG
+User Mentions" reference): on the caption's media, or as a sub-thread comment under the
+mentioning comment.
+
+**Which host serves the mentions** (checked against Meta's docs, December 2026): the Instagram
+API with *Facebook* Login (``graph.facebook.com``) documents both the reads
+(``mentioned_media``, ``mentioned_comment``) and the answer (``POST /<ig-user>/mentions``).
+The Instagram API with *Instagram* Login (``graph.instagram.com``, this provider's default)
+documents only ``GET /<IG_ID>/tags`` and ``POST /<IG_ID>/mentions`` in its "Mentions" guide:
+answering is served, the reads are not documented there. So on a channel using
+``graph.instagram.com`` :meth:`InstagramProvider.fetch_mention` still asks (an undocumented
+field may be served), and when Meta refuses (an unknown field or a missing permission) raises
+:class:`InvalidPayload` naming the host and the way out (the job quarantines the mention with
+that reason and its ids: a person can open it on Instagram); a channel configured with
+``graph_url = https://graph.facebook.com`` (an Instagram account reached through its Facebook
+Page's token) reads them as documented. Partial: the connect form offers Instagram Login only.
 **Metrics** come from ``/<media>/insights`` (views, reach, likes, comments, shares).
 """
 
@@ -72,7 +90,13 @@ from dialogo.providers.base import (
     RemoteRef,
     ValidationIssue,
 )
-from dialogo.providers.errors import InvalidPayload, ProviderError, ReauthRequired, TransientError
+from dialogo.providers.errors import (
+    InsufficientScopes,
+    InvalidPayload,
+    ProviderError,
+    ReauthRequired,
+    TransientError,
+)
 from dialogo.providers.fields import text as _str
 from dialogo.providers.fields import timestamp as _time
 from dialogo.providers.http import send_raw
@@ -106,6 +130,10 @@ MENTIONED_MEDIA_FIELDS = "id,caption,media_type,media_url,permalink,timestamp,us
 #: IG Comment fields of a comment that mentions it ("IG User Mentioned Comment": id, text,
 #: timestamp, like_count, media — expanded —; username as on every IG Comment).
 MENTIONED_COMMENT_FIELDS = "id,text,timestamp,like_count,username,media{id,permalink,username}"
+#: The host of the Instagram API with Instagram Login (no mentioned_media/_comment reads).
+INSTAGRAM_LOGIN_HOST = "graph.instagram.com"
+#: A mention's kinds in a message's reference (``raw["mention"]``).
+MENTION_KINDS = frozenset({"caption", "comment"})
 _HASHTAG = re.compile(r"(?<!\w)#\w+")
 _MENTION = re.compile(r"(?<![\w@])@[\w.]+")
 
@@ -469,7 +497,60 @@ class InstagramProvider(Provider):
             remote_id=media_id, url=_str(link.get("permalink")), state={"container": container}
         )
 
+    @property
+    def instagram_login(self) -> bool:
+        """Whether the channel talks to the Instagram Login host (see the module docstring)."""
+        return httpx.URL(self.graph.base_url).host == INSTAGRAM_LOGIN_HOST
+
+    def _reply_to_mention(self, target: RemoteRef, draft: Draft) -> PublishResult:
+        """Answer a caption or comment that @mentioned the account, on another account's media
+        (``POST /<ig-user>/mentions``; served by both hosts)."""
+        kind = target.extra.get("mention")
+        media_id = target.extra.get("media_id", "")
+        comment_id = target.extra.get("comment_id", "") if kind == "comment" else ""
+        where = f"comment {comment_id} on media {media_id}" if comment_id else f"media {media_id}"
+        if not media_id.isdigit() or (kind == "comment" and not comment_id.isdigit()):
+            raise InvalidPayload(
+                "this @mention lost the Instagram ids an answer needs "
+                f"(media {media_id or '?'}, comment {comment_id or '?'})",
+                network=NETWORK,
+            )
+        if not draft.text.strip():
+            raise InvalidPayload("an answer to an @mention needs text", network=NETWORK)
+        data = {"media_id": media_id, "message": draft.text}
+        if comment_id:
+            data["comment_id"] = comment_id
+        try:
+            body = self.graph.post(
+                f"{self._user()}/mentions", operation="mentions reply", data=data
+            )
+        except InvalidPayload as exc:
+            # Meta's "does not exist, cannot be loaded due to missing permissions, or does not
+            # support this operation" (code 100): deleted, made private, comments turned off.
+            raise InvalidPayload(
+                f"Instagram refused the answer to the @mention in {where}: the post or comment "
+                "is no longer available to this account (deleted, made private, or comments "
+                f"turned off). {exc.message}",
+                issues=exc.issues,
+                network=NETWORK,
+            ) from exc
+        except InsufficientScopes as exc:
+            raise InsufficientScopes(
+                f"Instagram refused the answer to the @mention in {where}: the account did not "
+                "grant the comment permission (instagram_business_manage_comments, or "
+                f"instagram_manage_comments through Facebook Login). {exc.message}",
+                network=NETWORK,
+            ) from exc
+        reply_id = _str(str(body.get("id") or ""))
+        if reply_id is None:
+            raise ProviderError(
+                "Instagram answered the @mention reply without an id", code="instagram_unexpected"
+            )
+        return PublishResult(remote_id=reply_id, state={"text": draft.text, "mention": where})
+
     def reply(self, target: RemoteRef, draft: Draft) -> PublishResult:
+        if target.extra.get("mention") in MENTION_KINDS:
+            return self._reply_to_mention(target, draft)
         if messaging.is_direct(target):
             return messaging.send_direct(
                 self.graph,
@@ -521,6 +602,13 @@ class InstagramProvider(Provider):
                 platform="instagram",
                 limit=limit,
             )
+        if target.extra.get("mention") == "caption":
+            # Partial: the comments on another account's media are not read here, so an answer
+            # to a caption @mention whose outcome is unknown is left for a person to check.
+            raise NotImplementedError(
+                "Instagram cannot list this account's comments on another account's post"
+            )
+        # a comment @mention: the answer is a sub-thread comment under it (its replies)
         return messaging.recent_comment_replies(
             self.graph,
             target,
@@ -579,9 +667,21 @@ class InstagramProvider(Provider):
         else:
             edge, fields = "mentioned_media", MENTIONED_MEDIA_FIELDS
             spec = f"mentioned_media.media_id({media_id}){{{fields}}}"
-        body = self.graph.get(
-            self._user(), operation=edge.replace("_", " "), params={"fields": spec}
-        )
+        try:
+            body = self.graph.get(
+                self._user(), operation=edge.replace("_", " "), params={"fields": spec}
+            )
+        except (InvalidPayload, InsufficientScopes) as exc:
+            if not self.instagram_login:
+                raise
+            # Meta documents these reads for Facebook Login only (see the module's docstring).
+            raise InvalidPayload(
+                f"Instagram refused to read {edge} through Instagram Login "
+                "(graph.instagram.com), which does not document it; open the @mention on "
+                "Instagram, or connect the account through Facebook Login (graph.facebook.com) "
+                f"to read mentions. {exc.message}",
+                network=NETWORK,
+            ) from exc
         item = body.get(edge)
         if not isinstance(item, dict):
             raise InvalidPayload(

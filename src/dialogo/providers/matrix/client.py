@@ -18,7 +18,10 @@ is that providers never sleep or retry, so the client is configured with
 ``max_limit_exceeded=0`` and ``max_timeouts=0``: the first 429 comes back as an error response
 and the first timeout raises, and both are mapped here to the shared provider errors. Every call
 also runs under one overall deadline (``timeout``), because nio sends uploads and some syncs
-without any timeout of its own.
+without any timeout of its own, and that deadline is cut to the time left before the request
+deadline of :mod:`dialogo.providers.deadline` when one is set (the dispatcher's lease, as for
+every httpx provider): no call starts once it has passed (a plain transient error: nothing was
+sent) and none waits beyond it (a write cut short is ``OutcomeUnknown``, reconciled).
 
 Endpoints that nio lacks or wraps badly (relations, whose iterator swallows errors) go through
 nio's public ``send`` with the same error mapping.
@@ -39,6 +42,7 @@ from urllib.parse import quote, urlencode
 import aiohttp
 import nio  # type: ignore[import-untyped]
 
+from dialogo.providers import deadline as deadlines
 from dialogo.providers.errors import (
     Disconnected,
     InvalidPayload,
@@ -232,8 +236,19 @@ class MatrixClient:
             raise RuntimeError(
                 "MatrixClient blocks; call it from a worker thread, not inside an event loop"
             )
+        limit = self.timeout
+        left = deadlines.remaining()
+        if left is not None:  # a provider call under the dispatcher's lease
+            if left <= 0:
+                if asyncio.iscoroutine(call):
+                    call.close()
+                raise TransientError(
+                    "not sent: the request's deadline (its post's lease) had passed",
+                    network=NETWORK,
+                )
+            limit = min(limit, left)
         try:
-            return self._loop.run_until_complete(asyncio.wait_for(call, self.timeout))
+            return self._loop.run_until_complete(asyncio.wait_for(call, limit))
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise error_from_exception(exc, write=write) from exc
 

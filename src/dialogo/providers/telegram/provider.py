@@ -307,11 +307,13 @@ class TelegramProvider(Provider):
             "How messages arrive",
             kind=ConnectFieldKind.config,
             required=False,
+            choices=(POLLING, WEBHOOK),
             help="polling (the default: Dialogo asks Telegram every minute) or webhook "
             "(Telegram pushes each message at once to /webhooks/telegram/<channel id>; "
             "needs DIALOGO_BASE_URL to be Dialogo's public https address).",
         ),
     )
+    applied_fields: ClassVar[tuple[tuple[str, str], ...]] = ((UPDATES_FIELD, POLLING),)
 
     def __init__(
         self,

@@ -190,6 +190,22 @@ class FakeBotApi:
             {"id": BOT_ID, "is_bot": True, "first_name": "Dialogo", "username": BOT_USERNAME}
         )
 
+    def _getChat(self, fields: dict[str, str]) -> httpx.Response:
+        """The channel the bot publishes to (a ``ChatFullInfo`` of type ``channel``)."""
+        chat_id = fields.get("chat_id", "")
+        return _ok(
+            {
+                "id": int(chat_id) if chat_id.lstrip("-").isdigit() else -1001234567890,
+                "type": "channel",
+                "title": "Bottega Rossi",
+            }
+        )
+
+    def _getChatMember(self, fields: dict[str, str]) -> httpx.Response:
+        """The bot is an administrator of the channel allowed to post."""
+        user = {"id": BOT_ID, "is_bot": True, "first_name": "Dialogo", "username": BOT_USERNAME}
+        return _ok({"status": "administrator", "user": user, "can_post_messages": True})
+
     def _getUpdates(self, fields: dict[str, str]) -> httpx.Response:
         if self.webhook_url:
             return _fail(

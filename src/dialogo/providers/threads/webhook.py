@@ -16,7 +16,15 @@ hub.challenge`` handshake with a verify token of ours, the same ``X-Hub-Signatur
   ``shortcode``, ``timestamp`` — on a post of the account (``root_post.owner_id``);
 - ``mentions`` (topic ``interaction``): ``value`` is the post that mentions the account,
   ``target_id`` is the mentioned user's id;
-- ``publish`` and ``delete`` are the account's own activity: ignored (counted).
+- ``delete``: ``value`` names the deleted post or reply by ``id`` (with ``deleted_at`` or
+  ``timestamp`` when given): handed back in :attr:`ThreadsBatch.deleted`, so a stored message
+  with that id is marked deleted (one the inbox never stored is nothing to do);
+- ``publish`` is the account's own activity: ignored (counted).
+
+Threads has no edit notification. A ``replies`` or ``mentions`` notification for a post the
+inbox already holds, with text, is read as its current content (the inbox applies the new
+text, :func:`dialogo.inbox.pushed.apply_edits`); one naming the post only by id changes
+nothing stored (the fetch job sees the row and stops).
 
 A reply or mention is read with the same code as polling
 (:meth:`ThreadsProvider._message`: the same remote id, thread and author), so a message that
@@ -28,19 +36,22 @@ job; anything else unreadable is a :class:`WebhookProblem`.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from typing import Any
 
 from dialogo.providers.base import InboundMessage, MessageKind
 from dialogo.providers.fields import identifier as _id
 from dialogo.providers.fields import mapping as _map
 from dialogo.providers.fields import text as _str
-from dialogo.providers.meta.webhook import WebhookProblem, signed_json
+from dialogo.providers.fields import timestamp as _timestamp
+from dialogo.providers.meta.webhook import WebhookProblem, signed_json, when
 from dialogo.providers.threads.provider import ThreadsProvider
 
 #: The fields stored in the inbox, and the kind of message each brings.
 KINDS = {"replies": MessageKind.reply, "mentions": MessageKind.mention}
 #: The account's own activity: nothing to answer.
-IGNORED = frozenset({"publish", "delete"})
+IGNORED = frozenset({"publish"})
+DELETE = "delete"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -58,13 +69,34 @@ class ToFetch:
 
 
 @dataclasses.dataclass(frozen=True)
+class Deleted:
+    """A post or reply Threads says was deleted."""
+
+    where: str
+    media_id: str
+    deleted_at: dt.datetime | None = None
+    raw: Any = None
+
+    @property
+    def remote_id(self) -> str:
+        return self.media_id
+
+
+@dataclasses.dataclass(frozen=True)
 class ThreadsBatch:
     #: (the account the notification is for — ``""`` when it does not say —, the message)
     messages: list[tuple[str, InboundMessage]]
     fetch: list[tuple[str, ToFetch]]
     problems: list[WebhookProblem]
-    #: the account's own posts, replies and deletions
+    #: the account's own posts and replies
     ignored: int = 0
+    #: the posts and replies deleted (their stored messages are marked)
+    deleted: list[Deleted] = dataclasses.field(default_factory=list)
+
+
+def _when(value: Any) -> dt.datetime | None:
+    """ISO 8601 as Threads writes it, or a Unix time."""
+    return _timestamp(value) if isinstance(value, str) and "T" in value else when(value)
 
 
 def _account(field: str, value: dict[str, Any], payload: dict[str, Any]) -> str:
@@ -98,6 +130,15 @@ def parse_threads_notification(
         field, value = _map(item).get("field"), _map(_map(item).get("value"))
         if field in IGNORED:
             ignored += 1
+            continue
+        if field == DELETE:
+            gone = _id(value.get("id"))
+            if gone is None:
+                reason = "a Threads delete notification without an id"
+                batch.problems.append(WebhookProblem(where, reason, item))
+                continue
+            stamp = _when(value.get("deleted_at")) or _when(value.get("timestamp"))
+            batch.deleted.append(Deleted(where, gone, stamp, item))
             continue
         kind = KINDS.get(str(field))
         if kind is None or not value:

@@ -13,10 +13,10 @@ takes one page only, not the 30 days X keeps.
 Each event becomes a ``direct`` message; the account's own messages (``sender_id`` is the
 account: sent by Dialogo or in X's own app) are skipped. The thread is the other person of a
 one-to-one conversation (``dm:<user id>``, what :func:`dm_thread` builds from the webhook's
-sender too), or ``dm:<dm_conversation_id>`` for a group conversation (the Account Activity
-webhook does not deliver group messages). The remote id is the event id, the same id the
-webhook's ``direct_message_events[].id`` carries, so a message that arrives both ways is one
-row.
+sender too), or ``dm:<dm_conversation_id>`` for a group conversation, whose participants are
+kept (``dm_participants``). The remote id is the event id, the same id the webhook's
+``direct_message_events[].id`` (or v2 ``dm_events[].id``) carries, so a message that arrives
+both ways is one row.
 
 **Answering**: ``POST /2/dm_conversations/with/:participant_id/messages`` with
 ``{"text": …}`` for a one-to-one conversation, ``POST /2/dm_conversations/:id/messages`` for a
@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from dialogo.providers.base import (
@@ -110,9 +110,11 @@ def direct_message(
     created_at: dt.datetime,
     user: Mapping[str, Any],
     followers: int | None,
+    participants: Sequence[str] = (),
 ) -> InboundMessage:
     """A direct message as both the polling path and the webhook build it (same id, same
-    thread, same reply reference), so the two meet in one row."""
+    thread, same reply reference), so the two meet in one row. A group's ``participants``
+    (user ids) are kept in the reference as ``dm_participants``, comma-separated."""
     handle = _str(user.get("username")) or _str(user.get("screen_name")) or sender
     raw = {
         "id": event_id,
@@ -124,6 +126,8 @@ def direct_message(
     }
     if conversation:
         raw["dm_conversation_id"] = conversation
+    if participants:
+        raw["dm_participants"] = ",".join(sorted(set(participants), key=lambda i: (len(i), i)))
     return InboundMessage(
         remote_id=event_id,
         kind=MessageKind.direct,
@@ -158,6 +162,7 @@ def polled_event(
     else:  # a one-to-one conversation's id is its two user ids joined by "-"
         one_to_one = conversation is None or "-" in conversation
     user = users.get(sender, {})
+    followers = _int(_dict(user.get("public_metrics")).get("followers_count"))
     return direct_message(
         event_id=event_id,
         sender=sender,
@@ -166,7 +171,8 @@ def polled_event(
         text=_str(item.get("text")) or "",
         created_at=created,
         user=user,
-        followers=_int(_dict(user.get("public_metrics")).get("followers_count")),
+        followers=followers if followers is not None else _int(user.get("followers_count")),
+        participants=participants if not one_to_one else (),
     )
 
 

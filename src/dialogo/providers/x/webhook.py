@@ -26,6 +26,21 @@ API" — "Securing webhooks" and "Account Activity data objects" —, the v1.1 "
   (``sender_id`` is the account) are ignored; the others are ``direct`` messages threaded by
   the person (:func:`dialogo.providers.x.messaging.direct_message`, the same id and thread as
   ``GET /2/dm_events``). The sender's name comes from the delivery's ``users`` map;
+- ``dm_events[]``, direct messages in the X API v2 DM event shape (``id``, ``event_type``,
+  ``text``, ``sender_id``, ``dm_conversation_id``, ``participant_ids``, ``created_at``; the
+  senders in ``includes.users`` or ``users``): read by the polling path's own function
+  (:func:`dialogo.providers.x.messaging.polled_event`), so a **group conversation** is
+  threaded per conversation (``dm:<dm_conversation_id>``, its participants kept in
+  ``dm_participants``) exactly as ``GET /2/dm_events`` threads it, with the same id: a message
+  the poller also reads is stored once. Events other than ``MessageCreate`` (participants
+  joining or leaving) and the account's own messages are ignored. (X's Account Activity docs
+  say the v1.1 ``direct_message_events`` carry one-to-one messages only, "group conversations
+  not yet supported"; v2 DM events are how a group message reaches this intake.)
+- the X Activity API's envelope (``{"data": {"event_type", "filter": {"user_id"},
+  "payload", "includes"}}``, docs.x.com "X Activity API" event payloads) is unwrapped: the
+  account is ``filter.user_id``; the payload is read as a delivery of its own (either list
+  above) or, when it is one v2 DM event, as ``dm_events`` of one. Any other event type is a
+  :class:`WebhookProblem` (quarantined: this intake does not read it).
 - every other kind of event (likes, follows, blocks, typing indicators, read receipts, deleted
   posts, revoked subscriptions) is counted in :attr:`ActivityBatch.ignored`.
 
@@ -50,6 +65,7 @@ from dialogo.providers.fields import identifier as _id
 from dialogo.providers.fields import integer as _int
 from dialogo.providers.fields import mapping as _map
 from dialogo.providers.fields import text as _str
+from dialogo.providers.fields import timestamp as _time
 from dialogo.providers.x import messaging
 
 SIGNATURE_HEADER = "x-twitter-webhooks-signature"
@@ -244,6 +260,63 @@ def _direct(
     )
 
 
+def _direct_v2(
+    raw: Any, me: str, users: Mapping[str, Mapping[str, Any]], where: str
+) -> InboundMessage | WebhookProblem | None:
+    """One v2 DM event of a delivery (see the module docstring)."""
+    if not isinstance(raw, dict):
+        return WebhookProblem(where, "a direct message event that is not an object", raw)
+    event_id = _id(raw.get("id"))
+    if raw.get("event_type", "MessageCreate") != "MessageCreate":
+        return None  # ParticipantsJoin / ParticipantsLeave
+    sender = _id(raw.get("sender_id"))
+    if event_id is None or sender is None or _time(raw.get("created_at")) is None:
+        return WebhookProblem(where, "a message without id, sender_id or created_at", raw, event_id)
+    if sender == me:
+        return None  # the account's own message (sent by Dialogo or in X's app)
+    text, participants = raw.get("text"), raw.get("participant_ids")
+    if text is not None and not isinstance(text, str):
+        return WebhookProblem(where, "a message whose text is not text", raw, event_id)
+    if participants is not None and not (
+        isinstance(participants, list) and all(isinstance(p, str) for p in participants)
+    ):
+        return WebhookProblem(where, "participant_ids is not a list of ids", raw, event_id)
+    if not text:
+        return WebhookProblem(where, "a message without text", raw, event_id)
+    return messaging.polled_event(raw, users, me)
+
+
+def _users(payload: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    """The delivery's users by id: the v1.1 ``users`` map, and v2 ``includes.users``."""
+    found: dict[str, Mapping[str, Any]] = {}
+    for key, value in _map(payload.get("users")).items():
+        if isinstance(value, dict):  # the X Activity API nests each one under "data"
+            found[str(key)] = _map(value.get("data")) or value
+    for item in _map(payload.get("includes")).get("users") or []:
+        if isinstance(item, dict) and _id(item.get("id")):
+            found[str(item["id"])] = item
+    return found
+
+
+def _unwrap(payload: dict[str, Any]) -> dict[str, Any]:
+    """An X Activity API delivery as an Account Activity one (see the module docstring);
+    any other delivery unchanged."""
+    data = payload.get("data")
+    if "for_user_id" in payload or not isinstance(data, dict) or "event_type" not in data:
+        return payload
+    me = _id(_map(data.get("filter")).get("user_id"))
+    inner = data.get("payload")
+    out: dict[str, Any] = {"for_user_id": me, "includes": data.get("includes")}
+    if isinstance(inner, dict) and ("direct_message_events" in inner or "dm_events" in inner):
+        out.update({k: v for k, v in inner.items() if k != "for_user_id"})
+    elif isinstance(inner, dict) and str(data.get("event_type")).startswith("dm."):
+        out["dm_events"] = [inner]
+    else:
+        kind = str(data.get("event_type"))[:60]
+        out[f"event {kind}"] = [inner]  # read as an event kind this intake does not read
+    return out
+
+
 def signed_json(body: bytes, signature: str | None, consumer_secret: str) -> Any:
     """The decoded body of a delivery whose signature is right, else :class:`WebhookRejected`
     (:class:`WebhookMalformed` for a signed body that is not JSON)."""
@@ -268,14 +341,15 @@ def parse_activity(body: bytes, signature: str | None, consumer_secret: str) -> 
     if not isinstance(payload, dict):
         problems.append(WebhookProblem("body", "a delivery that is not an object", payload))
         return ActivityBatch(messages, problems)
+    payload = _unwrap(payload)
     me = _id(payload.get("for_user_id"))
     if me is None:
         problems.append(WebhookProblem("for_user_id", "a delivery without for_user_id", payload))
         return ActivityBatch(messages, problems)
-    users = _map(payload.get("users"))
+    users = _users(payload)
     ignored = 0
     results: list[InboundMessage | WebhookProblem | None] = []
-    for key in ("tweet_create_events", "direct_message_events"):
+    for key in ("tweet_create_events", "direct_message_events", "dm_events"):
         events = payload.get(key)
         if events is None:
             continue
@@ -286,13 +360,16 @@ def parse_activity(body: bytes, signature: str | None, consumer_secret: str) -> 
             where = f"{key}[{index}]"
             if key == "tweet_create_events":
                 results.append(_tweet(raw, me, where))
+            elif key == "dm_events":
+                results.append(_direct_v2(raw, me, users, where))
             else:
                 results.append(_direct(raw, me, users, where))
     for key in OTHER_EVENTS:
         value = payload.get(key)
         ignored += len(value) if isinstance(value, list) else int(value is not None)
     known = {"for_user_id", "users", "apps", "user_has_blocked", "is_blocked_by", "source"}
-    known |= {"tweet_create_events", "direct_message_events", *OTHER_EVENTS}
+    known |= {"includes", "tweet_create_events", "direct_message_events", "dm_events"}
+    known |= set(OTHER_EVENTS)
     for key in payload:
         if key not in known and isinstance(payload[key], list):  # an event list we do not know
             problems.append(

@@ -28,6 +28,7 @@ from dialogo.core.clock import ensure_aware
 from dialogo.core.errors import DomainError, InvalidInput
 from dialogo.core.i18n import N_
 from dialogo.providers.base import AuthKind, ConnectField, ConnectFieldKind, Provider
+from dialogo.providers.errors import ProviderError
 from dialogo.web import messages, templating
 from dialogo.web.cookies import Flash
 from dialogo.web.forms import read_form, text
@@ -109,6 +110,7 @@ class FormField:
     help: str
     secret: bool
     required: bool
+    choices: tuple[str, ...] = ()  # offered as a list (the first is the default)
 
     @property
     def id(self) -> str:
@@ -156,6 +158,7 @@ def _form_fields(tr: NullTranslations, provider: type[Provider]) -> list[FormFie
                 help=help_,
                 secret=field.secret,
                 required=field.required,
+                choices=field.choices,
             )
         )
     return out
@@ -187,30 +190,24 @@ def _cipher(viewer: Viewer) -> CredentialCipher:
     return CredentialCipher.from_settings(viewer.ctx.settings)
 
 
-def _reason(exc: DomainError) -> str:
-    """What the network said: the provider error the service translated, else its message."""
-    inner = exc.__context__
-    return inner.message if isinstance(inner, DomainError) else exc.message
-
-
 def refusal(viewer: Viewer, exc: DomainError, network: str) -> str:
     """A service's refusal as a sentence in the viewer's language."""
     name = _network_name(viewer, network)
     if exc.code == "credentials_rejected":
         return viewer.gettext("%(network)s refused these credentials: %(reason)s") % {
             "network": name,
-            "reason": _reason(exc),
+            "reason": messages.error_reason(viewer.tr, exc, implied="reauth_required"),
         }
     if exc.code == "address_not_allowed":
         return viewer.gettext("%(network)s: this address cannot be used. %(reason)s") % {
             "network": name,
-            "reason": _reason(exc),
+            "reason": messages.error_reason(viewer.tr, exc),
         }
     if exc.code == "network_unavailable":
         return viewer.gettext(
             "Could not reach %(network)s (%(reason)s). Nothing was changed; "
             "try again in a few minutes."
-        ) % {"network": name, "reason": _reason(exc)}
+        ) % {"network": name, "reason": messages.error_reason(viewer.tr, exc)}
     return messages.domain_error(viewer.tr, exc)
 
 
@@ -423,9 +420,11 @@ async def connect(workspace_id: int, viewer: FormViewer) -> Response:
     data = ChannelConnect(
         network=network, name=values["name"] or None, credentials=credentials, config=config
     )
+    refused: list[channels.SettingRefused] = []
     try:
         # The providers' clients are synchronous (some run an event loop of their own): off
-        # the server's loop, as FastAPI runs the plain ``def`` routes.
+        # the server's loop, as FastAPI runs the plain ``def`` routes. A setting that lives at
+        # the network (Telegram's webhook mode) is registered once the channel has its id.
         channel = await run_in_threadpool(
             channels.connect_channel,
             viewer.session,
@@ -434,6 +433,8 @@ async def connect(workspace_id: int, viewer: FormViewer) -> Response:
             data,
             registry=viewer.ctx.providers,
             cipher=_cipher(viewer),
+            public_url=viewer.ctx.settings.public_url,
+            refused=refused,
         )
     except DomainError as exc:
         return _refused(viewer, workspace_id, exc, network, values=values, reauth=reauth)
@@ -442,12 +443,20 @@ async def connect(workspace_id: int, viewer: FormViewer) -> Response:
         if channel.id in before
         else viewer.gettext("%(name)s (%(network)s) is connected.")
     )
-    return _done(
-        viewer,
-        workspace_id,
-        "success",
-        done % {"name": channel.name, "network": chosen.display_name},
-    )
+    done %= {"name": channel.name, "network": chosen.display_name}
+    if refused:  # connected, with the setting's default: say which and why
+        r = refused[0]
+        # a provider error is worded in the viewer's language; the network's text stays a detail
+        done += " " + viewer.gettext(
+            "“%(field)s” could not be set to %(wanted)s, so it stays %(kept)s: %(reason)s. "
+            "Change it in the channel's settings."
+        ) % {
+            "field": viewer.gettext(r.label),
+            "wanted": r.wanted,
+            "kept": r.kept,
+            "reason": messages.provider_reason(viewer.tr, r.code, r.reason),
+        }
+    return _done(viewer, workspace_id, "info" if refused else "success", done)
 
 
 def callback_url(viewer: Viewer) -> str:
@@ -682,10 +691,12 @@ async def save_settings(workspace_id: int, channel_id: int, viewer: FormViewer) 
         )
     except DomainError as exc:
         viewer.session.rollback()
-        # The service's reason names the field (never a value); it is in English for now.
+        # The service's reason names the field (never a value); it is in English for now. A
+        # network's refusal of a setting (Telegram's webhook) is worded by its error's kind.
         reason = (
-            viewer.gettext("Nothing was saved: %(reason)s") % {"reason": exc.message}
-            if isinstance(exc, InvalidInput)
+            viewer.gettext("Nothing was saved: %(reason)s")
+            % {"reason": messages.error_reason(viewer.tr, exc)}
+            if isinstance(exc, InvalidInput | ProviderError)
             else messages.domain_error(viewer.tr, exc)
         )
         return _settings_page(

@@ -86,6 +86,13 @@ ERRORS = {
     ),
     "ack_disclosure_too_long": N_("The disclosure has at most 300 characters."),
 }
+#: Why the rule check refused (``rule_invalid``'s ``reason``, see ``dialogo.inbox.rules``); a
+#: refusal without one (a shape only an API client can send) is shown as the service wrote it.
+RULE_REASONS = {
+    "no_name": N_("it needs a name"),
+    "no_action": N_("it needs at least one action"),
+    "unknown_channel": N_("the channel is not one of this workspace's"),
+}
 #: The same text as ``dialogo.inbox.acknowledge.DEFAULT_DISCLOSURE``, marked here so that it is
 #: extracted for translation (the worker reads the catalogue to send it in Italian).
 ACK_DISCLOSURE_DEFAULT = N_("Automated message — a person will answer soon.")
@@ -778,8 +785,11 @@ def _rule_refused(
     viewer: Viewer, workspace_id: int, form: RuleForm, editing: int | None, exc: DomainError
 ) -> Response:
     viewer.session.rollback()
-    if exc.code == "rule_invalid":  # the reason comes from the rule check, in English
-        note = viewer.gettext(ERRORS[exc.code]) % {"reason": str(exc)}
+    if exc.code == "rule_invalid":  # the rule check's reason, in words when it has a name
+        reason = RULE_REASONS.get(str(exc.details.get("reason", "")))
+        note = viewer.gettext(ERRORS[exc.code]) % {
+            "reason": viewer.gettext(reason) if reason else str(exc)
+        }
     elif exc.code in ERRORS:
         note = viewer.gettext(ERRORS[exc.code])
     else:
