@@ -1,6 +1,7 @@
 """Listening throughput, end to end: parse → language → sentiment → 100 queries → store.
 
-    /work/venv/bin/python benchmarks/listening.py [--posts 14000] [--batch 1000] [--repeat 3]
+    .venv/bin/python benchmarks/listening.py [--posts 14000] [--batch 1000] [--repeat 3]
+                                             [--workers N]
 
 Texts: the English airline tweets and the Italian SENTIPOLC tweets from ../shared/data
 (interleaved; read, never copied), each post with its own time. Without them, the run stops with
@@ -8,70 +9,70 @@ a message. The store is a SQLite file made as the default install makes it (the 
 WAL journal, synchronous=NORMAL, foreign keys on), every table, one workspace and the 100 queries
 stored, one transaction per batch of 1,000.
 
+Two end-to-end rows, both the real ``listening.service.ingest``, alternating run by run:
+
+- **pool path** (the headline, what a large batch does by default): each batch's enrichment
+  (language, sentiment, cues, topics, the 100 queries) in ``--workers`` worker processes
+  (``listening.parallel``; default: the cores, as ``DIALOGO_LISTENING_WORKERS``), in chunks of
+  250 handed back in input order; this process stores chunk k while the workers enrich the
+  next ones. The pool is started (and its models loaded) before the clock starts, as in a
+  long-running server; its CPU seconds (from /proc) are counted with this process's.
+- **single process**: ``DIALOGO_LISTENING_WORKERS=1``, everything in this process.
+
 Named speed baseline: VADER (``vaderSentiment``'s ``polarity_scores``) on the same English
-texts — sentiment alone, no language, no queries, no store. The table also shows each stage
-alone, and the machine's load average (the figures are only comparable on an idle machine).
+texts — sentiment alone, no language, no queries, no store, one process. The table also shows
+each stage alone and the 1-minute load average over the runs (the figures are only comparable
+on an idle machine: the wall rates fall with the load, and so, less, do the CPU rates).
 
-Measured on 2026-12-06 at 11:12 UTC, 14,000 posts, ``--repeat 3`` (end to end and VADER: the
-best of three alternating runs; the other rows one run), load average 13.3 on the 2-core
-machine shared by about eight engineers — so the wall figures are a fraction of what the code
-does; the CPU-second column is what this process itself spent:
+Measured on 2026-12-06 at 14:38 UTC, 14,000 posts, ``--repeat 3`` (the end-to-end rows and
+VADER: the best of three alternating runs; the others one run), 1-minute load average 0.4–0.8
+during the runs on the 2-core machine (a quiet window between the engineers' work):
 
-| what | posts/s (wall) | posts per CPU-second |
-|---|---|---|
-| end to end, batch path (service.ingest, SQLite) | 3,782 | 10,863 |
-| end to end, per-post path | 712 | 3,570 |
-| analyse_many alone | 6,575 | 17,552 |
-| parse alone | 25,224 | 67,787 |
-| 100 queries alone | 30,191 | 78,963 |
-| baseline: VADER alone | 5,691 | 16,717 |
+| what | posts/s (wall) | posts per CPU-second | CPU µs per post |
+|---|---|---|---|
+| **end to end, pool path (2 workers)** | **12,191** | 7,745 | 129 |
+| end to end, single process | 6,932 | 7,546 | 133 |
+| end to end, per-post path | 2,921 | 2,930 | 341 |
+| analyse_many alone | 14,675 | 14,679 | 68 |
+| analyse alone, one call per post | 12,406 | 12,408 | 81 |
+| parse alone | 33,653 | 33,660 | 30 |
+| 100 queries alone | 100,552 | 100,548 | 10 |
+| baseline: VADER alone | 14,578 | 14,579 | 69 |
 
-Side by side, the same benchmark run alternately on this tree and on the code before the changes
-below (``git archive HEAD`` of ecd258c with PYTHONPATH), at load 13–22: end to end per
-CPU-second 10,818, 9,824 and 10,863 (0.60x, 0.55x and 0.65x VADER) against 8,768 and 8,616
-(0.49x and 0.57x VADER), about 1.15–1.25x; best wall 3,782 against 2,782. In four more
-alternating pairs of the batch path alone (best of two each): 8,142 / 8,310 /
-9,178 / 8,841 against 7,783 / 7,701 / 8,172 / 7,715 per CPU-second (1.05–1.15x), wall
-1,983 / 2,159 / 2,186 / 2,256 against 1,250 / 1,809 / 1,937 / 1,856. All results are identical:
-analyse_many, analyse with hints and polarity on all 17,658 airline + SENTIPOLC texts, and each
-query document equals prepare()'s (tests/nlp/test_fast_paths.py, tests/listening/
-test_ingest_values.py).
+**The goal of 10,000 posts/s end to end holds on the idle machine: 12,191 posts/s wall** with
+the pool (0.84x VADER's wall rate while doing language, cues, topics, 100 queries and the store
+as well), 1.76x the single process in the same run. Per CPU-second the pool path costs about
+the same as one process (7,745 against 7,546: the pickling and the per-chunk store are paid
+for by the batched language identification below).
 
-The goal of 10,000 posts/s wall is NOT demonstrated: on this machine at load 13–22 the best
-end-to-end run is 3,782 posts/s wall; per CPU-second of the process it is 9,824–10,863. The
-ratios to VADER fall with the load too (the code before these changes: 0.55–0.58x at load 3.4
-this morning, 0.49–0.57x at load 14–20 now), so at 1.15–1.25x that code an idle machine (VADER
-26,412 posts/s on 2026-11-23) would give about 16,000–19,000 posts per CPU-second, which for
-one process on an idle core is also about its wall rate — a projection, not a measurement.
+The same benchmark at load 24–28 (14:09 UTC, eight engineers' tests running) gave 1,952 posts/s
+wall with the pool and 1,621 in one process (1.16–1.20x; every process gets a fraction of a
+core), 126 and 108 µs of CPU per post; the CPU rates of this virtual machine also vary by
+1.5–2.5x between runs (VADER: 10,816 per CPU-second at 13:2x UTC today, 14,579 at 14:38,
+26,412 on 2026-11-23), so compare rows of one run only.
 
-Where a post's time went before (cProfile by CPU time, batch path, load 2): analyse_many 56 %
-(language identification by the model for the ~13 % of posts the function words leave unsure
-is the largest single part), the query document 7 % and the 100 queries 7 %, the store 18 %
-(converting values 7 %, the posted_at conversion alone 4.5 %; executemany 4 %; commit 3 %;
-reading the new ids back and the duplicate check 4 %), the rest glue. What changed:
+Identical results: the pool path stores exactly what the single process stores — every
+mention's id, language, sentiment, label, cues, topics and matches, in input order (on
+PostgreSQL in key order, both paths) — tests/listening/test_parallel.py on SQLite and
+PostgreSQL, and this benchmark, which compares the stored rows and matches of every run.
+The batched language model (``nlp.language.identify_many``: py3langid's byte n-gram walk
+per text, then the naive-Bayes sums and the softmax for the whole batch in numpy) gives the
+language py3langid's ``classify`` gives on all 17,658 airline + SENTIPOLC tweets (confidence
+within 3e-6; tests/nlp/test_fast_paths.py), ``benchmarks/language.py``'s accuracy table is
+unchanged, and analyse_many's output equals the previous tree's on all 17,658 (compared with
+``git archive HEAD`` on PYTHONPATH).
 
-- the store (``listening/store.py``): rows as tuples, converted column by column (``map``/``zip``
-  in C; a repeated value, e.g. a topics list serialised to JSON, once per batch), the driver's
-  own ``executemany`` on the session's connection, the new ids without reading them back
-  (SQLite: ``last_insert_rowid()`` and the consecutive ids of one executemany in the write
-  transaction, checked at both ends against the unique key; PostgreSQL: ``INSERT … RETURNING
-  id`` through psycopg's ``executemany(returning=True)``);
-- the duplicate check and any read-back name the channels too, so each key is one look-up in
-  the unique (workspace, channel, remote id) index — before, the condition used only the
-  workspace and scanned all of its mentions for every 500 keys (a cost growing with the table);
-- one normalised form: analyse_many hands out each text's lower-cased form and tokens, and the
-  query document takes its words from them (``nlp.text.word_runs``) instead of lower-casing and
-  scanning the text again, wherever cleaning left the text unchanged and no emoticon splits a
-  word (11,106 of the 14,000 posts here; the others are read again);
-- the sentiment scorer finds the tokens its rules may act on with one set look-up each instead
-  of a dictionary look-up per token and four further tests.
+Where a post's time goes (cProfile by CPU time, batch path): analyse_many about 60 % —
+sentiment scoring 16 %, topics 9 %, the token and cue regular expressions 10 %, language
+identification 9 % (the model on the ~13 % of posts the function words leave unsure: about
+70–95 µs each with py3langid's classify at this load, a third of it its pure-Python byte
+walk, the rest its numpy calls per text and the text preparation; identify_many, one set of
+numpy calls for the batch, takes 35–45 % less: 45–60 µs, also in chunks of 32 unsure posts) —,
+the query document 5 % and the 100 queries 8 %, the store 11 %, the rest glue.
 
-The per-batch Incoming objects (a frozen dataclass, ~4 µs a post) are built by the caller and
-counted here. Earlier: 2026-12-06 at 08:07 UTC at load 3.4 (a bare SQLite engine: rollback
-journal, synchronous=FULL, no foreign keys), batch path 7,296 posts/s wall, 8,434 per
-CPU-second, VADER 12,858 and 14,540; a second process for analyse_many was tried then and gave
-no gain while the other core is busy. 2026-11-23 at load 1.4: end to end 9,422 posts/s wall,
-VADER 26,412.
+Earlier: 2026-12-06 at 11:12 UTC at load 13.3 (single process only), batch path 3,782 posts/s
+wall, 10,863 per CPU-second, VADER 5,691 and 16,717; 2026-12-06 at 08:07 UTC at load 3.4,
+7,296 posts/s wall, VADER 12,858; 2026-11-23 at load 1.4: 9,422 posts/s wall, VADER 26,412.
 """
 
 from __future__ import annotations
@@ -94,6 +95,7 @@ from dialogo.accounts.models import Workspace
 from dialogo.core.config import Settings
 from dialogo.core.db import Base, make_engine
 from dialogo.db import models  # noqa: F401 - every table
+from dialogo.listening import parallel
 from dialogo.listening.models import ListeningQuery, Mention, MentionMatch, MentionSource
 from dialogo.listening.query import QuerySet, prepare
 from dialogo.listening.service import Incoming, ingest
@@ -231,11 +233,31 @@ def per_post_path(
     return time.perf_counter() - start, time.process_time() - cpu
 
 
-def batch_path(engine: Engine, texts: list[str], qs: QuerySet, batch: int) -> tuple[float, float]:
+def workers_cpu() -> float:
+    """CPU seconds the enrichment pool's worker processes have used so far (Linux /proc;
+    0 without a pool)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for pid in parallel.worker_pids():
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+    return total
+
+
+def batch_path(
+    engine: Engine, texts: list[str], qs: QuerySet, batch: int, workers: int = 1
+) -> tuple[float, float]:
     """The real service: ``listening.service.ingest`` (duplicate check, analyse_many, the 100
     queries through one shared term index, mentions and matches by driver-level executemany),
-    one transaction per batch."""
-    start, cpu = time.perf_counter(), time.process_time()
+    one transaction per batch; with ``workers`` of 2 or more, the enrichment of each batch in
+    the worker pool (listening.parallel), started beforehand. The CPU time counts the
+    workers' too."""
+    parallel.configure(workers)
+    parallel.warm()
+    start, cpu = time.perf_counter(), time.process_time() + workers_cpu()
     with Session(engine) as session:
         for lo in range(0, len(texts), batch):
             ingest(
@@ -247,7 +269,20 @@ def batch_path(engine: Engine, texts: list[str], qs: QuerySet, batch: int) -> tu
                 queries=qs,
             )
             session.commit()
-    return time.perf_counter() - start, time.process_time() - cpu
+    return time.perf_counter() - start, time.process_time() + workers_cpu() - cpu
+
+
+def stored_rows(engine: Engine) -> list[object]:
+    """Every stored mention (id, key and enrichment) and match, to compare runs."""
+    with engine.connect() as conn:
+        mentions = conn.exec_driver_sql(
+            "SELECT id, channel, remote_id, posted_at, language, sentiment, label, is_question, "
+            "is_complaint, topics FROM mentions ORDER BY id"
+        ).all()
+        matches = conn.exec_driver_sql(
+            "SELECT mention_id, query_id FROM mention_matches ORDER BY mention_id, query_id"
+        ).all()
+    return [*mentions, *matches]
 
 
 def main() -> None:
@@ -256,6 +291,12 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1_000)
     parser.add_argument(
         "--repeat", type=int, default=3, help="runs of end to end and VADER, alternating"
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=parallel.default_workers(),
+        help="enrichment worker processes of the pool path (default: the cores)",
     )
     args = parser.parse_args()
     if not (EN.exists() and IT.exists()):
@@ -299,32 +340,54 @@ def main() -> None:
     # End to end, with the store (a fresh SQLite file each run, like the default install),
     # alternating with the VADER baseline so both see the same machine; the best of the runs.
     inf = (float("inf"), float("inf"))
-    t_old, t_e2e, t_vader = inf, inf, inf
+    t_old, t_e2e, t_pool, t_vader = inf, inf, inf, inf
+    loads = [os.getloadavg()[0]]
+    reference: list[object] | None = None
     for rep in range(max(1, args.repeat)):
-        with tempfile.TemporaryDirectory() as tmp:
-            engine = fresh_store(tmp, queries)
-            if rep == 0:
+        for workers in (args.workers, 1):
+            if rep == 0 and workers == 1:
+                with tempfile.TemporaryDirectory() as tmp:
+                    engine = fresh_store(tmp, queries)
+                    cues._word_topic.clear()
+                    t_old = per_post_path(engine, texts, qs, args.batch)
+                    engine.dispose()
+            with tempfile.TemporaryDirectory() as tmp:
+                engine = fresh_store(tmp, queries)
                 cues._word_topic.clear()
-                t_old = per_post_path(engine, texts, qs, args.batch)
-            cues._word_topic.clear()
-            t_e2e = best(t_e2e, batch_path(engine, texts, qs, args.batch))
-            engine.dispose()
+                timing = batch_path(engine, texts, qs, args.batch, workers)
+                stored = stored_rows(engine)
+                if reference is None:
+                    reference = stored
+                assert stored == reference, "the pool path must store what one process stores"
+                if workers == 1:
+                    t_e2e = best(t_e2e, timing)
+                else:
+                    t_pool = best(t_pool, timing)
+                engine.dispose()
         t_vader = best(t_vader, timed(lambda: [vader.polarity_scores(x) for x in sample]))
-    load = os.getloadavg()[0]
+        loads.append(os.getloadavg()[0])
+    parallel.shutdown()
+    load = max(loads)
     langs = Counter(r.language for r in results)
     n = len(texts)
 
     print(
         f"{n:,} posts ({len(set(texts)):,} distinct, it/en interleaved), {len(queries)} "
-        f"queries, {hits:,} matches; languages {dict(langs)}; load average {load:.1f} on "
-        f"{os.cpu_count()} cores"
+        f"queries, {hits:,} matches; languages {dict(langs)}; load average (1 min) "
+        f"{min(loads):.1f}-{load:.1f} during the runs on {os.cpu_count()} cores"
     )
     print()
-    print("| what | posts/s (wall) | posts per CPU-second |")
-    print("|---|---|---|")
+    print("| what | posts/s (wall) | posts per CPU-second | CPU µs per post |")
+    print("|---|---|---|---|")
     rows = [
         (
-            "**end to end, batch path**: service.ingest (analyse_many + parse + 100 queries "
+            f"**end to end, pool path**: service.ingest, enrichment in {args.workers} worker "
+            "processes, the store in this one (SQLite); CPU of all the processes",
+            t_pool,
+            n,
+        ),
+        (
+            "end to end, single process: service.ingest (analyse_many + parse + 100 queries "
             "+ bulk executemany, SQLite)",
             t_e2e,
             n,
@@ -337,18 +400,22 @@ def main() -> None:
         ("**baseline: VADER polarity_scores alone, English texts**", t_vader, len(sample)),
     ]
     for what, (wall, cpu), count in rows:
-        print(f"| {what} | {rate(count, wall)} | {rate(count, cpu)} |")
+        print(f"| {what} | {rate(count, wall)} | {rate(count, cpu)} | {cpu / count * 1e6:.0f} |")
     print()
     e2e_cpu = n / t_e2e[1]
     vader_cpu = len(sample) / t_vader[1]
+    vader_wall = len(sample) / t_vader[0]
     print(
-        f"End to end against the VADER baseline, per CPU-second (the load-independent ratio): "
-        f"{e2e_cpu / vader_cpu:.2f}x VADER's rate while doing language, cues, topics, 100 "
-        "queries and the store as well."
+        f"End to end against the VADER baseline: pool path {n / t_pool[0] / vader_wall:.2f}x and "
+        f"single process {n / t_e2e[0] / vader_wall:.2f}x VADER's wall rate; per CPU-second "
+        f"single process {e2e_cpu / vader_cpu:.2f}x and pool path "
+        f"{n / t_pool[1] / vader_cpu:.2f}x, while doing language, cues, topics, 100 queries "
+        "and the store as well. Pool path against single process, wall: "
+        f"{t_e2e[0] / t_pool[0]:.2f}x."
     )
     print(
         "Goal: >= 10,000 posts/s end to end. On a shared machine the wall figures fall with "
-        "the load; CPU-seconds are what this process itself spent."
+        "the load; CPU-seconds are what this process spent (the pool path: with its workers')."
     )
 
 

@@ -239,3 +239,47 @@ def test_crisis_explains_the_spike(db: Session, brand: Brand) -> None:
     assert len(crisis.mentions) == 30
     with pytest.raises(service.NotFound):
         service.get_crisis(db, brand.principal, brand.id, volume.id + 999)
+
+
+def test_alert_mail_gives_the_hour_in_the_workspaces_time_zone(
+    db: Session, brand: Brand, smtp: Smtp
+) -> None:
+    """The judged hour (09:00 UTC on a winter Monday) reads 10:00 in Rome, with the offset."""
+    brand.workspace.language = "en"
+    brand.workspace.timezone = "Europe/Rome"
+    _seed_spike(db, brand)
+    service.add_alert_target(
+        db, brand.principal, brand.id, AlertTargetCreate(kind="email", target="pr@brand.test")
+    )
+    service.check_alerts(db, brand.id, now=NOW, smtp=smtp.config)
+    assert smtp.inbox.messages
+    for _, _, msg in smtp.inbox.messages:
+        body = msg.get_content()
+        assert "Hour: 2026-01-26 10:00 (Europe/Rome, UTC+01:00)" in body
+        assert "09:00" not in body
+
+
+@pytest.mark.parametrize(
+    ("at", "zone", "expected"),
+    [
+        (dt.datetime(2026, 1, 26, 9, tzinfo=dt.UTC), "UTC", ("2026-01-26 09:00", "UTC, UTC+00:00")),
+        # Summer time: Rome is two hours ahead; New York is behind, across midnight.
+        (
+            dt.datetime(2026, 7, 1, 9, tzinfo=dt.UTC),
+            "Europe/Rome",
+            ("2026-07-01 11:00", "Europe/Rome, UTC+02:00"),
+        ),
+        (
+            dt.datetime(2026, 7, 1, 2, 30),  # naive: read as UTC, as stored
+            "America/New_York",
+            ("2026-06-30 22:30", "America/New_York, UTC-04:00"),
+        ),
+        (
+            dt.datetime(2026, 1, 1, 0, 0, tzinfo=dt.UTC),
+            "Asia/Kolkata",
+            ("2026-01-01 05:30", "Asia/Kolkata, UTC+05:30"),
+        ),
+    ],
+)
+def test_local_hour_of_an_alert(at: dt.datetime, zone: str, expected: tuple[str, str]) -> None:
+    assert service.local_hour(at, zone) == expected

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from dialogo.listening import service
+from dialogo.listening import parallel, service
 from dialogo.listening.models import Mention, MentionSource
 from dialogo.listening.query import prepare
 from dialogo.nlp import analyse, analyse_many
@@ -99,10 +99,7 @@ def test_query_documents_from_the_shared_tokens_equal_prepare_on_the_shared_twee
     analyses = analyse_many(texts, normalised=normalised)
     shared = 0
     for text, a, norm in zip(texts, analyses, normalised, strict=True):
-        item = service.Incoming(
-            channel="import", remote_id="x", text=text, posted_at=T0, author_handle="@Who"
-        )
-        doc = service._incoming_doc(item, a.language, norm)
+        doc = parallel.document(text, a.language, "import", None, "@Who", norm)
         assert doc == prepare(text, lang=a.language, author="@Who", channels=["import"]), text
         shared += norm is not None
     assert shared > len(texts) // 2  # the shortcut is taken (texts with URLs are not)

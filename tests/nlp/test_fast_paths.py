@@ -108,3 +108,31 @@ def test_analyse_many_hands_out_the_lowered_text_and_tokens_only_where_unchanged
     # Cleaned (control characters, lone surrogates, too long) or URL-stripped: not handed out.
     assert not kept & {EDGES[8], EDGES[9], EDGES[11], "a" * 6_000}
     assert {EDGES[1], EDGES[2], EDGES[7]} <= kept
+
+
+def test_the_batched_language_model_agrees_with_py3langid() -> None:
+    """identify_many scores a batch in numpy: each text's answer is the one it gets alone, and
+    the language py3langid's own classify gives (the confidence within float32 rounding)."""
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    from dialogo.nlp import language
+
+    reference = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+    reference.set_languages(language._CANDIDATES)
+
+    def classify(text: object) -> tuple[str, float]:
+        body = language._model_text(text)
+        if body is None:
+            return "und", 0.0
+        lang, prob = reference.classify(body)
+        ok = lang in language.SUPPORTED and prob >= language._MIN_CONFIDENCE
+        return (lang if ok else "und"), float(prob)
+
+    shared = _shared_texts()[::3]  # a third of the tweets
+    texts = [*EDGES, "Hola, ¿cómo estás?", "Bonjour à tous", "#only @names", *shared]
+    batch = language.identify_many(texts)
+    assert batch == [language.identify(t) for t in texts]
+    expected = [classify(t) for t in texts]
+    assert [lang for lang, _ in batch] == [lang for lang, _ in expected]
+    assert max(abs(a - b) for (_, a), (_, b) in zip(batch, expected, strict=True)) < 1e-5
+    assert {lang for lang, _ in batch} == {"it", "en", "und"} or not shared

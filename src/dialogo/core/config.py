@@ -106,6 +106,9 @@ class Settings(BaseSettings):
     # An emotion model made with `dialogo nlp train --format multiemotions` (none ships: the
     # training data is non-commercial). Set: listening stores each mention's emotions.
     emotion_model: Path | None = None
+    # Worker processes that enrich large listening batches (dialogo.listening.parallel);
+    # None: one per core this process may use; 1: enrich in process only.
+    listening_workers: int | None = Field(default=None, ge=1)
 
     def check(self) -> Settings:
         """Refuse settings that are unsafe or inconsistent; raise ``ConfigError``."""

@@ -425,6 +425,11 @@ class QuerySet:
     def __len__(self) -> int:
         return len(self._queries)
 
+    def sources(self) -> tuple[tuple[int, str], ...]:
+        """``(id, query text)`` of every query, by id: enough to build an equal set elsewhere
+        (another process)."""
+        return tuple(sorted((qid, q.text) for qid, q in self._queries.items()))
+
     def candidates(self, doc: Document) -> set[int]:
         found: set[int] = set(self._always)
         update = found.update

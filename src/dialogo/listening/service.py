@@ -36,7 +36,7 @@ from dialogo.core.config import Settings
 from dialogo.core.errors import Conflict, InvalidInput, NotFound
 from dialogo.core.text import storable
 from dialogo.listening import alerts as spikes
-from dialogo.listening import mail, store
+from dialogo.listening import mail, parallel, store
 from dialogo.listening import reputation as rep
 from dialogo.listening.mail import SmtpConfig
 from dialogo.listening.models import (
@@ -51,7 +51,6 @@ from dialogo.listening.models import (
 )
 from dialogo.listening.query import (
     CompiledQuery,
-    Document,
     QuerySet,
     compile_query,
     prepare,
@@ -67,14 +66,14 @@ from dialogo.listening.schemas import (
     Reputation,
     ReputationPoint,
 )
-from dialogo.nlp import active, analyse_many
+from dialogo.nlp import active
 from dialogo.nlp.clusters import cluster_texts
 from dialogo.nlp.emotion import EmotionModel, load_cached
 from dialogo.nlp.entities import Gazetteer
 from dialogo.nlp.language import FUNCTION_WORDS
 from dialogo.nlp.model import DataError
 from dialogo.nlp.sentiment import label_for as sentiment_label
-from dialogo.nlp.text import strip_urls, tokens, word_runs
+from dialogo.nlp.text import strip_urls, tokens
 from dialogo.notifications import kinds as notification_kinds
 from dialogo.notifications.service import notify
 from dialogo.providers.base import InboundMessage
@@ -310,20 +309,48 @@ def ingest(
     result.duplicates += len(batch) - len(fresh)
     if not fresh:
         return result
-    # One normalised form per text: analyse_many's lower-cased text and tokens also give the
-    # query document's words where nothing was cleaned away (word_runs; otherwise prepare
-    # reads the text again), so the text is lower-cased and scanned once, not twice.
-    normalised: list[tuple[str, list[str]] | None] = []
-    analyses = analyse_many(
-        [i.text for i in fresh], [i.language for i in fresh], normalised=normalised
-    )
+    # Enrichment (language, sentiment, cues, topics, the matching queries) in process, or for a
+    # large batch chunk by chunk in the worker pool (listening.parallel); each chunk is stored
+    # as it arrives, in input order, in this session's transaction, while the workers enrich
+    # the next ones. The results are the same either way.
+    if session.get_bind().dialect.name == "postgresql":
+        # PostgreSQL stores in key order (listening.store: concurrent ingests then lock their
+        # keys in the same order); chunk by chunk too, so the whole batch goes in that order.
+        fresh.sort(key=lambda i: (i.channel, i.remote_id))
+    enrich_items = [(i.text, i.language, i.channel, i.channel_id, i.author_handle) for i in fresh]
+    stored_at = utcnow()  # one ingested_at for the batch, whatever its chunks
+    for offset, enriched in parallel.enrich_chunks(enrich_items, qs):
+        part = fresh[offset : offset + len(enriched)]
+        _store_enriched(
+            session,
+            workspace_id,
+            (source, keep_unmatched, emotion_model, stored_at),
+            part,
+            enriched,
+            result,
+        )
+    session.flush()
+    return result
+
+
+def _store_enriched(
+    session: Session,
+    workspace_id: int,
+    how: tuple[MentionSource, bool, EmotionModel | None, dt.datetime],
+    items: Sequence[Incoming],
+    enriched: Sequence[parallel.Enriched],
+    result: IngestResult,
+) -> None:
+    """Store ``items`` with their enrichment (and their emotions, with a model): the mentions
+    and their matches, counted in ``result``. ``how``: the source, whether to keep unmatched
+    mentions, the emotion model (or None) and the ingestion time."""
+    source, keep_unmatched, emotion_model, now = how
     rows: list[tuple[Any, ...]] = []  # in store.MENTION_COLUMNS order
     matches: list[list[int]] = []
-    now = utcnow()
     source_value = source.value
-    match = qs.match
-    for item, analysis, norm in zip(fresh, analyses, normalised, strict=True):
-        matched = match(_incoming_doc(item, analysis.language, norm))
+    for item, (language, score, label, question, complaint, topics, matched) in zip(
+        items, enriched, strict=True
+    ):
         if not matched and not keep_unmatched:
             result.unmatched += 1
             continue
@@ -341,12 +368,12 @@ def ingest(
                 storable(item.url) if item.url else item.url,
                 _utc(item.posted_at),
                 now,
-                analysis.language,
-                analysis.sentiment,
-                analysis.label,
-                analysis.is_question,
-                analysis.is_complaint,
-                analysis.topics,  # a tuple: stored as the JSON list it serialises to
+                language,
+                score,
+                label,
+                question,
+                complaint,
+                topics,  # a tuple: stored as the JSON list it serialises to
                 None,  # emotions
             )
         )
@@ -360,28 +387,12 @@ def ingest(
     # Bulk, at the driver: one executemany per table and chunk, ids without a read-back where
     # the backend allows (see listening.store).
     if not rows:
-        return result
-    result.matches += store.store_mentions(session, workspace_id, rows, matches)
-    result.stored += len(rows)
-    session.flush()
-    return result
-
-
-def _incoming_doc(
-    item: Incoming, language: str, normalised: tuple[str, list[str]] | None
-) -> Document:
-    """The query document of an incoming mention: ``prepare`` of its text, from the lowered
-    text and tokens analyse_many handed out (``normalised``) where they give the same."""
-    channels = [item.channel] + ([str(item.channel_id)] if item.channel_id else [])
-    words = word_runs(normalised[1]) if normalised is not None else None
-    return prepare(
-        item.text,
-        lang=language,
-        author=item.author_handle,
-        channels=channels,
-        lowered=normalised[0] if normalised is not None and words is not None else None,
-        words=words,
-    )
+        return
+    stored = store.store_mentions(session, workspace_id, rows, matches)
+    result.matches += stored.matches
+    result.stored += stored.mentions
+    # Rows another ingest stored meanwhile (it saw them missing too) were skipped.
+    result.duplicates += len(rows) - stored.mentions
 
 
 def intake(
@@ -975,6 +986,8 @@ def _deliver_email(
             str(t.id): {"error": "e-mail is not configured (DIALOGO_SMTP_HOST)"} for t in targets
         }
     crisis = crisis_for(session, alert, query)
+    workspace = session.get(Workspace, alert.workspace_id)
+    zone = workspace.timezone if workspace is not None else "UTC"
     languages = mail_languages(session, alert.workspace_id, [t.target for t in targets])
     texts: dict[str, tuple[str, str]] = {}  # language → (subject, text)
     results: dict[str, Any] = {}
@@ -985,7 +998,7 @@ def _deliver_email(
             assert worded is not None  # the catalogue words both alert variants
             texts[language] = (
                 worded.title,
-                crisis_text(crisis, worded.title, worded.body, base_url, language),
+                crisis_text(crisis, worded.title, worded.body, base_url, language, zone),
             )
         title, text = texts[language]
         try:
@@ -1264,14 +1277,30 @@ def _aware(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
+def local_hour(at: dt.datetime, zone: str) -> tuple[str, str]:
+    """``at`` as the workspace reads it: its wall-clock time in the IANA ``zone`` and the zone
+    with that moment's UTC offset (``("2026-07-01 11:00", "Europe/Rome, UTC+02:00")``), so
+    the offset is right on both sides of a daylight-saving change."""
+    local = _aware(at).astimezone(ZoneInfo(zone))
+    offset = f"{local:%z}"
+    return f"{local:%Y-%m-%d %H:%M}", f"{zone}, UTC{offset[:3]}:{offset[3:]}"
+
+
 def crisis_text(
-    crisis: Crisis, title: str, body: str, base_url: str | None, language: str = "en"
+    crisis: Crisis,
+    title: str,
+    body: str,
+    base_url: str | None,
+    language: str = "en",
+    zone: str = "UTC",
 ) -> str:
     """The plain-text e-mail of an alert in ``language``: what happened, what changed, the
-    messages behind (their sentiment label and the terms as they are)."""
+    messages behind (their sentiment label and the terms as they are). The hour is given in
+    the workspace's time zone ``zone``."""
     _ = i18n.translator(language).gettext
     fmt = i18n.Formatter(language)
     a = crisis.alert
+    hour, zone_label = local_hour(a.window_start, zone)
     values = {
         "volume": crisis.window_volume,
         "share": fmt.percent(crisis.window_negative_share),
@@ -1283,7 +1312,7 @@ def crisis_text(
         body,
         "",
         _("Query: %(name)s (%(query)s)") % {"name": crisis.query.name, "query": crisis.query.query},
-        _("Hour: %(hour)s UTC") % {"hour": f"{_aware(a.window_start):%Y-%m-%d %H:%M}"},
+        _("Hour: %(hour)s (%(zone)s)") % {"hour": hour, "zone": zone_label},
         _(
             "Mentions in the hour: %(volume)s; negative %(share)s (usually %(usual)s over the "
             "previous %(weeks)s weeks)"

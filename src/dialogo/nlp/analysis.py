@@ -70,19 +70,24 @@ def analyse_many(
     quick, normalise = language.quick_identify, language.normalise_code
     score, lex_for, label_for = sentiment.score_tokens, sentiment.lexicon_for, sentiment.label_for
     complaint_cue, question, topic_of = cues.has_complaint_cue, cues.is_question, cues.topics
-    out: list[Analysis] = []
-    append = out.append
     # Identical texts in one batch (reposts, retweets, copy-paste campaigns) are analysed once.
-    seen: dict[tuple[str, str | None], tuple[Analysis, tuple[str, list[str]] | None]] = {}
+    # First pass: each distinct text cleaned and tokenised, its language from the hint or the
+    # function words; the texts those leave unsure go to the model together (identify_many).
+    Key = tuple[str, str | None]
+    slots: list[int] = []  # per text: its index in ``work``
+    first: dict[Key, int] = {}
+    work: list[tuple[str, str, list[str], str | None, bool]] = []  # plain, low, toks, lang, same
+    unsure: list[int] = []
+    bodies: list[str] = []
     for text, hint in zip(items, hints, strict=True):
         key = (text, hint) if isinstance(text, str) else None
         if key is not None:
-            done = seen.get(key)
-            if done is not None:
-                append(done[0])
-                if normalised is not None:
-                    normalised.append(done[1])
+            at = first.get(key)
+            if at is not None:
+                slots.append(at)
                 continue
+            first[key] = len(work)
+        slots.append(len(work))
         body = _clean(text)
         plain = _strip(body)
         low = plain.lower()
@@ -91,24 +96,31 @@ def analyse_many(
         if lang is None:
             lang = quick(toks)
         if lang is None:
-            lang, _ = language.identify(body)
-        value = score(toks, lex_for(lang), plain.count("!"))
-        result = Analysis(
-            language=lang,  # type: ignore[arg-type]
-            sentiment=round(value, 4),
-            label=label_for(value),  # type: ignore[arg-type]
-            is_question=question(low),
-            is_complaint=complaint_cue(low) or (value <= -0.5 and "@" in plain),
-            topics=topic_of(toks, hashtags(low) if "#" in low else []),
-        )
+            unsure.append(len(work))
+            bodies.append(body)
         # The same string object (or an equal one) only where nothing was cleaned or stripped.
-        norm = (low, toks) if plain == text else None
-        if normalised is not None:
-            normalised.append(norm)
-        if key is not None:
-            seen[key] = (result, norm)
-        append(result)
-    return out
+        work.append((plain, low, toks, lang, plain == text))
+    langs = [w[3] or "" for w in work]  # the unsure ones are filled in below
+    for k, (found, _) in zip(unsure, language.identify_many(bodies), strict=True):
+        langs[k] = found
+    done: list[Analysis] = []
+    norms: list[tuple[str, list[str]] | None] = []
+    for (plain, low, toks, _, same), lang in zip(work, langs, strict=True):
+        value = score(toks, lex_for(lang), plain.count("!"))
+        done.append(
+            Analysis(
+                language=lang,  # type: ignore[arg-type]
+                sentiment=round(value, 4),
+                label=label_for(value),  # type: ignore[arg-type]
+                is_question=question(low),
+                is_complaint=complaint_cue(low) or (value <= -0.5 and "@" in plain),
+                topics=topic_of(toks, hashtags(low) if "#" in low else []),
+            )
+        )
+        norms.append((low, toks) if same else None)
+    if normalised is not None:
+        normalised.extend([norms[k] for k in slots])
+    return [done[k] for k in slots]
 
 
 def _language(body: str, toks: list[str], hint: str | None) -> Language:

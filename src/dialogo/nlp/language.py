@@ -4,13 +4,17 @@ The model is py3langid's packaged naive-Bayes model (langid.py's method; the 0.4
 142 languages, BSD licence), restricted to a handful of European languages so a Spanish or
 French post comes out ``"und"`` instead of being forced into Italian or English. It is loaded
 lazily, once per process. ``benchmarks/language.py`` compares it with lingua, langdetect and
-langid.py on the same texts.
+langid.py on the same texts. :func:`identify_many` asks it about a batch at once (what
+``analyse_many`` does with the posts the function words leave unsure).
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from typing import Any, Final
+
+import numpy as np
 
 from dialogo.nlp.text import clean, strip_urls
 
@@ -22,10 +26,16 @@ _MIN_LETTERS: Final = 3
 _MIN_CONFIDENCE: Final = 0.5
 
 _lock = threading.Lock()
-_identifier: Any = None
+_identifier: tuple[Any, Any, Any] | None = None
 
 
 def _model() -> Any:
+    return _tables()[0]
+
+
+def _tables() -> tuple[Any, Any, Any]:
+    """py3langid's identifier restricted to the candidates, its feature × language weights
+    as float32 (the packaged float16, widened once) and its language priors."""
     global _identifier
     if _identifier is None:
         with _lock:
@@ -34,7 +44,13 @@ def _model() -> Any:
 
                 ident = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
                 ident.set_languages(_CANDIDATES)
-                _identifier = ident
+                if ident._alias_pairs:  # pragma: no cover - none among the candidates
+                    raise RuntimeError("aliased language columns among the candidates")
+                _identifier = (
+                    ident,
+                    np.ascontiguousarray(ident.nb_ptc, dtype=np.float32),
+                    np.asarray(ident.nb_pc, dtype=np.float32),
+                )
     return _identifier
 
 
@@ -124,16 +140,77 @@ def _letters(text: str) -> int:
     return sum(map(str.isalpha, text))
 
 
-def identify(text: object) -> tuple[str, float]:
-    """Return ``(language, confidence)``; language is ``"it"``, ``"en"`` or ``"und"``."""
+def _model_text(text: object) -> str | None:
+    """What the model reads of ``text``: no URLs, mentions or hashtags (names, not language);
+    None when fewer than three letters are left."""
     body = strip_urls(clean(text))
-    # Mentions and hashtags are names, not language.
     if "@" in body or "#" in body:
         body = " ".join(w for w in body.split() if w[:1] not in ("@", "#"))
     if _letters(body[:200]) < _MIN_LETTERS and _letters(body) < _MIN_LETTERS:
-        return UNDETERMINED, 0.0
-    lang, prob = _model().classify(body)
-    prob = float(prob)
-    if lang not in SUPPORTED or prob < _MIN_CONFIDENCE:
-        return UNDETERMINED, prob
-    return str(lang), prob
+        return None
+    return body
+
+
+def identify(text: object) -> tuple[str, float]:
+    """Return ``(language, confidence)``; language is ``"it"``, ``"en"`` or ``"und"``."""
+    return identify_many([text])[0]
+
+
+def identify_many(texts: Sequence[object]) -> list[tuple[str, float]]:
+    """:func:`identify` over a batch, in order, each result the same as alone.
+
+    py3langid's own ``classify`` per text: its byte n-gram walk (``visit_counts``), then the
+    naive-Bayes scores and their normalisation, here for the whole batch at once in numpy (one
+    gather of the features' rows and a segment sum per text instead of some twenty small numpy
+    calls per text). Each text's sums run over its own features in py3langid's order, so a
+    text's result does not depend on the rest of the batch; against py3langid's classify the
+    languages agree on all 17,658 airline + SENTIPOLC tweets and the confidences differ by at
+    most 3e-6 (float32 sums in another order; tests/nlp/test_fast_paths.py)."""
+    from py3langid.langid import visit_counts
+
+    model, table, prior = _tables()
+    out: list[tuple[str, float]] = [(UNDETERMINED, 0.0)] * len(texts)
+    which: list[int] = []
+    lengths: list[int] = []
+    features: list[int] = []
+    counts: list[int] = []
+    starts: list[int] = []
+    nextmove, rowbase, output = model.tk_nextmove, model._rowbase, model.tk_output
+    encode = model._encode
+    for i, text in enumerate(texts):
+        body = _model_text(text)
+        if body is None:
+            continue
+        data = encode(body)
+        visits = visit_counts(nextmove, rowbase, output, data)
+        which.append(i)
+        lengths.append(len(data))
+        starts.append(len(features))
+        if visits:
+            features += visits
+            counts += visits.values()
+    if not which:
+        return out
+    scores = np.zeros((len(which), len(prior)), dtype=np.float32)  # featureless: uniform
+    begin = np.asarray(starts, dtype=np.intp)
+    has = np.diff(np.append(begin, len(features))) > 0
+    if features:
+        weights = np.log1p(np.asarray(counts, dtype=np.float32))[:, None]
+        rows = weights * table[np.asarray(features, dtype=np.intp)]
+        scores[has] = np.add.reduceat(rows, begin[has], axis=0) + prior
+    # py3langid's normalisation: a temperature of sqrt(bytes), then a softmax.
+    scores *= (1.0 / np.sqrt(np.maximum(np.asarray(lengths, dtype=np.float64), 1.0)))[
+        :, None
+    ].astype(np.float32)
+    np.exp(scores - scores.max(axis=1, keepdims=True), out=scores)
+    scores /= scores.sum(axis=1, keepdims=True)
+    best = scores.argmax(axis=1)
+    labels = model.nb_classes
+    for k, i in enumerate(which):
+        lang, prob = labels[int(best[k])], float(scores[k, best[k]])
+        out[i] = (
+            (UNDETERMINED, prob)
+            if lang not in SUPPORTED or prob < _MIN_CONFIDENCE
+            else (str(lang), prob)
+        )
+    return out
