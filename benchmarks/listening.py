@@ -41,9 +41,12 @@ during the runs on the 2-core machine (a quiet window between the engineers' wor
 
 **The goal of 10,000 posts/s end to end holds on the idle machine: 12,191 posts/s wall** with
 the pool (0.84x VADER's wall rate while doing language, cues, topics, 100 queries and the store
-as well), 1.76x the single process in the same run. Per CPU-second the pool path costs about
-the same as one process (7,745 against 7,546: the pickling and the per-chunk store are paid
-for by the batched language identification below).
+as well), 1.76x the single process in the same run. Again on the committed tree at 15:28 UTC
+(load 0.3-0.5): pool 16,942 posts/s wall (10,944 per CPU-second), one process 10,977, VADER
+18,758 — the machine was faster then; the ratios are what carries over.
+
+Per CPU-second the pool path costs about the same as one process (7,745 against 7,546: the
+pickling and the per-chunk store are paid for by the batched language identification below).
 
 The same benchmark at load 24–28 (14:09 UTC, eight engineers' tests running) gave 1,952 posts/s
 wall with the pool and 1,621 in one process (1.16–1.20x; every process gets a fraction of a
