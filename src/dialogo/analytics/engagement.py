@@ -23,6 +23,9 @@ of **hashtags** and of **media** attached. The target is engagements (likes + re
   ``log(1 + y)`` unweighted: a low quantile is another way to predict low. Its reasons are by
   occlusion: the factor by which the prediction changes when the feature is replaced by its
   most common (or median) value in the training data; they are not exactly multiplicative.
+  ``zero_weight`` is the weight of posts at 0 in the boosted objectives: 1 (the default, as a
+  post at 1) keeps them in; 0 leaves them out, as MAPE does (it is undefined at 0), which the
+  evaluation uses: with the default an output with many zeros (comments) is pulled to 0.
 
 :class:`TunedEngagementModel` (what the product uses, see :mod:`dialogo.analytics.predict`)
 is the boosted model whose hyper-parameters are chosen by an inner K-fold cross-validation on
@@ -115,11 +118,14 @@ class EngagementModel:
         n_estimators: int = 200,
         objective: Objective = "mape",
         quantile: float = 0.25,
+        zero_weight: float = 1.0,
     ) -> None:
         if objective not in OBJECTIVES:
             raise ValueError(f"unknown objective {objective!r}: use one of {', '.join(OBJECTIVES)}")
         if not 0.0 < quantile < 1.0:
             raise ValueError("quantile must be between 0 and 1")
+        if not zero_weight >= 0.0:
+            raise ValueError("zero_weight must be 0 or more")
         self.categorical = tuple(categorical)
         self.numeric = tuple(numeric)
         self.kind = kind
@@ -130,6 +136,7 @@ class EngagementModel:
         self.n_estimators = n_estimators
         self.objective = objective
         self.quantile = quantile
+        self.zero_weight = zero_weight
         self._pipeline: Pipeline | None = None
         self._typical: dict[str, Any] = {}
         self._mean_z: NDArray[np.float64] = np.zeros(0)
@@ -196,7 +203,16 @@ class EngagementModel:
             pipeline.fit(x, np.log1p(y))
         else:
             # Absolute error weighted by 1/y is the mean absolute percentage error.
-            weights = None if self.objective == "quantile-log" else 1.0 / np.maximum(y, 1.0)
+            # Posts at 0 weigh ``zero_weight`` (as a post at 1 by default; 0 leaves them out,
+            # as MAPE does).
+            if self.objective == "quantile-log":
+                weights = (
+                    None if self.zero_weight == 1.0 else np.where(y > 0, 1.0, self.zero_weight)
+                )
+            else:
+                weights = np.where(y > 0, 1.0 / np.maximum(y, 1.0), self.zero_weight)
+            if weights is not None and not weights.any():
+                raise ValueError("every engagement count is 0 and zero_weight is 0")
             target = y if self.objective == "mape" else np.log1p(y)
             pipeline.fit(x, target, model__sample_weight=weights)
         self._pipeline = pipeline
