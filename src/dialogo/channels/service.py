@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from secrets import token_urlsafe as secrets_token
+from typing import TypeVar
 
 import httpx
-from sqlalchemy import delete, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Engine, delete, select, text, update
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session, object_session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 
 from dialogo.accounts.permissions import Permission
 from dialogo.accounts.service import Principal, authorize
@@ -39,6 +43,7 @@ from dialogo.providers.errors import (
     InvalidPayload,
     ProviderError,
     ReauthRequired,
+    TransientError,
 )
 from dialogo.providers.netpolicy import OutboundRefused
 from dialogo.providers.registry import ProviderRegistry
@@ -286,7 +291,12 @@ def _apply_at_connect(
         name, wanted, value = changed[0] if changed else ("settings", "", "")
         return SettingRefused(name, labels.get(name, name), wanted, value, exc.message, exc.code)
     if extra != credentials.extra:
-        channel.credentials = cipher.encrypt(dataclasses.replace(credentials, extra=extra))
+        session = object_session(channel)
+        if session is None:  # pragma: no cover - the channel was just flushed in a session
+            channel.credentials = cipher.encrypt(dataclasses.replace(credentials, extra=extra))
+        else:
+            replaced = dataclasses.replace(credentials, extra=extra)
+            _save_settings(session, channel, cipher, replaced, channel.credentials)
     return None
 
 
@@ -526,6 +536,7 @@ def describe_settings(
                 help=f.help,
                 is_set=value is not None,
                 value=None if f.secret else value,
+                choices=list(f.choices),
             )
         )
     return out
@@ -569,7 +580,8 @@ def update_channel_settings(
             f"(editable: {allowed})",
             code="unknown_field",
         )
-    credentials = _decrypt(cipher, channel)
+    read = channel.credentials
+    credentials = cipher.decrypt(read)
     config = {k: str(v) for k, v in (channel.config or {}).items()}
     extra = dict(credentials.extra)
     for key, raw in data.values.items():
@@ -593,9 +605,25 @@ def update_channel_settings(
     if config != (channel.config or {}):
         channel.config = config
     if extra != credentials.extra:
-        channel.credentials = cipher.encrypt(dataclasses.replace(credentials, extra=extra))
+        # Only the fields changed here, on top of the credentials stored now: a token renewed
+        # by a worker since ``read`` is kept, never written back stale.
+        _save_settings(
+            session, channel, cipher, dataclasses.replace(credentials, extra=extra), read
+        )
     session.flush()
     return channel
+
+
+def _save_settings(
+    session: Session, channel: Channel, cipher: CredentialCipher, ours: Credentials, read: str
+) -> None:
+    """Write a settings change of the extra credentials in the caller's transaction (a
+    settings save is the caller's unit of work), by compare-and-swap against ``read`` and
+    merged with a renewal stored meanwhile (:func:`reconcile`: the renewal's tokens, our
+    fields)."""
+    found = _swap(session.connection(), channel.id, cipher, ours, read)
+    if found is not None:
+        _adopt(channel, found[0], found[1].expires_at)
 
 
 def _apply_settings(
@@ -638,6 +666,15 @@ def _decrypt(cipher: CredentialCipher, channel: Channel) -> Credentials:
     return cipher.decrypt(channel.credentials)
 
 
+class RenewedElsewhere(TransientError):
+    """The network refused the token this call started with, and another worker has renewed
+    the channel's credentials meanwhile (a single-use refresh token rotated by the other
+    worker): nothing is flagged, the channel holds the stored credentials, and trying the
+    call again uses them."""
+
+    code = "credentials_renewed_elsewhere"
+
+
 @contextmanager
 def open_provider(
     session: Session,
@@ -647,33 +684,278 @@ def open_provider(
     cipher: CredentialCipher,
     http: httpx.Client | None = None,
 ) -> Iterator[Provider]:
-    """A provider for this channel. Credentials the provider renewed while working are saved;
-    the errors that say the connection is broken flag the channel and notify the team, and
-    are re-raised for the caller (the dispatcher keeps the work waiting)."""
+    """A provider for this channel. Credentials the provider renewed while working are saved
+    at once, in a transaction of their own (:func:`save_renewal`: a rolled-back caller loses
+    nothing, a concurrent writer is merged, never overwritten); the errors that say the
+    connection is broken flag the channel and notify the team, and are re-raised for the
+    caller (the dispatcher keeps the work waiting). A refused token is not flagged when
+    another worker renewed the credentials meanwhile: :class:`RenewedElsewhere` (transient)
+    is raised instead, and the channel holds the stored credentials for the next try."""
     provider_cls = _provider_class(registry, channel.network)
-    before = _decrypt(cipher, channel)
+    read = channel.credentials
+    before = cipher.decrypt(read)
     config = {k: str(v) for k, v in (channel.config or {}).items()}
     if http is None:  # a caller's own client (tests, fakes) is trusted as it is
         registry.check_config(config, before.extra)
     provider = provider_cls(before, http=http or registry.http_client(), config=config)
+    saved: list[str] = []  # the blob this block stored, once
+
+    def save() -> None:
+        if not saved and provider.credentials != before:
+            renewed = before.merged(provider.credentials)
+            saved.append(save_renewal(session, channel, cipher, renewed, read=read))
+            provider.credentials = cipher.decrypt(channel.credentials)
+
     try:
         yield provider
     except (ReauthRequired, InsufficientScopes, Disconnected) as exc:
+        save()
+        if isinstance(exc, ReauthRequired):
+            stored = _fresh_credentials(session, channel.id)
+            if stored is not None and renewed_elsewhere(cipher, read, stored, saved):
+                _adopt(channel, stored, cipher.decrypt(stored).expires_at)
+                saved.append(stored)  # the stored state: nothing of ours to save
+                provider.credentials = cipher.decrypt(stored)
+                raise RenewedElsewhere(
+                    f"{channel.network}: the token was refused, and another worker has "
+                    "renewed the credentials meanwhile; try again"
+                ) from exc
         flag_channel(session, channel, exc)
         raise
     finally:
-        if provider.credentials != before:
-            store_credentials(session, channel, cipher, before.merged(provider.credentials))
+        save()
         if http is None:
             provider.close()
 
 
 def store_credentials(
-    session: Session, channel: Channel, cipher: CredentialCipher, credentials: Credentials
+    session: Session,
+    channel: Channel,
+    cipher: CredentialCipher,
+    credentials: Credentials,
+    *,
+    read: str | None = None,
 ) -> None:
-    channel.credentials = cipher.encrypt(credentials)
-    channel.token_expires_at = credentials.expires_at
-    session.flush()
+    """Store renewed credentials (see :func:`save_renewal`); ``read``: the encrypted
+    credentials the renewal started from, the channel's current ones by default."""
+    save_renewal(session, channel, cipher, credentials, read=read or channel.credentials)
+
+
+# -- renewed credentials: saved at once, compare-and-swap, never a stale overwrite ------------
+#
+# A renewal is written in a transaction of its own (another connection of the caller's
+# engine), committed before the caller goes on, so a caller that rolls back later (a publish
+# failing after the renewal, a job retried, SQLite refusing the caller's late write) loses no
+# rotated refresh token. The write is a compare-and-swap on the encrypted blob: Fernet makes
+# every encryption different, so ``credentials = <the blob we read>`` means "nobody wrote
+# since". When somebody did, the stored state is read again and merged field by field
+# (:func:`reconcile`), and the swap is tried again against it.
+#
+# Where the renewal's own transaction cannot be used, it is written in the caller's:
+# * SQLite has one writer for the whole database. A caller whose connection is inside a
+#   transaction (it wrote, or a ``begin_nested`` began one) may hold that write lock, and a
+#   second connection would wait for it until the busy timeout: a self-deadlock. So on
+#   SQLite the renewal has a transaction of its own only when the caller's connection is not
+#   in one (pysqlite begins a transaction only before a write; plain reads leave none open),
+#   which is the case for the refresh job, the inbox poll and the dispatcher (they hold no
+#   transaction across network calls: a write lock held during a network call would stop
+#   every other writer, and a read snapshot held then makes the caller's later write fail
+#   with SQLITE_BUSY_SNAPSHOT). Otherwise the renewal shares the caller's fate, as before.
+# * PostgreSQL locks rows: the own transaction waits at most RENEWAL_LOCK_TIMEOUT_MS for the
+#   channel's row. Only the caller itself holds it longer (it updated or locked the channel
+#   in its open transaction); then, and when the row is not visible to another transaction
+#   at all (created by the caller's uncommitted transaction), the caller's transaction
+#   writes it. No wait can be endless.
+
+#: How long (ms) a renewal's own transaction waits for the channel's row on PostgreSQL.
+RENEWAL_LOCK_TIMEOUT_MS = 2000
+#: Compare-and-swap rounds before giving up (each lost round means another writer committed).
+_SWAP_ROUNDS = 8
+
+_T = TypeVar("_T")
+
+
+def _engine_of(session: Session) -> Engine | None:
+    """The caller's engine, ``None`` for an in-memory SQLite database (each connection is a
+    database of its own)."""
+    bind = session.get_bind()
+    engine = bind.engine if isinstance(bind, Connection) else bind
+    if engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:"):
+        return None
+    return engine
+
+
+def _own_engine(session: Session) -> Engine | None:
+    """The engine to open the renewal's own transaction on, or ``None`` when it must be written
+    in the caller's transaction (see above)."""
+    engine = _engine_of(session)
+    if engine is not None and engine.dialect.name == "sqlite":
+        dbapi = session.connection().connection.dbapi_connection
+        if dbapi is None or getattr(dbapi, "in_transaction", True):
+            return None
+    return engine
+
+
+def _is_lock_timeout(exc: OperationalError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) == "55P03"  # lock_not_available
+
+
+def _in_own_transaction(session: Session, work: Callable[[Connection], _T | None]) -> _T | None:
+    """``work`` in a transaction of its own, committed; in the caller's transaction when that
+    cannot be (``work`` answered ``None``: the row is not visible outside the caller's
+    transaction; or the caller holds the row's lock)."""
+    engine = _own_engine(session)
+    if engine is not None:
+        try:
+            with engine.begin() as connection:
+                if engine.dialect.name == "postgresql":
+                    connection.execute(
+                        text(f"SET LOCAL lock_timeout = {int(RENEWAL_LOCK_TIMEOUT_MS)}")
+                    )
+                found = work(connection)
+            if found is not None:
+                return found
+        except OperationalError as exc:
+            if not _is_lock_timeout(exc):
+                raise
+    return work(session.connection())
+
+
+def _tokens(c: Credentials) -> tuple[str | None, str | None, dt.datetime | None]:
+    return (c.access_token, c.refresh_token, c.expires_at)
+
+
+def reconcile(base: Credentials, ours: Credentials, stored: Credentials) -> Credentials:
+    """What to store when ``ours`` (made from ``base``, the state read) finds ``stored``
+    written meanwhile by another writer. Field by field:
+
+    * the token, the refresh token and the expiry go together. Only one side renewed: that
+      side's. Both renewed (a network that let the same refresh token be used twice): the
+      newer renewal, the one expiring later; when that cannot be told, the stored one (it
+      is already in use by the worker that stored it). Either way a refresh token is never
+      replaced by none (several networks omit it when it did not change), nor by the one
+      both sides started from when the other side's answer rotated it.
+    * the account id and each extra field (app secrets, webhook secrets: a settings save):
+      ours where ours changed it from ``base`` (a key ours removed is removed), else the
+      stored value, so a settings save and a renewal never undo each other.
+    """
+    ours_renewed = _tokens(ours) != _tokens(base)
+    stored_renewed = _tokens(stored) != _tokens(base)
+    take_ours = ours_renewed and (
+        not stored_renewed
+        or (
+            ours.expires_at is not None
+            and stored.expires_at is not None
+            and ours.expires_at > stored.expires_at
+        )
+    )
+    win, other = (ours, stored) if take_ours else (stored, ours)
+    extra = dict(stored.extra)
+    for key in {*base.extra, *ours.extra}:
+        if ours.extra.get(key) != base.extra.get(key):
+            if key in ours.extra:
+                extra[key] = ours.extra[key]
+            else:
+                extra.pop(key, None)
+    # A refresh token that differs from the one both started from was rotated by the network:
+    # the winner's, else the other's (the winner's answer omitted it), else whichever is set.
+    rotated = [t for t in (win.refresh_token, other.refresh_token) if t and t != base.refresh_token]
+    return Credentials(
+        access_token=win.access_token or other.access_token,
+        refresh_token=rotated[0] if rotated else win.refresh_token or other.refresh_token,
+        expires_at=win.expires_at,
+        account_id=ours.account_id if ours.account_id != base.account_id else stored.account_id,
+        extra=extra,
+    )
+
+
+def _swap(
+    connection: Connection,
+    channel_id: int,
+    cipher: CredentialCipher,
+    ours: Credentials,
+    read: str,
+) -> tuple[str, Credentials] | None:
+    """Compare-and-swap ``ours`` (made from the blob ``read``) into the channel's row, merging
+    with whatever another writer stored meanwhile; the blob and credentials stored, or
+    ``None`` when the row is not there."""
+    base = cipher.decrypt(read)
+    expected, wanted = read, ours
+    for _ in range(_SWAP_ROUNDS):
+        blob = cipher.encrypt(wanted)
+        swapped = connection.execute(
+            update(Channel)
+            .where(Channel.id == channel_id, Channel.credentials == expected)
+            .values(credentials=blob, token_expires_at=wanted.expires_at)
+        ).rowcount
+        if swapped:
+            return blob, wanted
+        current = connection.scalar(select(Channel.credentials).where(Channel.id == channel_id))
+        if current is None:
+            return None
+        expected = current
+        wanted = reconcile(base, ours, cipher.decrypt(current))
+    raise TransientError("the channel's credentials keep changing: try again")
+
+
+def _adopt(channel: Channel, blob: str, expires_at: dt.datetime | None) -> None:
+    """Make the caller's Channel hold the stored credentials without writing them again: a
+    later flush of the caller's session must not put a stale blob back."""
+    set_committed_value(channel, "credentials", blob)
+    set_committed_value(channel, "token_expires_at", expires_at)
+
+
+def save_renewal(
+    session: Session,
+    channel: Channel | int,
+    cipher: CredentialCipher,
+    credentials: Credentials,
+    *,
+    read: str,
+) -> str:
+    """Store renewed ``credentials`` made from the encrypted credentials ``read``, at once and
+    in a transaction of its own where it can (see above), merged with anything another writer
+    stored since ``read``. The caller's Channel (if loaded in ``session``) holds the stored
+    state afterwards. Returns the stored blob (``read`` when the channel is gone)."""
+    channel_id = channel if isinstance(channel, int) else channel.id
+    found = _in_own_transaction(
+        session, lambda connection: _swap(connection, channel_id, cipher, credentials, read)
+    )
+    if found is None:  # deleted meanwhile: nothing to keep
+        return read
+    blob, stored = found
+    loaded = (
+        channel
+        if isinstance(channel, Channel)
+        else session.identity_map.get(identity_key(Channel, channel_id))
+    )
+    if isinstance(loaded, Channel):
+        _adopt(loaded, blob, stored.expires_at)
+    return blob
+
+
+def _fresh_credentials(session: Session, channel_id: int) -> str | None:
+    """The channel's stored blob as committed now (a transaction of its own: what other
+    workers stored since the caller's snapshot), or the caller's view when the row is the
+    caller's own uncommitted one."""
+    query = select(Channel.credentials).where(Channel.id == channel_id)
+    engine = _engine_of(session)
+    found = None
+    if engine is not None:
+        with engine.connect() as connection:
+            found = connection.scalar(query)
+    return found if found is not None else session.scalar(query)
+
+
+def renewed_elsewhere(
+    cipher: CredentialCipher, read: str, stored: str, ours: list[str] | tuple[str, ...] = ()
+) -> bool:
+    """Whether ``stored`` holds tokens another writer renewed since ``read`` was read (not a
+    settings save, not our own renewal ``ours``): a refusal of the token read is then no
+    reason to flag the channel."""
+    if stored == read or stored in ours:
+        return False
+    return _tokens(cipher.decrypt(stored)) != _tokens(cipher.decrypt(read))
 
 
 def flag_channel(session: Session, channel: Channel, error: ProviderError) -> None:
@@ -685,6 +967,7 @@ def flag_channel(session: Session, channel: Channel, error: ProviderError) -> No
     )
     channel.status = status.value
     channel.status_reason = error.message
+    channel.status_code = error.code  # worded by the pages; the reason is the network's detail
     channel.last_checked_at = utcnow()
     session.flush()
     notifications.notify(  # deduplicated while the previous one is unresolved
@@ -719,6 +1002,7 @@ def check_channel(
         raise NetworkUnavailable(f"could not reach {channel.network}: {exc.message}") from None
     channel.status = ChannelStatus.ok.value
     channel.status_reason = None
+    channel.status_code = None
     channel.last_checked_at = utcnow()
     session.flush()
     notifications.resolve_by_key(session, workspace_id, _attention_key(channel.id))
@@ -749,22 +1033,37 @@ def refresh_channel(
     http: httpx.Client | None = None,
 ) -> bool:
     """Refresh the token ahead of expiry. ``False`` when the network asked for a person
-    (the channel is flagged); transient failures propagate so the job is retried."""
-    try:
-        with open_provider(session, channel, registry=registry, cipher=cipher, http=http) as p:
-            renewed = p.refresh()
-            p.credentials = p.credentials.merged(renewed)
-    except (ReauthRequired, InsufficientScopes, Disconnected):
-        return False
+    (the channel is flagged); transient failures propagate so the job is retried.
+
+    The renewal is stored at once (:func:`open_provider`). A refresh token refused because
+    another worker used it first (single-use refresh tokens rotate) flags nothing: the
+    refresh is tried once more with the credentials that worker stored."""
+    for attempt in range(2):
+        try:
+            with open_provider(session, channel, registry=registry, cipher=cipher, http=http) as p:
+                renewed = p.refresh()
+                p.credentials = p.credentials.merged(renewed)
+        except RenewedElsewhere:
+            if attempt:
+                raise
+            continue
+        except (ReauthRequired, InsufficientScopes, Disconnected):
+            return False
+        break
     expires = channel.token_expires_at
     return expires is None or ensure_aware(expires) > utcnow()
 
 
 def rotate_credentials_key(session: Session, cipher: CredentialCipher) -> int:
-    """Re-encrypt every channel's credentials with the first configured key."""
+    """Re-encrypt every channel's credentials with the first configured key: a compare-and-swap
+    like a renewal's (:func:`_swap` encrypts with the first key), so a token a worker renews
+    meanwhile is kept, not overwritten by the re-encrypted old one."""
     count = 0
     for channel in session.scalars(select(Channel)):
-        channel.credentials = cipher.rotate(channel.credentials)
+        read = channel.credentials
+        found = _swap(session.connection(), channel.id, cipher, cipher.decrypt(read), read)
+        if found is not None:
+            _adopt(channel, found[0], found[1].expires_at)
         count += 1
     session.flush()
     return count

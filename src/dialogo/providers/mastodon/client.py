@@ -50,6 +50,7 @@ from dialogo.providers.errors import (
     TransientError,
 )
 from dialogo.providers.http import DEFAULT_RETRY_AFTER, retry_after
+from dialogo.providers.netpolicy import OutboundRefused
 
 NETWORK = "mastodon"
 DEFAULT_TIMEOUT = 20.0
@@ -87,6 +88,17 @@ class RecordingSession(requests.Session):
             else:
                 kwargs["timeout"] = left if timeout is None else min(timeout, left)
         return super().request(method, url, *args, **kwargs)
+
+
+def _refusal_in(exc: BaseException) -> OutboundRefused | None:
+    """The :class:`OutboundRefused` behind a Mastodon.py error: Mastodon.py turns whatever its
+    session raises into a ``MastodonNetworkError`` ("Could not complete request")."""
+    seen: BaseException | None = exc
+    for _ in range(5):
+        if seen is None or isinstance(seen, OutboundRefused):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def _status_of(exc: MastodonAPIError) -> int | None:
@@ -239,6 +251,9 @@ class MastodonClient:
         try:
             return fn()
         except MastodonError as exc:
+            refused = _refusal_in(exc)
+            if refused is not None:  # the outbound policy refused the address it connects to
+                raise refused from exc
             raise error_for(
                 exc,
                 what=what,

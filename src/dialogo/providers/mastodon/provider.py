@@ -55,6 +55,7 @@ import regex  # type: ignore[import-untyped]  # (types-regex is not a dependency
 from mastodon._url_regex import url_regex  # Mastodon's own (twitter-text) URL pattern
 from mastodon.streaming import StreamListener
 
+from dialogo.core.i18n import N_
 from dialogo.providers.base import (
     Account,
     AuthKind,
@@ -86,6 +87,8 @@ from dialogo.providers.mastodon.client import (
     mapping_of,
     text_of,
 )
+from dialogo.providers.netpolicy import policy_of
+from dialogo.providers.pinning import pin_session
 from dialogo.providers.text import html_to_text
 
 MAX_CHARS = 500
@@ -223,6 +226,10 @@ class MastodonProvider(Provider):
                 raise ProviderError("a Mastodon channel needs its instance URL", network=NETWORK)
             if "://" not in base:
                 base = f"https://{base}"
+            policy = policy_of(self.http)
+            if session is None and policy is not None:  # its connections pinned (netpolicy)
+                session = RecordingSession()
+                pin_session(session, policy)
             client = MastodonClient(
                 base, credentials.access_token, session=session, timeout=timeout
             )
@@ -264,9 +271,12 @@ class MastodonProvider(Provider):
             issues.append(
                 ValidationIssue(
                     "visibility",
-                    f"{visibility!r} is not a Mastodon visibility; use one of "
-                    f"{', '.join(VISIBILITIES)}",
+                    N_("%(visibility)s is not a Mastodon visibility; use one of %(visibilities)s"),
                     "visibility",
+                    params={
+                        "visibility": repr(visibility),
+                        "visibilities": ", ".join(VISIBILITIES),
+                    },
                 )
             )
         issues.extend(self._validate_post(draft, ""))
@@ -276,7 +286,7 @@ class MastodonProvider(Provider):
                 issues.append(
                     ValidationIssue(
                         "nested_thread",
-                        "a post in a thread cannot start a thread of its own",
+                        N_("a post in a thread cannot start a thread of its own"),
                         f"{prefix}thread",
                     )
                 )
@@ -284,7 +294,7 @@ class MastodonProvider(Provider):
                 issues.append(
                     ValidationIssue(
                         "thread_reply",
-                        "a post in a thread answers the post before it, not another post",
+                        N_("a post in a thread answers the post before it, not another post"),
                         f"{prefix}reply_to",
                     )
                 )
@@ -295,14 +305,18 @@ class MastodonProvider(Provider):
         issues: list[ValidationIssue] = []
         text_field = f"{prefix}text"
         if not draft.text.strip() and not draft.media:
-            issues.append(ValidationIssue("empty", "a post needs text or media", text_field))
+            issues.append(ValidationIssue("empty", N_("a post needs text or media"), text_field))
         length = status_length(draft.text)
         if length > MAX_CHARS:
             issues.append(
                 ValidationIssue(
                     "too_long",
-                    f"{length} characters (links count {URL_LENGTH}); Mastodon allows {MAX_CHARS}",
+                    N_(
+                        "%(length)s characters (links count %(url_length)s); Mastodon allows "
+                        "%(max_chars)s"
+                    ),
                     text_field,
+                    params={"length": length, "url_length": URL_LENGTH, "max_chars": MAX_CHARS},
                 )
             )
         issues.extend(self._validate_media(draft.media, f"{prefix}media"))
@@ -315,15 +329,16 @@ class MastodonProvider(Provider):
             issues.append(
                 ValidationIssue(
                     "too_many_media",
-                    f"{len(media)} attachments; Mastodon allows {MAX_MEDIA} per post",
+                    N_("%(count)s attachments; Mastodon allows %(max_media)s per post"),
                     field,
+                    params={"count": len(media), "max_media": MAX_MEDIA},
                 )
             )
         if videos and len(media) > 1:
             issues.append(
                 ValidationIssue(
                     "mixed_media",
-                    "a video must be the only attachment of a Mastodon post",
+                    N_("a video must be the only attachment of a Mastodon post"),
                     field,
                 )
             )
@@ -338,27 +353,31 @@ class MastodonProvider(Provider):
                 allowed = ", ".join(sorted(IMAGE_TYPES | VIDEO_TYPES))
                 issues.append(
                     ValidationIssue(
-                        "media_type", f"{mime} is not accepted; use {allowed}", item_field
+                        "media_type",
+                        N_("%(mime_type)s is not accepted; use %(allowed)s"),
+                        item_field,
+                        params={"mime_type": mime, "allowed": allowed},
                     )
                 )
                 continue
             if not item.content:
-                issues.append(ValidationIssue("media_empty", "the file is empty", item_field))
+                issues.append(ValidationIssue("media_empty", N_("the file is empty"), item_field))
             elif len(item.content) > limit:
                 issues.append(
                     ValidationIssue(
                         "media_too_large",
-                        f"{len(item.content)} bytes; Mastodon accepts {limit} for {mime}",
+                        N_("%(size)s bytes; Mastodon accepts %(limit)s for %(mime_type)s"),
                         item_field,
+                        params={"size": len(item.content), "limit": limit, "mime_type": mime},
                     )
                 )
             if len(item.alt_text) > MAX_ALT_TEXT:
                 issues.append(
                     ValidationIssue(
                         "alt_text_too_long",
-                        f"{len(item.alt_text)} characters of alt text; Mastodon allows "
-                        f"{MAX_ALT_TEXT}",
+                        N_("%(length)s characters of alt text; Mastodon allows %(max_alt_text)s"),
                         f"{item_field}.alt_text",
+                        params={"length": len(item.alt_text), "max_alt_text": MAX_ALT_TEXT},
                     )
                 )
         return issues

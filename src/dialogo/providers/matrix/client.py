@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 import io
 import json
 import threading
@@ -41,6 +42,10 @@ from urllib.parse import quote, urlencode
 
 import aiohttp
 import nio  # type: ignore[import-untyped]
+from nio.client.async_client import (  # type: ignore[import-untyped]
+    connect_wrapper,
+    on_request_chunk_sent,
+)
 
 from dialogo.providers import deadline as deadlines
 from dialogo.providers.errors import (
@@ -53,6 +58,8 @@ from dialogo.providers.errors import (
     TransientError,
 )
 from dialogo.providers.http import DEFAULT_RETRY_AFTER, retry_after
+from dialogo.providers.netpolicy import OutboundPolicy
+from dialogo.providers.pinning import PinnedConnector
 
 NETWORK = "matrix"
 DEFAULT_TIMEOUT = 20.0
@@ -194,9 +201,12 @@ class MatrixClient:
         user_id: str | None = None,
         device_id: str | None = None,
         timeout: float = DEFAULT_TIMEOUT,
+        policy: OutboundPolicy | None = None,
     ) -> None:
         self.homeserver = homeserver.rstrip("/")
         self.timeout = timeout
+        #: The outbound policy its connections are pinned by (``None``: nio's own session).
+        self.policy = policy
         config = nio.AsyncClientConfig(
             max_limit_exceeded=0,
             max_timeouts=0,
@@ -225,6 +235,23 @@ class MatrixClient:
         value = self._nio.access_token
         return value if isinstance(value, str) and value else None
 
+    async def _in_session(self, call: Awaitable[T]) -> T:
+        """Await ``call`` once nio has its HTTP session: with a policy, one whose connector
+        connects only to addresses the policy checked (:class:`PinnedConnector`), built as
+        nio builds its own (same timeout, upload progress trace and write buffer), since nio
+        takes no connector. Built here because aiohttp builds a session on a running loop."""
+        if self.policy is not None and self._nio.client_session is None:
+            trace = aiohttp.TraceConfig()
+            trace.on_request_chunk_sent.append(on_request_chunk_sent)
+            session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self._nio.config.request_timeout),
+                trace_configs=[trace],
+                connector=PinnedConnector(self.policy),
+            )
+            session.connector.connect = functools.partial(connect_wrapper, session.connector)  # type: ignore[method-assign,union-attr]
+            self._nio.client_session = session
+        return await call
+
     def _run(self, call: Awaitable[T], *, write: bool = False) -> T:
         try:
             asyncio.get_running_loop()
@@ -248,7 +275,7 @@ class MatrixClient:
                 )
             limit = min(limit, left)
         try:
-            return self._loop.run_until_complete(asyncio.wait_for(call, limit))
+            return self._loop.run_until_complete(asyncio.wait_for(self._in_session(call), limit))
         except (aiohttp.ClientError, TimeoutError) as exc:
             raise error_from_exception(exc, write=write) from exc
 

@@ -41,6 +41,7 @@ from typing import Any, ClassVar
 
 import httpx
 
+from dialogo.core.i18n import N_
 from dialogo.providers.base import (
     Account,
     AuthKind,
@@ -65,6 +66,7 @@ from dialogo.providers.base import (
 from dialogo.providers.errors import InvalidPayload, ProviderError, ReauthRequired
 from dialogo.providers.matrix import content as c
 from dialogo.providers.matrix.client import NETWORK, MatrixClient, RoomTimeline
+from dialogo.providers.netpolicy import policy_of
 
 #: One sync returns at most this many messages per room; a longer gap is paged in with
 #: ``/messages`` (at most :data:`MAX_BACKFILL_PAGES` pages of 100).
@@ -183,6 +185,7 @@ class MatrixProvider(Provider):
                 access_token=self.credentials.access_token,
                 user_id=self.credentials.account_id,
                 device_id=self.credentials.extra.get("device_id"),
+                policy=policy_of(self.http),
             )
         return self._client
 
@@ -231,12 +234,14 @@ class MatrixProvider(Provider):
         issues: list[ValidationIssue] = []
         if draft.reply_to is None and not self._default_room():
             issues.append(
-                ValidationIssue("no_room", "the channel has no room_id to post in", "config")
+                ValidationIssue("no_room", N_("the channel has no room_id to post in"), "config")
             )
         if draft.reply_to is not None and not (
             self._room_of(draft.reply_to) or self._default_room()
         ):
-            issues.append(ValidationIssue("no_room", "the reply target has no room", "reply_to"))
+            issues.append(
+                ValidationIssue("no_room", N_("the reply target has no room"), "reply_to")
+            )
         issues.extend(self._validate_one(draft, "", in_thread=draft.reply_to is not None))
         for index, part in enumerate(draft.thread):
             prefix = f"thread[{index}]."
@@ -244,7 +249,7 @@ class MatrixProvider(Provider):
                 issues.append(
                     ValidationIssue(
                         "nested_thread",
-                        "a thread post cannot have its own thread",
+                        N_("a thread post cannot have its own thread"),
                         prefix + "thread",
                     )
                 )
@@ -256,7 +261,7 @@ class MatrixProvider(Provider):
         rules = self.capabilities.media
         if not draft.text.strip() and not draft.media:
             issues.append(
-                ValidationIssue("empty", "a post needs text or an image", prefix + "text")
+                ValidationIssue("empty", N_("a post needs text or an image"), prefix + "text")
             )
         relation = (
             c.relates_to(reply_to=_SAMPLE_EVENT_ID, thread_root=_SAMPLE_EVENT_ID)
@@ -271,15 +276,21 @@ class MatrixProvider(Provider):
                 issues.append(
                     ValidationIssue(
                         "too_long",
-                        f"the message would take {size} bytes of event JSON; "
-                        f"{c.MAX_CONTENT_BYTES} fit in a Matrix event",
+                        N_(
+                            "the message would take %(size)s bytes of event JSON; "
+                            "%(max_content_bytes)s fit in a Matrix event"
+                        ),
                         prefix + "text",
+                        params={"size": size, "max_content_bytes": c.MAX_CONTENT_BYTES},
                     )
                 )
         if len(draft.media) > rules.max_items:
             issues.append(
                 ValidationIssue(
-                    "too_many_media", f"at most {rules.max_items} images", prefix + "media"
+                    "too_many_media",
+                    N_("at most %(max_items)s images"),
+                    prefix + "media",
+                    params={"max_items": rules.max_items},
                 )
             )
         for index, media in enumerate(draft.media):
@@ -287,17 +298,24 @@ class MatrixProvider(Provider):
             if media.mime_type not in rules.image_types:
                 issues.append(
                     ValidationIssue(
-                        "media_type", f"{media.mime_type} is not supported on Matrix", field
+                        "media_type",
+                        N_("%(mime_type)s is not supported on Matrix"),
+                        field,
+                        params={"mime_type": media.mime_type},
                     )
                 )
             if not media.content:
-                issues.append(ValidationIssue("media_empty", "the file is empty", field))
+                issues.append(ValidationIssue("media_empty", N_("the file is empty"), field))
             elif len(media.content) > rules.max_image_bytes:
                 issues.append(
                     ValidationIssue(
                         "media_too_large",
-                        f"{len(media.content)} bytes; at most {rules.max_image_bytes}",
+                        N_("%(size)s bytes; at most %(max_image_bytes)s"),
                         field,
+                        params={
+                            "size": len(media.content),
+                            "max_image_bytes": rules.max_image_bytes,
+                        },
                     )
                 )
             size = c.content_bytes(self._image_content(_SAMPLE_MXC, media, relation))
@@ -305,9 +323,12 @@ class MatrixProvider(Provider):
                 issues.append(
                     ValidationIssue(
                         "alt_text_too_long",
-                        f"the image event would take {size} bytes of JSON; "
-                        f"{c.MAX_CONTENT_BYTES} fit in a Matrix event",
+                        N_(
+                            "the image event would take %(size)s bytes of JSON; "
+                            "%(max_content_bytes)s fit in a Matrix event"
+                        ),
                         field + ".alt_text",
+                        params={"size": size, "max_content_bytes": c.MAX_CONTENT_BYTES},
                     )
                 )
         return issues
