@@ -198,6 +198,101 @@ bare batched rate measured beside it, which on this machine is 11,927/s, not the
 38,000/s); the spread row's p99 stays well under 1 s in the shorter runs (0.20-0.21 s) and
 was 1.30 s once in the full 60-s row (a stall not yet explained; not seen in the two
 side-by-side runs).
+
+The hot-path round (15:52-17:10 UTC; the machine at load 4-16 the whole time, other engineers
+running suites: no quiet moment came). Two columns were added: CPU per post of the worker
+processes ("wrk µs", ``os.times`` of each, SQLite's included) and of the run database's
+PostgreSQL backends ("pg µs", from ``/proc``; 0 when the server is elsewhere): unlike
+posts/s they hardly move with the load. What changed:
+
+- The claim on PostgreSQL is one statement after the claims' lock (``_CLAIM_PG``): the app
+  windows, the count in flight per network, the three picks (``FOR UPDATE SKIP LOCKED``, read
+  lazily), the caps (``row_number`` per network against the room left), the leases and the
+  claimed variants' channel rows; eight round trips were two. Two plan traps found with
+  ``EXPLAIN ANALYZE`` on the way (20,000 due): the picks' exclusions written as
+  ``network <> ALL(…)`` were estimated to keep no row (one network in the table), so the
+  scheduled pick sorted the backlog (76 ms); the update joined to the picks was a nested
+  loop reading 100 rows per pick (314 ms); as written now the claim is 38 ms, mostly the
+  update.
+- The outcome: the posts locked and the variants written in one statement (the posts'
+  locking pick is a sub-select the update waits for, so the lock order is kept), then the
+  roll-up as before; three round trips were two.
+- No pre-ping per checkout (``dialogo.core.db``): a pooled connection idle less than 2 s is
+  used as it is, one idle longer is pinged and replaced if dead
+  (``tests/core/test_db.py``).
+- Worker CPU: decrypted credentials kept across lanes (7 % of a profile), the post roll-up's
+  status remembered per combination (6 %), the claimed rows unpacked from tuples.
+- Not done: the narrow queue table (direction 1; migration 0022 is still an empty
+  placeholder). Measured first what it would save (``post_variants`` copied, 20,000 rows,
+  batches of 200, one backend's CPU from ``/proc``, load 14): the claim's and the outcome's
+  updates together cost PostgreSQL 34.5 µs per post with today's indexes (no update HOT);
+  the outcome alone with no index on a written column and fillfactor 70 costs 4.0 µs (16,297
+  of 20,000 updates HOT); a narrow queue row's lease and delete cost 12.5 µs. So a queue
+  table would save about 18 µs of PostgreSQL's ~180-240 µs per post: the row writes are not
+  where PostgreSQL's time goes, and the change (every writer of the variants' status, or
+  triggers, both backends) did not fit in this round.
+
+Where the time goes now, per post (a throw-away harness, not in the repository: the
+benchmark's 20,000 rows, then ``claim_batch`` and ``record`` of all-published batches in a
+loop in one process with no network, each statement's wall time and its backend's CPU from
+``/proc`` around it; 16:15 UTC, load 14; this tree)::
+
+    statement                                         wall µs  PostgreSQL CPU µs
+    claim (one statement)                                420        105
+    record: posts locked + variants written              346         69
+    roll-up: posts and audit entries                     248         52
+    the claims' advisory lock                             34          1
+    commits (2 per batch; WAL flush)                      95          -
+    the worker's own CPU in that harness                  77 (the committed tree: 132)
+
+So PostgreSQL spends ~230 µs of CPU per post at this load (~150-180 µs at load 4-6), of which
+the row writes measured above are ~35 µs: the rest is executing the statements (the picks'
+row locks, the JSON document's parsing, the joins reading the batch's posts and channels,
+the posts' updates and audit inserts, the commits). The worker's share in the benchmark is
+~115 µs (sending through the fake network and its HTTP clients, the job runner).
+
+Side by side, the committed tree and this one alternately, 50,000 posts, PostgreSQL, 4
+workers (``--posts 50000 --no-sqlite --workers 4 --bare-seconds 8 --spread none``),
+16:36-16:45 UTC::
+
+    run       posts/s  p50 s  p99 s dups lost bare 50/s vs 50 wrk µs pg µs  load
+    before 1      908  37.17  54.00    0    0      5446  0.17    199   170  11.8-12.4
+    after 1      1756  16.09  28.01    0    0      5577  0.31    114   196  11.6-12.2
+    before 2     1078  25.49  45.58    0    0      5129  0.21    220   229  10.4-10.7
+    after 2      1770  14.05  27.55    0    0      5545  0.32    118   242   9.0-10.1
+
+1.64-1.93x the throughput at the same load; the worker's CPU per post nearly halved
+(199-220 → 114-118 µs); PostgreSQL's did not fall (170-229 → 196-242 µs, within the noise
+of runs at load 10-12). Earlier pairs of 20,000 posts (load 13-15): 933 against 1,753 and
+1,800 posts/s.
+
+The default run, full size (100,000 posts each row), this tree, 16:45-16:59 UTC; load per
+row 10.4-13.1, 12.5-13.0, 10.1-9.8 and 7.3-7.9 (this round's PostgreSQL test suite ran
+beside the last two rows)::
+
+    database   workers posts/s  p50 s  p99 s dups lost bare 1/s bare 50/s vs 50 wrk µs pg µs
+    sqlite           1     752  68.43 131.86    0    0      150      6589  0.11    221     0
+    postgresql       1     704  70.22 140.27    0    0      105      1998  0.35     98   192
+    postgresql       4    3007  20.05  32.75    0    0      616      5648  0.53     86   139
+    postgresql*      4    1500   0.03   3.38    0    0        -         -     -    233   283
+    * due one after another over 66 s (1,504 posts/s offered), poll 1 s
+
+With 4 workers at load 10: 3,007 posts/s, 0.53 of the bare batched rate beside it (4
+workers, the committed tree: 0.08-0.33 in the runs above), 0 duplicates, 0 lost. The spread
+row's p99 of 3.38 s (p50 0.03 s) misses "p99 < 1 s"; likely the load (7-8 on 2 cores; the
+quieter runs above had 0.13-0.21 s, and 1.30 s once), not proven: not measured quiet. (Its
+CPU per post includes the workers' idle polling over 66 s.)
+
+The goal, 10,000 posts/s with 4 workers, is still not met. Per post now: ~86-118 µs of the
+workers' CPU and ~140-240 µs of PostgreSQL's, 225-360 µs together, so 2 idle cores give at
+most ~5,500-8,900 posts/s. Next, by expected gain: (1) PostgreSQL's claim (~105 µs of CPU
+per post at load 14): the picks lock every row (a heap write) before the update writes it
+again; (2) the commits (~95 µs of wall time per post, the WAL flush): the outcome's commit
+could be asynchronous (``synchronous_commit = off`` for that transaction: an outcome lost by
+a server crash is found by the reconciliation, as a lost answer is), the claim's may not;
+(3) bigger batches, measured slower only when each batch was eight round trips; (4) the
+narrow queue table, ~18 µs (above); (5) on the workers, the fake network's HTTP clients
+and the job runner (most of the ~90 µs left).
 """
 
 from __future__ import annotations
@@ -376,8 +471,28 @@ def worker_process(
     done.wait()
     worker.stop()
     thread.join(timeout=120)
-    out.put([(p.idempotency_key, p.created_at) for p in network.posts])
+    cpu = os.times()
+    out.put(([(p.idempotency_key, p.created_at) for p in network.posts], cpu.user + cpu.system))
     engine.dispose()
+
+
+def backends_cpu(database: str) -> float:
+    """CPU seconds used so far by the PostgreSQL backends connected to ``database`` (their
+    ``/proc`` entries; 0 when the server is not on this machine)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            title = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            if not title.startswith("postgres: ") or f" {database} " not in title:
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick  # utime, stime
+    return total
 
 
 def dispatch(
@@ -441,9 +556,13 @@ def dispatch(
     for proc in procs:
         proc.start()
     load_before = os.getloadavg()[0]
+    database = engine.url.database or ""
+    pg_cpu = 0.0
     with engine.connect() as conn:
         while True:
             time.sleep(0.25)
+            if engine.dialect.name == "postgresql":  # the backends end with their workers
+                pg_cpu = max(pg_cpu, backends_cpu(database))
             if not unfinished(conn):
                 break
             conn.rollback()
@@ -451,8 +570,11 @@ def dispatch(
     load_after = os.getloadavg()[0]
     done.set()
     published: list[tuple[str | None, dt.datetime]] = []
+    worker_cpu = 0.0
     for _ in procs:
-        published.extend(out.get())
+        got, cpu = out.get()
+        published.extend(got)
+        worker_cpu += cpu
     for proc in procs:
         proc.join()
     with engine.connect() as conn:
@@ -483,6 +605,9 @@ def dispatch(
         "not_published_rows": posts - len(done_rows),
         "load": (load_before, load_after),
         "window": (last_due - due).total_seconds(),
+        # CPU per post: the worker processes (SQLite's included), PostgreSQL's backends.
+        "worker_us": worker_cpu / posts * 1e6,
+        "pg_us": pg_cpu / posts * 1e6,
     }
 
 
@@ -611,7 +736,7 @@ def main() -> None:
     header = (
         f"{'database':<11} {'workers':>7} {'posts':>8} {'posts/s':>9} {'p50 s':>7} "
         f"{'p99 s':>7} {'dups':>5} {'lost':>5} {'bare 1/s':>9} {'bare 50/s':>10} "
-        f"{'vs 50':>6} {'load':>10}"
+        f"{'vs 50':>6} {'wrk µs':>6} {'pg µs':>6} {'load':>10}"
     )
     # The spread row: the last backlog row's backend and workers, posts due at a steady rate.
     spread_run = runs[-1] if runs and args.spread != "none" else None
@@ -643,7 +768,8 @@ def main() -> None:
             f"{backend:<11} {workers:>7} {args.posts:>8,} {result['posts_s']:>9.0f} "
             f"{result['p50']:>7.2f} {result['p99']:>7.2f} {result['duplicates']:>5} "
             f"{result['lost']:>5} {bare[0]:>9.0f} {bare[1]:>10.0f} "
-            f"{result['posts_s'] / bare[1]:>6.2f} {load:>10}",
+            f"{result['posts_s'] / bare[1]:>6.2f} {result['worker_us']:>6.0f} "
+            f"{result['pg_us']:>6.0f} {load:>10}",
             flush=True,
         )
     if spread_run is not None:
@@ -658,7 +784,8 @@ def main() -> None:
         print(
             f"{name:<11} {workers:>7} {args.posts:>8,} {result['posts_s']:>9.0f} "
             f"{result['p50']:>7.2f} {result['p99']:>7.2f} {result['duplicates']:>5} "
-            f"{result['lost']:>5} {'-':>9} {'-':>10} {'-':>6} {load:>10}",
+            f"{result['lost']:>5} {'-':>9} {'-':>10} {'-':>6} {result['worker_us']:>6.0f} "
+            f"{result['pg_us']:>6.0f} {load:>10}",
             flush=True,
         )
         print(

@@ -6,11 +6,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.exc import IntegrityError, StatementError
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import NullPool
 
 from dialogo.accounts.models import Workspace
 from dialogo.core.config import load_settings
@@ -114,3 +116,41 @@ def test_naive_datetimes_are_refused(db: Session) -> None:
     with pytest.raises(StatementError, match="naive datetime"):
         db.flush()
     db.rollback()
+
+
+def test_an_idle_postgresql_connection_is_pinged_and_replaced_when_dead(
+    database_url: str | None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No ping per checkout (a round trip per transaction), but a connection idle in the pool
+    longer than ``IDLE_PING_SECONDS`` is pinged, and a dead one replaced before it is used."""
+    if database_url is None:
+        pytest.skip("needs DIALOGO_TEST_DATABASE_URL (PostgreSQL)")
+    from dialogo.core import db as core_db
+
+    engine = make_engine(load_settings(data_dir=tmp_path / "data", database_url=database_url))
+    pings: list[int] = []
+    ping = engine.dialect.do_ping
+
+    def counted(dbapi_connection: Any) -> bool:
+        pings.append(1)
+        return ping(dbapi_connection)
+
+    monkeypatch.setattr(engine.dialect, "do_ping", counted)
+    try:
+        with engine.connect() as c:
+            first = c.scalar(text("SELECT pg_backend_pid()"))
+        before = len(pings)
+        with engine.connect() as c:  # back in the pool a moment ago: used as it is
+            assert c.scalar(text("SELECT pg_backend_pid()")) == first
+        assert len(pings) == before
+        other = create_engine(database_url, poolclass=NullPool)
+        with other.connect() as c:  # the server ends the pooled connection
+            assert c.scalar(text("SELECT pg_terminate_backend(:p)"), {"p": first})
+        other.dispose()
+        monkeypatch.setattr(core_db, "IDLE_PING_SECONDS", 0.0)
+        with engine.connect() as c:  # idle "too long": pinged, found dead, replaced
+            assert c.scalar(text("SELECT 1")) == 1
+            assert c.scalar(text("SELECT pg_backend_pid()")) != first
+        assert len(pings) > before
+    finally:
+        engine.dispose()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import threading
+from typing import cast
 
 import pytest
 from sqlalchemy import func, select
@@ -22,6 +23,7 @@ from dialogo.jobs import service as jobs
 from dialogo.jobs.models import Job, JobStatus
 from dialogo.jobs.registry import TaskRegistry
 from dialogo.notifications.models import Notification
+from dialogo.providers.base import Provider, PublishResult
 from dialogo.providers.errors import InvalidPayload, OutcomeUnknown, RateLimited, TransientError
 from dialogo.providers.registry import ProviderRegistry
 from dialogo.providers.testing import FakeNetwork
@@ -93,6 +95,22 @@ class Rig:
 
     def publish_calls(self) -> int:
         return sum(1 for op, _ in self.network.calls if op == "publish")
+
+    def worker_in_thread(self, settings: Settings, worker_id: str) -> threading.Thread:
+        """Another worker running a dispatcher tick and every job due, in a thread."""
+        worker = Worker(
+            settings, self.factory, self.worker.registry, clock=self.clock, worker_id=worker_id
+        )
+        with transaction(self.factory) as session:
+            jobs.enqueue(session, dispatcher.DISPATCH_TASK, run_at=self.clock.now())
+
+        def run() -> None:
+            while worker.run_once():
+                pass
+
+        thread = threading.Thread(target=run, daemon=True)
+        thread.start()
+        return thread
 
 
 @pytest.fixture
@@ -486,16 +504,7 @@ def test_a_request_never_outlives_its_lease_so_a_slow_network_is_not_posted_twic
     release, entered = threading.Event(), threading.Event()
     rig.network.hold_next(release, entered)
     short = settings.model_copy(update={"worker_lease_seconds": 1})
-    worker_a = Worker(short, rig.factory, rig.worker.registry, clock=rig.clock, worker_id="h:3:a")
-    with transaction(rig.factory) as session:
-        jobs.enqueue(session, dispatcher.DISPATCH_TASK, run_at=rig.clock.now())
-
-    def run_a() -> None:
-        while worker_a.run_once():
-            pass
-
-    lane_a = threading.Thread(target=run_a, daemon=True)
-    lane_a.start()
+    lane_a = rig.worker_in_thread(short, "h:3:a")
     try:
         assert entered.wait(timeout=30), "worker A never sent the post"
         lane_a.join(timeout=5)  # with the bound, A gave up within its lease and recorded it
@@ -511,3 +520,103 @@ def test_a_request_never_outlives_its_lease_so_a_slow_network_is_not_posted_twic
     assert len(on_network) == 1, f"published {len(on_network)} times"
     assert variant.status == VariantStatus.published
     assert variant.remote_id == on_network[0].remote_id
+
+
+def test_a_worker_frozen_after_its_last_check_past_its_lease_is_not_followed_by_a_repost(
+    rig: Rig, settings: Settings
+) -> None:
+    """Worker A passes its request's last deadline check, then its process is frozen
+    (descheduled, stopped) before the request reaches the network, past the end of its lease.
+    Without the takeover fence B took the variant over as the lease ended, found nothing on
+    the network, published, and A's request landed when A thawed: twice (the chaos test's
+    rare double on a loaded machine, made deterministic). With it nobody takes the variant
+    over, or asks the network, until the fence is over too (dispatcher.TAKEOVER_FENCE):
+    A's request lands and A records it: once."""
+    post = rig.schedule()
+    rig.clock.advance(minutes=2)
+    thawed, frozen = threading.Event(), threading.Event()
+    rig.network.freeze_next(thawed, frozen)
+    lane_a = rig.worker_in_thread(settings, "h:4:a")
+    try:
+        assert frozen.wait(timeout=30), "worker A never reached the network"
+        # A's lease is over, and nearly the fence after it, A still frozen: other workers
+        # run their ticks and lanes.
+        lease = settings.worker_lease_seconds
+        rig.clock.advance(seconds=lease * (1 + dispatcher.TAKEOVER_FENCE) - 1)
+        rig.run()
+    finally:
+        thawed.set()  # A thaws: its request reaches the network, late
+        lane_a.join(timeout=30)
+    variant = rig.variant(post)
+    on_network = rig.network.posts_with_key(variant.idempotency_key)
+    assert len(on_network) == 1, f"published {len(on_network)} times (B sent while A was frozen)"
+    assert variant.status == VariantStatus.published  # by A, whose claim still held
+    assert variant.remote_id == on_network[0].remote_id
+    ops = [op for op, _ in rig.network.calls if op in ("publish", "recent_posts")]
+    assert ops == ["publish"]  # nobody asked the network while A's request was out
+
+
+class _BusyAccount:
+    """An account's recent posts, newest first, as a provider lists them; ``asked`` records
+    each listing's limit."""
+
+    def __init__(self, posts: int, *, ours_at: int | None, since: dt.datetime) -> None:
+        self.asked: list[int] = []
+        self.posts = [
+            PublishResult(
+                remote_id=f"r{n}",
+                state={
+                    "text": "another post",
+                    "idempotency_key": "ours" if n == ours_at else f"other-{n}",
+                    "created_at": (since + dt.timedelta(seconds=1 + posts - n)).isoformat(),
+                },
+            )
+            for n in range(posts)
+        ]
+
+    def recent_posts(self, *, limit: int = 20) -> list[PublishResult]:
+        self.asked.append(limit)
+        return self.posts[:limit]
+
+
+def _claimed_since(since: dt.datetime) -> dispatcher.Claimed:
+    return dispatcher.Claimed(
+        id=1,
+        post_id=1,
+        workspace_id=1,
+        channel_id=1,
+        network="fakenet",
+        text="ours",
+        thread=[],
+        first_comment=None,
+        idempotency_key="ours",
+        dispatch_round=1,
+        attempts=1,
+        needs_check=True,
+        first_attempt_at=since,
+        previous_status=VariantStatus.unconfirmed.value,
+    )
+
+
+def test_a_check_on_a_busy_account_reads_back_to_the_attempt_before_it_says_absent() -> None:
+    """An account that posted more than a page since the lost answer (the chaos test: a check
+    6 s late on an account posting 10 times a second): the first page, all newer than the
+    attempt, proves nothing; the check asks for more until it reaches back to the attempt."""
+    since = START
+    found = _BusyAccount(300, ours_at=120, since=since)
+    result = dispatcher._find_on_network(cast(Provider, found), _claimed_since(since))
+    assert result is not None and result.remote_id == "r120"
+    assert found.asked == [dispatcher.RECENT_POSTS_LIMIT, dispatcher.RECENT_POSTS_LIMIT * 4]
+    absent = _BusyAccount(300, ours_at=None, since=since)
+    assert dispatcher._find_on_network(cast(Provider, absent), _claimed_since(since)) is None
+    assert absent.asked[-1] > 300 - 1  # the whole account was read: absent indeed
+    # A page reaching back before the attempt is enough (the usual case: one listing).
+    older = _BusyAccount(300, ours_at=None, since=since - dt.timedelta(hours=1))
+    assert dispatcher._find_on_network(cast(Provider, older), _claimed_since(since)) is None
+    assert older.asked == [dispatcher.RECENT_POSTS_LIMIT]
+    # Busier than the most a check reads: nobody can tell, a person looks (never a repost).
+    flood = _BusyAccount(dispatcher.RECENT_POSTS_MAX + 10, ours_at=None, since=since)
+    claimed = _claimed_since(since)
+    dispatcher._send_one(cast(Provider, flood), claimed, since, 1.0, 60.0)
+    assert claimed.status == VariantStatus.unconfirmed.value and claimed.next_attempt_at is None
+    assert claimed.notify == "post_unconfirmed" and "by hand" in (claimed.last_error or "")

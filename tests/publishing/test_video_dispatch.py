@@ -460,7 +460,8 @@ def test_a_worker_killed_mid_upload_resumes_from_the_checkpoint_and_posts_once(
     assert variant.status == VariantStatus.unconfirmed and variant.lease_until is not None
     assert variant.pending_state is not None
     assert variant.pending_state["state"]["next_segment"] == "2"  # the last recorded
-    rig.clock.advance(seconds=61)  # the dead worker's lease runs out
+    # The dead worker's claim runs out: its lease and the takeover fence after it.
+    rig.clock.advance(seconds=60 * (1 + dispatcher.TAKEOVER_FENCE) + 1)
     variant = rig.run()
     while variant.status != VariantStatus.published:
         variant = rig.wait_and_run()

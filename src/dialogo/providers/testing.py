@@ -78,6 +78,8 @@ class FakeNetwork:
         self.lost_answers = 0
         # Publishes held by the network (see ``hold_next``): (release, entered) events.
         self._holds: list[tuple[threading.Event, threading.Event | None]] = []
+        # Publishes whose worker is frozen before they leave (see ``freeze_next``).
+        self._freezes: list[tuple[threading.Event, threading.Event | None]] = []
         self._ids = itertools.count(1)
         self._lock = threading.Lock()
         # access token → account; rebuilt on a miss (tests change tokens directly), so a
@@ -118,6 +120,14 @@ class FakeNetwork:
         the same (the network had accepted it) and the publish raises ``OutcomeUnknown``."""
         with self._lock:
             self._holds.append((release, entered))
+
+    def freeze_next(self, release: threading.Event, entered: threading.Event | None = None) -> None:
+        """The next publish's worker is frozen (descheduled, stopped) right after its last
+        deadline check and before its request reaches the network, until ``release`` is set
+        (``entered`` is set when it freezes); a frozen process honours no deadline: the post
+        is made when it thaws, however late."""
+        with self._lock:
+            self._freezes.append((release, entered))
 
     def posts_with_key(self, idempotency_key: str) -> list[FakePost]:
         return [p for p in self.posts if p.idempotency_key == idempotency_key]
@@ -175,8 +185,16 @@ class FakeNetwork:
         raise ReauthRequired(f"{self.name}: the refresh token was refused")
 
     def _publish(self, account: FakeAccount, draft: Draft) -> FakePost:
+        # The last check before the request leaves, as an HTTP client's (deadline.apply).
+        deadlines.refuse_if_passed(f"{self.name}: publish")
         with self._lock:
+            freeze = self._freezes.pop(0) if self._freezes else None
             hold = self._holds.pop(0) if self._holds else None
+        if freeze is not None:
+            thawed, frozen = freeze
+            if frozen is not None:
+                frozen.set()
+            thawed.wait()
         if hold is not None:
             release, entered = hold
             if entered is not None:
@@ -223,6 +241,8 @@ class FakeNetwork:
                 return Account(remote_id=account.remote_id, handle=account.handle)
 
             def validate(self, draft: Draft) -> list[ValidationIssue]:
+                # Templates and parameters like a real network's, not marked with N_: a test
+                # double's texts are not for the localiser.
                 issues = []
                 if not draft.text.strip() and not draft.media:
                     issues.append(ValidationIssue("empty", "a post needs text or media"))
@@ -230,7 +250,8 @@ class FakeNetwork:
                     issues.append(
                         ValidationIssue(
                             "too_long",
-                            f"{len(draft.text)} characters, {network.text_limit} allowed",
+                            "%(length)s characters, %(text_limit)s allowed",
+                            params={"length": len(draft.text), "text_limit": network.text_limit},
                         )
                     )
                 return issues
@@ -342,18 +363,29 @@ class SharedFakeNetwork:
         import os
 
         lost = self._random.random() < self.lose_ratio
-        cursor = self._db().execute(
-            "INSERT INTO posts (account, text, key, created_at, lost, pid) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (
-                account,
-                draft.text,
-                draft.idempotency_key,
-                dt.datetime.now(dt.UTC).isoformat(),
-                int(lost),
-                os.getpid(),
-            ),
-        )
+        db = self._db()
+        # The network's write lock first, then the request deadline's last check
+        # (``deadline.refuse_if_passed``, as an HTTP client checks before its first byte):
+        # a worker stalled waiting for the lock past its deadline sends nothing.
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            deadlines.refuse_if_passed(f"{self.name}: publish")
+            cursor = db.execute(
+                "INSERT INTO posts (account, text, key, created_at, lost, pid) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    account,
+                    draft.text,
+                    draft.idempotency_key,
+                    dt.datetime.now(dt.UTC).isoformat(),
+                    int(lost),
+                    os.getpid(),
+                ),
+            )
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+        db.execute("COMMIT")
         remote_id = f"s{cursor.lastrowid}"
         if lost:
             raise OutcomeUnknown(f"{self.name}: no answer (read timeout)")

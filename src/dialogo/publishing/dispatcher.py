@@ -4,16 +4,17 @@ How a variant travels (every state is on the variant row, so nothing depends on 
 
 - ``scheduled`` with ``due_at`` passed, ``queued`` (a retry after a transient error) or
   ``unconfirmed`` (a check is due) with ``next_attempt_at`` passed are *claimable*. A worker's
-  lane claims up to :data:`PUBLISH_BATCH` of them in one short transaction (``SELECT … FOR
-  UPDATE SKIP LOCKED`` on PostgreSQL, then one guarded ``UPDATE … RETURNING``): they become
+  lane claims up to :data:`PUBLISH_BATCH` of them in one short transaction (on PostgreSQL the
+  claims' lock, then one statement: picks ``FOR UPDATE SKIP LOCKED``, caps, leases and the
+  channels' rows, :data:`_CLAIM_PG`; on SQLite picks, then one guarded ``UPDATE``): they become
   ``unconfirmed`` with a lease (``lease_until``) and the claim's id (``claimed_by``). From then
   on the outcome *is* unknown until recorded, so a person cannot cancel a post mid-send.
 - The provider calls happen with no transaction open. The outcomes of the whole batch are then
   recorded in one transaction, each row guarded by ``claimed_by`` (a claim that lost its lease
   records nothing), and the batch's posts are rolled up (post rows locked first, then
-  variants, the service's order). On PostgreSQL that is three statements whatever the batch's
-  size (posts locked; variants written from one JSON document with every status of the
-  batch's posts read back; posts and their audit entries written together), and id lists are
+  variants, the service's order). On PostgreSQL that is two statements whatever the batch's
+  size (posts locked and variants written from one JSON document, every status of the batch's
+  posts read back, in one; posts and their audit entries written together), and id lists are
   bound as one array (``= ANY``), so every batch reuses the same SQL text.
 - A worker that dies mid-send leaves variants ``unconfirmed`` with an expired lease. Claiming
   such a variant sets ``needs_check``: the network is asked for the account's recent posts
@@ -25,7 +26,11 @@ How a variant travels (every state is on the variant row, so nothing depends on 
   request deadline (:mod:`dialogo.providers.deadline`) that refuses to start a request after
   it and caps each of a request's timeouts at the time left, so a live worker's lease never
   runs out while one of its requests is out, however slow the network or long the client's
-  own HTTP timeout (a request held past the deadline is a lost answer, reconciled).
+  own HTTP timeout (a request held past the deadline is a lost answer, reconciled). The
+  deadline is checked again just before the request's first byte is written, and a claim
+  holds its variants a :data:`TAKEOVER_FENCE` longer than the lane's lease before another
+  worker may take them over, so a worker frozen between its last check and its request
+  cannot be overtaken by the takeover's check (the exact guarantee is at the constant).
 - **Nothing lost.** A channel that needs re-authorisation is flagged and its variants wait in
   ``waiting_channel``; each tick moves them back to ``scheduled`` once the channel is OK.
   Invalid content fails with the network's reason and a notification; transient errors are
@@ -78,11 +83,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 import itertools
 import json
 import logging
 import time
 import types
+import typing
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from typing import Any, cast
@@ -167,7 +174,29 @@ IDLE_PAUSE = dt.timedelta(milliseconds=250)
 #: How long to wait before asking the network about a publish whose answer was lost (some
 #: networks list a new post after a short delay).
 RECONCILE_DELAY = dt.timedelta(seconds=5)
+#: The takeover fence, in leases. A lane works within its lease (``worker_lease_seconds``):
+#: it starts no send after a third of it and no request after two thirds (the request
+#: deadline, checked last just before the request's first byte is written, with every phase's
+#: timeout capped at the time left: :mod:`dialogo.providers.deadline`). Its claim, though,
+#: holds the variants this many leases longer (:func:`claim_lease`): only then may another
+#: worker take them over and ask the network (``needs_check``), so any request the first
+#: worker started has landed on the network, or died, before that check looks.
+#:
+#: The guarantee, exactly: a post is published twice only if a worker is frozen
+#: (descheduled, stopped, swapped out, a VM paused) for more than ``(1/3 + TAKEOVER_FENCE) ×
+#: the lease`` between its request's last deadline check and the moment the network makes
+#: the post (80 s with the default 60-s lease; 4 s in the chaos test's 3-s lease); the code
+#: between that check and the first byte does no I/O and takes no lock. Clock skew between
+#: the workers' hosts counts against it. The price: a dead worker's variants wait one lease
+#: more before they are taken over (a live worker records within its lease, as before).
+#: Before the fence a takeover asked the network as soon as the lease ended, a third of a
+#: lease after the deadline; a worker stalled that long after its check (a load of 32 on
+#: SQLite) published a post twice (the chaos test, ``chaos-225``; reproduced without load by
+#: ``test_a_worker_frozen_after_its_last_check_past_its_lease_is_not_followed_by_a_repost``).
+TAKEOVER_FENCE = 1.0
 RECENT_POSTS_LIMIT = 50
+#: The most recent posts a check asks for, when the first page is all newer than the attempt.
+RECENT_POSTS_MAX = 1000
 #: A post found on the network up to this long before the first attempt still matches.
 CLOCK_SKEW = dt.timedelta(minutes=5)
 #: Slow media: the first check of a pending container after this long, doubling up to the cap.
@@ -183,6 +212,12 @@ _CLAIM_LOCK = 7_301_923_451
 _QUEUED = VariantStatus.queued.value
 _UNCONFIRMED = VariantStatus.unconfirmed.value
 _SCHEDULED = VariantStatus.scheduled.value
+
+
+def claim_lease(lease: dt.timedelta) -> dt.timedelta:
+    """How long a lane's claim holds its variants: the lane's ``lease`` and the takeover
+    fence after it (:data:`TAKEOVER_FENCE`)."""
+    return lease * (1 + TAKEOVER_FENCE)
 
 
 def _const(value: str) -> Any:
@@ -367,8 +402,12 @@ class Batch:
     # Filled by ``send``: channels to flag, credentials renewed while sending.
     channel_errors: dict[int, ProviderError] = dataclasses.field(default_factory=dict)
     renewed: dict[int, Credentials] = dataclasses.field(default_factory=dict)
+    # The encrypted credentials each channel was sent with (what a renewal is swapped against).
+    read: dict[int, str] = dataclasses.field(default_factory=dict)
     # What the networks said about the apps' limits (stored by ``record`` for every worker).
     app_notes: list[app_limits.Note] = dataclasses.field(default_factory=list)
+    # The claimed variants' channels, when the claim read them (PostgreSQL).
+    infos: dict[int, ChannelInfo] | None = None
 
 
 def _claimable(now: dt.datetime) -> Any:
@@ -402,6 +441,17 @@ def claim_batch(
     pg = _is_pg(session)
     if pg:
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CLAIM_LOCK})
+        return _claim_pg(
+            session,
+            f"{worker_id}:{next(_claims)}"[-100:],
+            now=now,
+            lease=lease,
+            limit=limit,
+            caps=caps,
+            default_cap=default_cap,
+            skip_channels=skip_channels,
+            job_id=job_id,
+        )
     # Channels whose app is waiting (a network said the app is limited): one query.
     skip_channels = sorted({*skip_channels, *app_limits.limited_channel_ids(session, now)})
     in_flight = dict(
@@ -504,6 +554,165 @@ def claim_batch(
     return Batch(claim_id, claimed)
 
 
+# PostgreSQL: the claim in one statement after the claims' lock (which must be its own
+# statement: a statement's snapshot is taken before it runs, so counting the variants in
+# flight in the statement that waited for the lock would miss a claim committed meanwhile).
+# The channels whose app waits, the variants in flight per network, the three picks (``FOR
+# UPDATE SKIP LOCKED``, read lazily: a later pick is read only for the places the earlier
+# ones left), the per-network caps (``row_number`` per network against the room left), the
+# leases, and the claimed variants' channel rows: one round trip instead of eight (the lock,
+# the app windows, the count in flight, three picks, the update, the channels). The channel
+# rows are read in the claim's transaction as before, so a channel flagged meanwhile is seen.
+# Plan traps found with ``EXPLAIN ANALYZE`` (20,000 due): the update joined to the picks was
+# a nested loop reading 100 rows by primary key per pick (the picks' size is estimated as 1),
+# so it reads ``v.id = ANY(ARRAY(SELECT …))`` alone (one index look-up per id); and the
+# picks' exclusions written as ``network <> ALL(…)`` were estimated to keep no row (one
+# network in the table), so the scheduled pick sorted the whole backlog instead of reading
+# its index: they are one ``CASE … IS NOT NULL`` (estimated to keep nearly every row).
+_PICK = (
+    " SELECT v.id, v.network, v.status, {k} AS k, v.{at} AS at FROM post_variants AS v"
+    " WHERE {where} AND (CASE WHEN v.channel_id = ANY(CAST((SELECT ids FROM skip) AS bigint[]))"
+    " OR v.network = ANY(CAST((SELECT nets FROM full_nets) AS text[])) THEN NULL ELSE 1 END)"
+    " IS NOT NULL"
+    " ORDER BY v.{at}, v.id LIMIT :n FOR UPDATE OF v SKIP LOCKED"
+)
+_CAP = "coalesce(CAST(CAST(:caps AS jsonb) ->> {0}.network AS integer), :cap)"
+_CLAIM_PG = text(
+    "WITH skip AS MATERIALIZED (SELECT ARRAY(SELECT c.id FROM channels AS c"  # noqa: S608 - constants only
+    " JOIN app_rate_limits AS a ON a.network = c.network AND a.app_id = c.app_key"
+    " WHERE a.until > :now) || CAST(:skip AS bigint[]) AS ids),"
+    " flight AS MATERIALIZED (SELECT f.network, count(*) AS n FROM post_variants AS f"
+    " WHERE f.status = 'unconfirmed' AND f.lease_until IS NOT NULL"  # LEASED_WHERE
+    " AND f.lease_until >= :now GROUP BY f.network),"
+    f" full_nets AS MATERIALIZED (SELECT ARRAY(SELECT f.network FROM flight AS f"
+    f" WHERE f.n >= {_CAP.format('f')}) AS nets),"
+    " r AS ("
+    + _PICK.format(
+        k=0,
+        at="next_attempt_at",
+        where="v.status IN ('queued', 'unconfirmed') AND v.lease_until IS NULL"
+        " AND v.next_attempt_at <= :now",
+    )
+    + "), l AS ("
+    + _PICK.format(
+        k=1,
+        at="lease_until",
+        where="v.status = 'unconfirmed' AND v.lease_until IS NOT NULL AND v.lease_until < :now",
+    )
+    + "), s AS ("
+    + _PICK.format(k=2, at="due_at", where="v.status = 'scheduled' AND v.due_at <= :now")
+    + "), picked AS (SELECT * FROM r UNION ALL SELECT * FROM l UNION ALL SELECT * FROM s"  # noqa: S608
+    " LIMIT :n),"
+    " chosen AS MATERIALIZED (SELECT p.id, p.status FROM (SELECT p.id, p.status,"
+    " row_number() OVER (PARTITION BY p.network ORDER BY p.k, p.at, p.id) AS rn,"
+    f" {_CAP.format('p')} - coalesce(f.n, 0) AS room"
+    " FROM picked AS p LEFT JOIN flight AS f ON f.network = p.network) AS p"
+    " WHERE p.rn <= p.room),"
+    " upd AS (UPDATE post_variants AS v SET status = 'unconfirmed', lease_until = :until,"
+    " claimed_by = :claim, job_id = :job,"
+    " needs_check = v.needs_check OR v.lease_until IS NOT NULL,"
+    " dispatch_round = v.dispatch_round + CASE WHEN v.lease_until IS NULL THEN 0 ELSE 1 END,"
+    " first_attempt_at = coalesce(v.first_attempt_at, :now), updated_at = :now"
+    " WHERE v.id = ANY(ARRAY(SELECT id FROM chosen))"
+    " RETURNING v.id, v.post_id, v.workspace_id, v.channel_id, v.network, v.text,"
+    " nullif(CAST(v.thread AS text), '[]') AS thread, v.first_comment, v.idempotency_key,"
+    " v.dispatch_round, v.attempts, v.needs_check, v.first_attempt_at,"
+    " nullif(CAST(v.media AS text), '[]') AS media,"
+    " nullif(CAST(v.pending_state AS text), 'null') AS pending_state)"
+    " SELECT upd.*, chosen.status AS previous_status, ch.network AS ch_network,"
+    " ch.status AS ch_status, ch.status_reason AS ch_reason, ch.credentials AS ch_credentials,"
+    " CAST(ch.config AS text) AS ch_config FROM upd JOIN chosen ON chosen.id = upd.id"
+    " LEFT JOIN channels AS ch ON ch.id = upd.channel_id ORDER BY upd.id"
+).bindparams(
+    bindparam("skip", type_=ARRAY(BigInteger)),
+    bindparam("job", type_=BigInteger),
+)
+
+
+def _claim_pg(
+    session: Session,
+    claim_id: str,
+    *,
+    now: dt.datetime,
+    lease: dt.timedelta,
+    limit: int,
+    caps: Mapping[str, int] | None,
+    default_cap: int,
+    skip_channels: Sequence[int],
+    job_id: int | None,
+) -> Batch:
+    rows = session.connection().execute(
+        _CLAIM_PG,
+        {
+            "now": now,
+            "until": now + lease,
+            "claim": claim_id,
+            "job": job_id,
+            "n": limit,
+            "caps": _json(dict(caps or {})),
+            "cap": default_cap,
+            "skip": sorted(set(skip_channels)),
+        },
+    )
+    claimed: list[Claimed] = []
+    infos: dict[int, ChannelInfo] = {}
+    loads = json.loads
+    for r in rows:
+        (
+            id_,
+            post_id,
+            workspace_id,
+            channel_id,
+            network,
+            text_,
+            thread,
+            first_comment,
+            key,
+            round_,
+            attempts,
+            needs_check,
+            first_attempt_at,
+            media,
+            pending,
+            previous,
+            ch_network,
+            ch_status,
+            ch_reason,
+            ch_credentials,
+            ch_config,
+        ) = r
+        claimed.append(
+            Claimed(
+                id=id_,
+                post_id=post_id,
+                workspace_id=workspace_id,
+                channel_id=channel_id,
+                network=network,
+                text=text_,
+                thread=loads(thread) if thread else [],
+                first_comment=first_comment,
+                idempotency_key=key,
+                dispatch_round=round_,
+                attempts=attempts,
+                needs_check=bool(needs_check),
+                first_attempt_at=ensure_aware(first_attempt_at) if first_attempt_at else None,
+                previous_status=previous,
+                media=loads(media) if media else [],
+                pending_state=loads(pending) if pending else None,
+            )
+        )
+        if ch_network is not None and channel_id not in infos:
+            infos[channel_id] = ChannelInfo(
+                channel_id,
+                ch_network,
+                ch_status,
+                ch_reason,
+                ch_credentials,
+                dict(loads(ch_config) or {}) if ch_config else {},
+            )
+    return Batch(claim_id, claimed, infos=infos)
+
+
 # --- sending (no transaction open) --------------------------------------------------------------
 
 
@@ -518,6 +727,8 @@ class ChannelInfo:
 
 
 def channel_infos(session: Session, batch: Batch) -> dict[int, ChannelInfo]:
+    if batch.infos is not None:  # read by the claim, in this transaction
+        return batch.infos
     ids = sorted({c.channel_id for c in batch.variants if c.channel_id is not None})
     if not ids:
         return {}
@@ -651,6 +862,7 @@ def send(
                 _waiting(c, info.status_reason or f"the channel is {info.status}")
             continue
         before = credentials.get(info.credentials)
+        batch.read[info.id] = info.credentials
         client = http or (clients.get(info.id) if clients is not None else None)
         if client is not None:
             deadlines.enforce(client)
@@ -746,6 +958,14 @@ def _send_one(
             c,
             f"{c.network} cannot list recent posts, so whether the post went out is "
             "unknown: look at the account and publish again by hand if it is not there",
+        )
+        return None
+    except _CannotTell:
+        _give_up(
+            c,
+            f"the account posted more than {RECENT_POSTS_MAX} times on {c.network} since this "
+            "post was sent, so whether it went out is unknown: look at the account and "
+            "publish again by hand if it is not there",
         )
         return None
     except (ReauthRequired, InsufficientScopes, Disconnected) as exc:
@@ -945,11 +1165,41 @@ def matches(variant: PostVariant | Claimed, found: PublishResult) -> bool:
     return True
 
 
+class _CannotTell(Exception):
+    """The network's listing does not reach back to the variant's first attempt."""
+
+
 def _find_on_network(provider: Provider, c: Claimed) -> PublishResult | None:
-    for found in provider.recent_posts(limit=RECENT_POSTS_LIMIT):
-        if matches(c, found):
-            return found
-    return None
+    """The variant's post among the account's recent posts, ``None`` when it is not there.
+
+    Absent only when the listing reaches back to the first attempt (less the clock skew) or
+    holds every post the network returned: a full page of posts all newer than the attempt
+    (an account busier than :data:`RECENT_POSTS_LIMIT` posts since, as in the chaos test,
+    where a check 6 s late missed a post and sent it again) is asked again for more, up to
+    :data:`RECENT_POSTS_MAX`, then :class:`_CannotTell`. Posts without a creation time
+    cannot say how far back a page reaches: a page of them is taken as it is."""
+    limit = RECENT_POSTS_LIMIT
+    while True:
+        listed = provider.recent_posts(limit=limit)
+        for found in listed:
+            if matches(c, found):
+                return found
+        if len(listed) < limit or not _all_after_attempt(listed, c):
+            return None
+        if limit >= RECENT_POSTS_MAX:
+            raise _CannotTell
+        limit = min(limit * 4, RECENT_POSTS_MAX)
+
+
+def _all_after_attempt(listed: Sequence[PublishResult], c: Claimed) -> bool:
+    if c.first_attempt_at is None:
+        return False
+    since = ensure_aware(c.first_attempt_at) - CLOCK_SKEW
+    for found in listed:
+        created = _parse_time(str((found.state or {}).get("created_at", "")).replace("Z", "+00:00"))
+        if created is None or created < since:
+            return False
+    return True
 
 
 def _first_comment(provider: Provider, c: Claimed, result: PublishResult) -> None:
@@ -995,57 +1245,64 @@ _RECORD = (
 def record(
     session: Session, batch: Batch, *, now: dt.datetime, cipher: CredentialCipher
 ) -> dict[str, int]:
-    """Record the batch's outcomes in the session's transaction (the caller commits)."""
+    """Record the batch's outcomes in the session's transaction (the caller commits).
+    Renewed credentials are stored first, each at once in a transaction of its own
+    (:func:`channels.save_renewal`): a record that fails later loses no rotated token."""
     if not batch.variants:
         return {}
+    for channel_id, renewed in sorted(batch.renewed.items()):
+        channels.save_renewal(session, channel_id, cipher, renewed, read=batch.read[channel_id])
     pg = _is_pg(session)
     post_ids = sorted({c.post_id for c in batch.variants})
-    # Posts first (the service's lock order), then the variants; with each post, whether its
-    # workspace has an active webhook endpoint (only those posts' events are looked at).
-    hooked = (
-        select(WebhookEndpoint.id)
-        .where(WebhookEndpoint.workspace_id == Post.workspace_id, WebhookEndpoint.active.is_(True))
-        .exists()
-    )
-    posts = session.execute(
-        select(Post.id, Post.workspace_id, Post.status, hooked.label("hooked"))
-        .where(_id_in(Post.id, post_ids, pg))
-        .order_by(Post.id)
-        .with_for_update(of=Post)
-    ).all()
-    rows = []
     counts: dict[str, int] = defaultdict(int)
     for c in batch.variants:
-        if c.status == "release":  # not sent: back to where it was, a check still pending
-            status = c.previous_status
-            c.next_attempt_at = now
-        else:
-            status = c.status
         counts[c.status] += 1
-        rows.append(
-            {
-                "b_id": c.id,
-                "b_claim": batch.claim_id,
-                "b_status": status,
-                "b_remote_id": c.remote_id,
-                "b_url": c.url,
-                "b_thread_ids": c.thread_ids,
-                "b_needs_check": c.needs_check,
-                "b_attempts": c.attempts,
-                "b_round": c.dispatch_round,
-                "b_last_error": c.last_error,
-                "b_next": c.next_attempt_at,
-                "b_published_at": c.published_at,
-                "b_pending": c.pending_state,
-                "b_now": now,
-            }
-        )
+        if c.status == "release":  # not sent: back to where it was, a check still pending
+            c.next_attempt_at = now
     states: dict[int, list[str]] | None = None
+    posts: Sequence[Any]
     if pg:
-        states = _record_pg(session, batch, rows, post_ids, now)
+        posts, states = _record_pg(session, batch, post_ids, now)
     else:
-        session.connection().execute(_RECORD, rows)
-    if batch.channel_errors or batch.renewed:
+        # Posts first (the service's lock order), then the variants; with each post, whether
+        # its workspace has an active webhook endpoint (only those posts' events are looked at).
+        hooked = (
+            select(WebhookEndpoint.id)
+            .where(
+                WebhookEndpoint.workspace_id == Post.workspace_id,
+                WebhookEndpoint.active.is_(True),
+            )
+            .exists()
+        )
+        posts = session.execute(
+            select(Post.id, Post.workspace_id, Post.status, hooked.label("hooked"))
+            .where(Post.id.in_(post_ids))
+            .order_by(Post.id)
+            .with_for_update(of=Post)
+        ).all()
+        session.connection().execute(
+            _RECORD,
+            [
+                {
+                    "b_id": c.id,
+                    "b_claim": batch.claim_id,
+                    "b_status": _outcome_status(c),
+                    "b_remote_id": c.remote_id,
+                    "b_url": c.url,
+                    "b_thread_ids": c.thread_ids,
+                    "b_needs_check": c.needs_check,
+                    "b_attempts": c.attempts,
+                    "b_round": c.dispatch_round,
+                    "b_last_error": c.last_error,
+                    "b_next": c.next_attempt_at,
+                    "b_published_at": c.published_at,
+                    "b_pending": c.pending_state,
+                    "b_now": now,
+                }
+                for c in batch.variants
+            ],
+        )
+    if batch.channel_errors:
         _record_channels(session, batch, cipher)
     app_limits.note(session, batch.app_notes, now=now)
     for c in batch.variants:
@@ -1065,15 +1322,16 @@ def record(
     return dict(counts)
 
 
-# PostgreSQL: a batch is recorded in three statements whatever its size: the posts locked,
+# PostgreSQL: a batch is recorded in two statements whatever its size: the posts locked and
 # the variants written (their outcomes sent as one JSON document read by
 # ``json_to_recordset``, every variant status of the batch's posts read back in the same
-# statement), and the posts rolled up with their audit entries. The SQL text never changes.
-# Measured against the previous form (one ``unnest`` array per column, and separate statements
-# to read the states, update the posts and insert the audit entries): psycopg dumps Python
-# lists into array literals in Python (escaping each string), which was the largest Python
-# cost of a lane, and each statement is a round trip, which costs milliseconds on a loaded
-# machine.
+# statement), then the posts rolled up with their audit entries. The SQL text never changes.
+# The posts are locked first (the service's lock order): the variants' update waits for the
+# locking pick of the posts (its scalar sub-select runs before the update's first row).
+# Measured against the previous forms (one ``unnest`` array per column; separate statements
+# to lock the posts, read the states, update the posts and insert the audit entries):
+# psycopg dumps Python lists into array literals in Python (escaping each string), which was
+# the largest Python cost of a lane, and each statement is a round trip.
 _RECORD_PG_COLUMNS = (
     ("status", "text"),
     ("remote_id", "text"),
@@ -1088,14 +1346,20 @@ _RECORD_PG_COLUMNS = (
     ("pending_state", "json"),
 )
 _RECORD_PG = text(
-    "WITH u AS (SELECT * FROM json_to_recordset(CAST(:rows AS json)) AS u(id bigint, "  # noqa: S608 - constants only
+    "WITH p AS MATERIALIZED (SELECT posts.id, posts.workspace_id, posts.status,"  # noqa: S608 - constants only
+    " EXISTS (SELECT 1 FROM webhook_endpoints AS e WHERE e.workspace_id = posts.workspace_id"
+    " AND e.active) AS hooked FROM posts WHERE posts.id = ANY(:posts) ORDER BY posts.id"
+    " FOR UPDATE OF posts),"
+    " u AS (SELECT * FROM json_to_recordset(CAST(:rows AS json)) AS u(id bigint, "
     + ", ".join(f"{name} {type_}" for name, type_ in _RECORD_PG_COLUMNS)
     + ")), w AS (UPDATE post_variants AS v SET "
     + ", ".join(f"{name} = u.{name}" for name, _ in _RECORD_PG_COLUMNS)
     + ", updated_at = :now, lease_until = NULL, claimed_by = NULL FROM u"
-    " WHERE v.id = u.id AND v.claimed_by = :claim RETURNING v.id, v.status)"
-    " SELECT pv.post_id, coalesce(w.status, pv.status) AS status FROM post_variants AS pv"
-    " LEFT JOIN w ON w.id = pv.id WHERE pv.post_id = ANY(:posts)"
+    " WHERE v.id = u.id AND v.claimed_by = :claim AND (SELECT count(*) FROM p) >= 0"
+    " RETURNING v.id, v.status)"
+    " SELECT p.id, p.workspace_id, p.status, p.hooked, coalesce(w.status, pv.status)"
+    " FROM p JOIN post_variants AS pv ON pv.post_id = p.id LEFT JOIN w ON w.id = pv.id"
+    " WHERE pv.post_id = ANY(:posts)"  # by index: a join to ``p`` alone was a table scan
 ).bindparams(bindparam("posts", type_=ARRAY(BigInteger)))
 _ROLLUP_PG = text(
     "WITH u AS (SELECT * FROM json_to_recordset(CAST(:rows AS json))"
@@ -1115,39 +1379,51 @@ def _json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
 
 
+def _outcome_status(c: Claimed) -> str:
+    return c.previous_status if c.status == "release" else c.status
+
+
+class _PostRow(typing.NamedTuple):
+    id: int
+    workspace_id: int
+    status: str
+    hooked: bool
+
+
 def _record_pg(
-    session: Session,
-    batch: Batch,
-    rows: Sequence[Mapping[str, Any]],
-    post_ids: Sequence[int],
-    now: dt.datetime,
-) -> dict[int, list[str]]:
-    """Write the batch's outcomes (each guarded by the claim) and return every variant status
-    of the batch's posts as they are now (post id → statuses), for the roll-up."""
-    document = _json([{name: r[key] for key, name in _RECORD_PG_KEYS} for r in rows])
+    session: Session, batch: Batch, post_ids: Sequence[int], now: dt.datetime
+) -> tuple[list[_PostRow], dict[int, list[str]]]:
+    """Lock the batch's posts, write its outcomes (each guarded by the claim) and return the
+    posts with every variant status of theirs as it is now (post id → statuses)."""
+    document = _json(
+        [
+            {
+                "id": c.id,
+                "status": _outcome_status(c),
+                "remote_id": c.remote_id,
+                "url": c.url,
+                "thread_ids": c.thread_ids,
+                "needs_check": c.needs_check,
+                "attempts": c.attempts,
+                "dispatch_round": c.dispatch_round,
+                "last_error": c.last_error,
+                "next_attempt_at": c.next_attempt_at,
+                "published_at": c.published_at,
+                "pending_state": c.pending_state,
+            }
+            for c in batch.variants
+        ]
+    )
     states: dict[int, list[str]] = defaultdict(list)
+    posts: dict[int, _PostRow] = {}
     result = session.connection().execute(
         _RECORD_PG, {"rows": document, "claim": batch.claim_id, "now": now, "posts": post_ids}
     )
-    for post_id, status in result:
-        states[post_id].append(status)
-    return states
-
-
-_RECORD_PG_KEYS = (
-    ("b_id", "id"),
-    ("b_status", "status"),
-    ("b_remote_id", "remote_id"),
-    ("b_url", "url"),
-    ("b_thread_ids", "thread_ids"),
-    ("b_needs_check", "needs_check"),
-    ("b_attempts", "attempts"),
-    ("b_round", "dispatch_round"),
-    ("b_last_error", "last_error"),
-    ("b_next", "next_attempt_at"),
-    ("b_published_at", "published_at"),
-    ("b_pending", "pending_state"),
-)
+    for post_id, workspace_id, status, hooked, variant_status in result:
+        states[post_id].append(variant_status)
+        if post_id not in posts:
+            posts[post_id] = _PostRow(post_id, workspace_id, status, hooked)
+    return [posts[i] for i in sorted(posts)], states
 
 
 _POST_STATUS = (
@@ -1155,6 +1431,13 @@ _POST_STATUS = (
     .where(Post.__table__.c.id == bindparam("b_id"))
     .values(status=bindparam("b_status"), updated_at=bindparam("b_now"))
 )
+
+
+@functools.lru_cache(maxsize=1024)
+def _post_status(current: str, states: tuple[str, ...]) -> str:
+    """:func:`post_status` remembered: a batch's posts repeat a few combinations (6 % of a
+    worker's time in a profile went to working them out again)."""
+    return post_status(current, states)
 
 
 def _rollup_rows(
@@ -1180,7 +1463,7 @@ def _rollup_rows(
         states = read
     changed = []
     for row in posts:
-        status = post_status(row.status, states.get(row.id, ()))
+        status = _post_status(row.status, tuple(states.get(row.id, ())))
         if status != row.status:
             changed.append((row, status))
     if not changed:
@@ -1236,14 +1519,26 @@ def _rollup_rows(
 
 
 def _record_channels(session: Session, batch: Batch, cipher: CredentialCipher) -> None:
-    ids = sorted({*batch.channel_errors, *batch.renewed})
+    ids = sorted(batch.channel_errors)
     for channel in session.scalars(
-        select(Channel).where(Channel.id.in_(ids)).order_by(Channel.id).with_for_update()
+        select(Channel)
+        .where(Channel.id.in_(ids))
+        .order_by(Channel.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ):
-        if channel.id in batch.renewed:
-            channels.store_credentials(session, channel, cipher, batch.renewed[channel.id])
-        if channel.id in batch.channel_errors:
-            channels.flag_channel(session, channel, batch.channel_errors[channel.id])
+        error = batch.channel_errors[channel.id]
+        if (
+            isinstance(error, ReauthRequired)
+            and channel.id not in batch.renewed
+            and channel.id in batch.read
+            and channels.renewed_elsewhere(cipher, batch.read[channel.id], channel.credentials)
+        ):
+            # Refused a token another worker has renewed meanwhile (a rotated single-use
+            # refresh token): not flagged; the variants wait for the next tick, which sends
+            # them with the stored credentials.
+            continue
+        channels.flag_channel(session, channel, error)
 
 
 def _notify(session: Session, c: Claimed) -> None:
