@@ -57,6 +57,18 @@ def test_stopping_rule() -> None:
     assert same.horizon == abtest.sample_size((n // 10) / n, 0.1)
 
 
+def test_decide_reuses_the_callers_draws() -> None:
+    # A test's result draws once and hands the draws to decide: the same decision as drawing
+    # again with the same seed, and the draws given are the ones used.
+    counts = ([30, 41], [400, 410])
+    drawn = abtest.bayesian(*counts, seed=5)
+    given = abtest.decide(*counts, loss_threshold=0.01, seed=5, bayes=drawn)
+    assert given == abtest.decide(*counts, loss_threshold=0.01, seed=5)
+    certain = abtest.Bayes(rates=(0.1, 0.2), probability_best=(0.0, 1.0), expected_loss=(1.0, 0.0))
+    chosen = abtest.decide(*counts, loss_threshold=0.01, bayes=certain)
+    assert chosen.stop and chosen.winner == 1 and chosen.reason == "expected_loss"
+
+
 def test_split_is_stable_and_follows_the_weights() -> None:
     arms = [abtest.assign(7, f"contact-{i}", [1, 3]) for i in range(8000)]
     assert arms == [abtest.assign(7, f"contact-{i}", [1, 3]) for i in range(8000)]

@@ -49,9 +49,19 @@ def test_compose_validate_approve_schedule_and_list(api: Api, auth: Auth, brand:
 
     checked = api.post(f"{url}/validate", auth=auth).json()
     assert checked[0]["ok"] is False and checked[0]["issues"][0]["code"] == "too_long"
+    # The English message as before, and what a client needs to say it in another language.
+    assert checked[0]["issues"][0] == {
+        "code": "too_long",
+        "message": "300 characters, 280 allowed",
+        "field": "text",
+        "template": "%(length)s characters, %(text_limit)s allowed",
+        "params": {"length": 300, "text_limit": 280},
+    }
     tomorrow = (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).isoformat()
     refused = api.post(f"{url}/schedule", json={"scheduled_at": tomorrow}, auth=auth)
-    assert assert_problem(refused, 422)["code"] == "validation_failed"
+    problem = assert_problem(refused, 422)
+    assert problem["code"] == "validation_failed"
+    assert "fakenet: 300 characters, 280 allowed" in problem["detail"]  # English, as before
 
     fixed = api.patch(
         url, json={"variants": [{"channel_id": brand.channel.id, "text": "Ciao"}]}, auth=auth

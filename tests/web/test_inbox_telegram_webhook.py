@@ -33,6 +33,7 @@ from dialogo.providers.registry import ProviderRegistry
 from dialogo.providers.telegram.provider import TelegramProvider
 from dialogo.providers.telegram.testing import BOT_ID, BOT_USERNAME, TOKEN, FakeBotApi
 from dialogo.server import create_app
+from dialogo.web import templating
 from tests.api.conftest import session_auth
 from tests.web.conftest import Browser
 
@@ -386,6 +387,7 @@ def test_a_webhook_pointing_elsewhere_flags_the_channel_until_it_is_fixed(
     workspace: Workspace,
     bot_channel: Channel,
     telegram: FakeBotApi,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     assert switch(client, db, owner, bot_channel, "webhook").status_code == 200
     now = dt.datetime.now(dt.UTC)
@@ -406,6 +408,25 @@ def test_a_webhook_pointing_elsewhere_flags_the_channel_until_it_is_fixed(
     assert browser.sign_in(owner.email).status_code == 303
     page = browser.get(f"/w/{workspace.id}/publishing/health")
     assert "points to another address (https://elsewhere.example/hook)" in page.text
+    # Stored as a kind with its values, worded in the reader's language where it is shown
+    # (an Italian wording put in the catalogue here: the localiser's, once it has one).
+    assert state.problem_code == "other_address"
+    assert state.problem_params == {"url": "https://elsewhere.example/hook"}
+    catalogue = templating.tr("it").catalogue.__dict__["_catalog"]
+    italian = "il webhook del bot punta a un altro indirizzo (%(url)s)"
+    monkeypatch.setitem(catalogue, telegram_webhook.PROBLEMS["other_address"], italian)
+    browser.post("/language", {"language": "it", "next": "/"})
+    page = browser.get(f"/w/{workspace.id}/publishing/health")
+    assert (
+        "richiede attenzione</span> il webhook del bot punta a un altro indirizzo "
+        "(https://elsewhere.example/hook)" in page.text
+    )
+    assert "points to another address" not in page.text
+    # A state stored before kinds were kept shows its stored sentence.
+    state.problem, state.problem_code, state.problem_params = "an older sentence", None, None
+    db.commit()
+    page = browser.get(f"/w/{workspace.id}/publishing/health")
+    assert "richiede attenzione</span> an older sentence" in page.text
     # fixed: the next check resolves it
     telegram.webhook_url = ours
     assert run_check(db, ctx, telegram, now + dt.timedelta(minutes=6)).flagged == 0
@@ -415,6 +436,25 @@ def test_a_webhook_pointing_elsewhere_flags_the_channel_until_it_is_fixed(
     telegram.calls.clear()
     assert run_check(db, ctx, telegram, now + dt.timedelta(minutes=8)).cleared == 1
     assert telegram.calls == [] and db.get(TelegramWebhookState, bot_channel.id) is None
+
+
+def test_the_settings_page_offers_how_messages_arrive_as_a_list(
+    client: TestClient, db: Session, owner: User, workspace: Workspace, bot_channel: Channel
+) -> None:
+    browser = Browser(client)
+    assert browser.sign_in(owner.email).status_code == 303
+    url = f"/w/{workspace.id}/channels/{bot_channel.id}/settings"
+    page = browser.get(url).text
+    # the same choices as the connect form: a drop-down, polling by default
+    assert '<select id="channel-field-updates" name="field.updates"' in page
+    assert '<option value="polling" selected>polling</option>' in page
+    assert '<option value="webhook">webhook</option>' in page
+    assert 'name="field.updates" type="text"' not in page
+    assert switch(client, db, owner, bot_channel, "webhook").status_code == 200
+    assert browser.sign_in(owner.email).status_code == 303
+    page = browser.get(url).text
+    assert '<option value="webhook" selected>webhook</option>' in page
+    assert '<option value="polling">polling</option>' in page
 
 
 def test_deliveries_failing_for_a_while_flag_the_channel(

@@ -22,10 +22,13 @@ from dialogo.channels.crypto import CredentialCipher
 from dialogo.channels.models import Channel, ChannelStatus
 from dialogo.channels.schemas import ChannelConnect, ChannelCredentialsIn
 from dialogo.core.context import AppContext
+from dialogo.providers.errors import Disconnected
 from dialogo.providers.registry import ProviderRegistry
 from dialogo.providers.testing import FakeNetwork, credentials_for
 from dialogo.publishing.models import Campaign, Post, PostApproval, PostVariant
 from dialogo.server import create_app
+from dialogo.web import templating
+from tests.api.conftest import token_auth
 from tests.factories import add_member
 from tests.web.conftest import Browser
 
@@ -122,43 +125,44 @@ def test_live_check_reports_each_networks_rule(
     assert fixed.text.count("check-ok") == 2
 
 
-def test_live_check_with_no_channel_says_nothing_yet(
-    signed_in: Browser, workspace: Workspace, chans: Two
+#: fakenet's refusal (dialogo.providers.testing) and an Italian wording of it, put in the
+#: catalogue by the test (the test double's texts are not the localiser's).
+TOO_LONG_TEMPLATE = "%(length)s characters, %(text_limit)s allowed"
+TOO_LONG_ITALIAN = "%(length)s caratteri: ne sono ammessi %(text_limit)s"
+
+
+@pytest.fixture
+def italian(signed_in: Browser, monkeypatch: pytest.MonkeyPatch) -> Browser:
+    catalogue = templating.tr("it").catalogue.__dict__["_catalog"]
+    monkeypatch.setitem(catalogue, TOO_LONG_TEMPLATE, TOO_LONG_ITALIAN)
+    signed_in.post("/language", {"language": "it", "next": "/"})
+    return signed_in
+
+
+def test_the_checks_speak_italian(
+    db: Session, italian: Browser, workspace: Workspace, chans: Two
 ) -> None:
-    r = signed_in.htmx(f"/w/{workspace.id}/publishing/check", {"campaign": ""})
-    assert r.status_code == 200
-    assert "checked as you type" in r.text
-
-
-def test_save_a_draft_then_schedule_it(
-    db: Session, signed_in: Browser, workspace: Workspace, chans: Two
-) -> None:
-    r = signed_in.post(
-        f"/w/{workspace.id}/publishing/posts", compose_form(chans, "Ciao!", action="save")
+    r = italian.htmx(f"/w/{workspace.id}/publishing/check", compose_form(chans, TOO_LONG))
+    assert r.status_code == 200, r.text
+    short = re.search(rf'<li id="check-{chans.short.id}".*?</li>\s*</ul>', r.text, re.S)
+    assert short and "40 caratteri: ne sono ammessi 20" in short.group(0)
+    assert "allowed" not in r.text
+    # A long text: the numbers are written the Italian way too.
+    long = italian.htmx(f"/w/{workspace.id}/publishing/check", compose_form(chans, "x" * 1234))
+    assert "1.234 caratteri: ne sono ammessi 20" in long.text
+    # The server-side check when scheduling says the same.
+    refused = italian.post(
+        f"/w/{workspace.id}/publishing/posts",
+        {
+            **compose_form(chans, TOO_LONG),
+            "action": "schedule",
+            "date": tomorrow(),
+            "time": "10:00",
+        },
     )
-    assert r.status_code == 303, r.text
-    [post] = posts_in(db, workspace)
-    assert post.status == "draft" and {v.channel_id for v in post.variants} == {
-        chans.long.id,
-        chans.short.id,
-    }
-    assert r.headers["location"] == f"/w/{workspace.id}/publishing/posts/{post.id}"
-    page = signed_in.get(r.headers["location"])
-    assert "Draft saved." in page.text and "Ciao!" in page.text
-
-    r = signed_in.post(
-        f"/w/{workspace.id}/publishing/posts/{post.id}",
-        compose_form(chans, "Ciao!", action="schedule", date=tomorrow(), time="09:30"),
-    )
-    assert r.status_code == 303, r.text
-    [post] = posts_in(db, workspace)
-    assert post.status == "scheduled"
-    # 09:30 in the workspace's zone (Europe/Rome by default), stored in UTC.
-    local = post.scheduled_at.replace(tzinfo=dt.UTC).astimezone(
-        __import__("zoneinfo").ZoneInfo(workspace.timezone)
-    )
-    assert (local.date().isoformat(), local.strftime("%H:%M")) == (tomorrow(), "09:30")
-    assert "Scheduled for" in signed_in.get(r.headers["location"]).text
+    assert refused.status_code == 422, refused.text
+    assert "40 caratteri: ne sono ammessi 20" in refused.text and "allowed" not in refused.text
+    assert posts_in(db, workspace)[0].status == "draft"
 
 
 def test_a_refused_schedule_keeps_the_draft_and_says_why(
@@ -383,6 +387,39 @@ def test_health_page_and_api_show_what_needs_a_person(
     assert [s["variant_id"] for s in body["stuck"]] == [stuck.id]
     assert body["channels"][0]["status"] == "reauth_required"
     assert body["alive_workers"] == 0
+
+
+def test_channel_reasons_are_worded_by_their_error_type_in_italian(
+    db: Session, signed_in: Browser, workspace: Workspace, chans: Two, owner: User
+) -> None:
+    # Flagged by a provider error: its type is kept and worded; the network's text follows.
+    channels.flag_channel(db, chans.short, Disconnected("shortnet: account suspended"))
+    # Flagged before the type was kept: the stored text is shown as it is.
+    chans.long.status, chans.long.status_reason = (
+        ChannelStatus.reauth_required.value,
+        "an older reason",
+    )
+    db.commit()
+    assert chans.short.status_code == "disconnected"
+    signed_in.post("/language", {"language": "it", "next": "/"})
+    worded = (
+        "l&#39;account non è più disponibile sulla rete — dettagli: shortnet: account suspended"
+    )
+    health = signed_in.get(f"/w/{workspace.id}/publishing/health").text
+    assert f"Scollegato — {worded}" in health
+    assert "Da autorizzare di nuovo — an older reason" in health
+    listed = signed_in.get(f"/w/{workspace.id}/channels").text
+    assert f'<small class="reason">{worded}</small>' in listed
+    assert '<small class="reason">an older reason</small>' in listed
+    auth, _, _ = token_auth(db, owner, ["read"])
+    db.commit()
+    api = signed_in.client.get(
+        f"/api/v1/workspaces/{workspace.id}/publishing/health", headers=auth.headers
+    )
+    assert [(c["name"], c["code"], c["reason"]) for c in api.json()["channels"]] == [
+        (chans.long.name, None, "an older reason"),
+        (chans.short.name, "disconnected", "shortnet: account suspended"),
+    ]
 
 
 def test_variants_outside_the_workspace_are_not_reported(

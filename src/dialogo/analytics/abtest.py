@@ -139,9 +139,13 @@ def decide(
     min_effect: float = 0.1,
     min_trials: int = 100,
     seed: int = 0,
+    bayes: Bayes | None = None,
 ) -> Decision:
+    """``bayes``: :func:`bayesian` of the same counts when the caller has it already (its
+    Monte Carlo draws are most of the cost); drawn here with ``seed`` otherwise."""
     _check(successes, trials)
-    bayes = bayesian(successes, trials, seed=seed)
+    if bayes is None:
+        bayes = bayesian(successes, trials, seed=seed)
     best = int(np.argmax(bayes.probability_best))
     horizon = None
     if trials[0] > 0 and 0 < successes[0] < trials[0]:

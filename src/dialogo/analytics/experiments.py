@@ -158,6 +158,17 @@ def result(session: Session, principal: Principal, workspace_id: int, test_id: i
     return _result(session, _get(session, workspace_id, test_id))
 
 
+def assign(
+    session: Session, principal: Principal, workspace_id: int, test_id: int, unit: str
+) -> str:
+    """The name of the arm ``unit`` belongs to (:func:`abtest.assign`): the arms' weights are
+    all it needs, not the test's result (whose Monte Carlo draws would make every assignment
+    slow)."""
+    authorize(session, principal, workspace_id, Permission.analytics_read)
+    arms = _arms(session, _get(session, workspace_id, test_id))
+    return arms[abtest.assign(test_id, unit, [a.weight for a in arms])].name
+
+
 def _result(session: Session, test: AbTest) -> TestResult:
     arms = _arms(session, test)
     found = counts(session, test, arms)
@@ -172,6 +183,7 @@ def _result(session: Session, test: AbTest) -> TestResult:
         power=test.power,
         min_effect=test.min_effect,
         seed=test.id,
+        bayes=bayes,
     )
     rows = []
     for i, arm in enumerate(arms):

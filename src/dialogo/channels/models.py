@@ -60,6 +60,10 @@ class Channel(Audited, Base):
     token_expires_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     status: Mapped[str] = mapped_column(String(24), default=ChannelStatus.ok.value)
     status_reason: Mapped[str | None] = mapped_column(Text, default=None)
+    # The provider error code behind ``status_reason`` (``reauth_required``, …): pages word it
+    # in the reader's language and show the reason as the network's detail. NULL on rows
+    # flagged before it was kept (their reason is shown as stored).
+    status_code: Mapped[str | None] = mapped_column(String(40), default=None)
     connected_by: Mapped[int | None] = mapped_column(
         BigId, ForeignKey("users.id", ondelete="SET NULL"), default=None
     )

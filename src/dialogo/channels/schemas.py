@@ -44,6 +44,9 @@ class ChannelOut(BaseModel):
     config: dict[str, Any]
     status: ChannelStatus
     status_reason: str | None
+    #: The provider error code behind ``status_reason`` (null on channels flagged before it
+    #: was kept): a client words the status by it, the reason is the network's own text.
+    status_code: str | None = None
     token_expires_at: dt.datetime | None
     created_at: dt.datetime
     last_checked_at: dt.datetime | None
@@ -90,6 +93,9 @@ class ChannelFieldOut(BaseModel):
     help: str
     is_set: bool
     value: str | None  # always ``None`` for a secret field
+    #: the values it takes, when the provider declares them (offered as a list; the first is
+    #: the default), as on the connect form
+    choices: list[str] = []
 
 
 class ChannelSettingsOut(BaseModel):

@@ -27,6 +27,7 @@ import datetime as dt
 import functools
 import io
 import re
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -54,6 +55,43 @@ def Nn_(singular: str, plural: str) -> tuple[str, str]:
     """Mark a singular/plural pair for extraction (``ngettext`` picks the form where it is
     shown); ``babel.cfg`` declares the keyword ``Nn_:1,2``."""
     return singular, plural
+
+
+#: A value filled into a message's ``%(name)s`` placeholder.
+Param = str | int | float
+
+
+def interpolate(
+    gettext: Callable[[str], str],
+    template: str,
+    params: Mapping[str, Param] | None = None,
+    number: Callable[[float], str] | None = None,
+) -> str:
+    """``template`` (an English msgid marked with :func:`N_`) in the language of ``gettext``
+    with its ``%(name)s`` placeholders filled from ``params``; numbers go through ``number``
+    (a :meth:`Formatter.number`) when given. A template whose translation misses or misspells
+    a placeholder falls back to the English text rather than failing the page."""
+    if not params:
+        return gettext(template)
+    values = {
+        key: number(value) if number is not None and not isinstance(value, str) else value
+        for key, value in params.items()
+    }
+    try:
+        return gettext(template) % values
+    except (KeyError, ValueError, TypeError):
+        return template % values
+
+
+def english(template: str, params: Mapping[str, Param] | None = None) -> str:
+    """``template`` filled in English (what logs, errors and the API say), numbers as the
+    source texts always wrote them: grouped by thousands from five digits ("1,000,001",
+    "4096")."""
+    return interpolate(str, template, params, _english_number)
+
+
+def _english_number(value: float) -> str:
+    return f"{value:,}" if isinstance(value, int) and abs(value) >= 10_000 else str(value)
 
 
 @functools.lru_cache(maxsize=32)

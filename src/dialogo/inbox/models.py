@@ -234,6 +234,10 @@ class TelegramWebhookState(Base):
     failing_since: Mapped[dt.datetime | None] = mapped_column(default=None)
     # Why a person is needed (None: all is well), in English; the channel is flagged for it.
     problem: Mapped[str | None] = mapped_column(Text, default=None)
+    # Its kind (``dialogo.inbox.telegram_webhook.PROBLEMS``) and parameters, so pages say it in
+    # the reader's language; NULL on rows stored before (their ``problem`` is shown as is).
+    problem_code: Mapped[str | None] = mapped_column(String(40), default=None)
+    problem_params: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     checked_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 
 

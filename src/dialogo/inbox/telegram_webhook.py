@@ -32,6 +32,7 @@ import dataclasses
 import datetime as dt
 import hmac
 import json
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -40,7 +41,9 @@ from sqlalchemy.orm import Session
 
 from dialogo.channels.crypto import CredentialCipher
 from dialogo.channels.models import Channel, ChannelStatus
+from dialogo.core import i18n
 from dialogo.core.clock import ensure_aware
+from dialogo.core.i18n import N_
 from dialogo.inbox import ingest
 from dialogo.inbox.models import IngestCursor, TelegramWebhookState
 from dialogo.inbox.pushed import store_pushed
@@ -132,10 +135,26 @@ FAILING_FOR = dt.timedelta(minutes=10)
 #: Notification variants (``channel_attention/<variant>`` in the notification kinds).
 VARIANT_URL = "telegram_webhook_url"
 VARIANT_FAILING = "telegram_webhook_failing"
-_NO_WEBHOOK = (
-    "Telegram has no webhook for this bot: Dialogo polls it instead; save the channel's "
-    "settings in webhook mode again to register it"
-)
+#: Why a webhook needs a person, by kind (``TelegramWebhookState.problem_code``): templates
+#: filled from ``problem_params`` in the reader's language where they are shown
+#: (:meth:`WebhookHealth.problem_text`); the English sentence is stored in ``problem`` too.
+PROBLEMS: dict[str, str] = {
+    "no_webhook": N_(
+        "Telegram has no webhook for this bot: Dialogo polls it instead; save the channel's "
+        "settings in webhook mode again to register it"
+    ),
+    "other_address": N_("the bot's webhook points to another address (%(url)s)"),
+    "failing": N_("Telegram could not deliver: %(error)s"),
+    "failing_silently": N_("Telegram could not deliver (it gave no reason)"),
+    "unreachable": N_("could not ask Telegram: %(error)s"),
+}
+
+
+def _problem(state: TelegramWebhookState, code: str | None, **params: str) -> None:
+    """Store a problem's kind, parameters and English sentence (``None``: all is well)."""
+    state.problem_code = code
+    state.problem_params = dict(params) if code is not None else None
+    state.problem = i18n.english(PROBLEMS[code], params) if code is not None else None
 
 
 def attention_key(channel_id: int) -> str:
@@ -154,9 +173,20 @@ class WebhookHealth:
     pending_update_count: int | None = None
     last_error_date: dt.datetime | None = None
     last_error_message: str | None = None
-    #: why this needs a person (``None``: all is well)
+    #: why this needs a person (``None``: all is well), in English
     problem: str | None = None
     checked_at: dt.datetime | None = None
+    #: its kind (:data:`PROBLEMS`) and parameters; ``None`` on states stored before kinds
+    problem_code: str | None = None
+    problem_params: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def problem_text(self, gettext: Callable[[str], str]) -> str | None:
+        """The problem in the language of ``gettext``: its kind's template filled from its
+        parameters, or the stored sentence when the kind is unknown (an older state)."""
+        template = PROBLEMS.get(self.problem_code or "")
+        if template is None:
+            return self.problem
+        return i18n.interpolate(gettext, template, self.problem_params)
 
 
 @dataclasses.dataclass
@@ -253,7 +283,7 @@ def check_webhooks(
             session.add(state)
         if isinstance(answer, ProviderError):
             report.failed += 1
-            state.problem = f"could not ask Telegram: {answer.message}"
+            _problem(state, "unreachable", error=answer.message)
             state.checked_at = now
             # not a reason to flag: the next check asks again; an open flag stays as it was
             continue
@@ -296,16 +326,19 @@ def _record(
     elif state.failing_since is None:
         state.failing_since = now
     if not info.url:
-        state.problem = _NO_WEBHOOK
+        _problem(state, "no_webhook")
         return VARIANT_URL
     if expected and info.url != expected:
-        state.problem = f"the bot's webhook points to another address ({info.url})"
+        _problem(state, "other_address", url=info.url)
         return VARIANT_URL
     if failing:
-        state.problem = f"Telegram could not deliver: {info.last_error_message or 'no reason'}"
+        if info.last_error_message:
+            _problem(state, "failing", error=info.last_error_message)
+        else:
+            _problem(state, "failing_silently")
         since = ensure_aware(state.failing_since) if state.failing_since else now
         return VARIANT_FAILING if now - since >= FAILING_FOR else None
-    state.problem = None
+    _problem(state, None)
     return None
 
 
@@ -341,6 +374,8 @@ def webhook_health(session: Session, workspace_id: int) -> list[WebhookHealth]:
                 last_error_message=state.last_error_message,
                 problem=state.problem,
                 checked_at=ensure_aware(state.checked_at),
+                problem_code=state.problem_code,
+                problem_params=dict(state.problem_params or {}),
             )
         )
     return out

@@ -19,11 +19,12 @@ import datetime as dt
 import enum
 import ssl
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar
 
 import httpx
 
+from dialogo.core.i18n import Param, english, interpolate
 from dialogo.providers.ratelimits import AppSignal
 
 
@@ -198,9 +199,24 @@ class Draft:
 
 @dataclasses.dataclass(frozen=True)
 class ValidationIssue:
+    """Something the network would refuse. ``template`` is an English sentence marked with
+    :func:`~dialogo.core.i18n.N_` (so the localiser sees it), with ``%(name)s`` placeholders
+    filled from ``params``; :attr:`message` is it in English (logs, errors, the API) and
+    :meth:`render` in a reader's language (the web)."""
+
     code: str
-    message: str
+    template: str
     field: str = "text"
+    params: Mapping[str, Param] = dataclasses.field(default_factory=dict)
+
+    @property
+    def message(self) -> str:
+        return english(self.template, self.params)
+
+    def render(
+        self, gettext: Callable[[str], str], number: Callable[[float], str] | None = None
+    ) -> str:
+        return interpolate(gettext, self.template, self.params, number)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -22,6 +22,7 @@ import dataclasses
 import struct
 from collections.abc import Iterator, Sequence
 
+from dialogo.core.i18n import N_, Param
 from dialogo.providers.base import Media, MediaRules, ValidationIssue
 
 _CONTAINERS = (b"moov",)
@@ -187,14 +188,18 @@ def video_issues(
         issues.append(
             ValidationIssue(
                 "too_many_videos",
-                f"{len(videos)} videos; {network} takes {rules.max_videos} per post",
+                N_("%(count)s videos; %(network)s takes %(max_videos)s per post"),
                 field,
+                params={"count": len(videos), "network": network, "max_videos": rules.max_videos},
             )
         )
     if len(videos) < len(media) and not rules.mix_images_and_video:
         issues.append(
             ValidationIssue(
-                "media_mix", f"{network} does not mix a video with images in one post", field
+                "media_mix",
+                N_("%(network)s does not mix a video with images in one post"),
+                field,
+                params={"network": network},
             )
         )
     accepted = ", ".join(sorted(t.split("/")[1].upper() for t in rules.video_types)) or "none"
@@ -204,8 +209,9 @@ def video_issues(
             issues.append(
                 ValidationIssue(
                     "media_type",
-                    f"{video.mime_type}: {network} takes videos as {accepted}",
+                    N_("%(mime_type)s: %(network)s takes videos as %(accepted)s"),
                     where,
+                    params={"mime_type": video.mime_type, "network": network, "accepted": accepted},
                 )
             )
             continue
@@ -216,18 +222,26 @@ def video_issues(
             issues.append(
                 ValidationIssue(
                     "media_too_large",
-                    f"the video is {_megabytes(size)}; {network} takes up to "
-                    f"{_megabytes(rules.max_video_bytes)}",
+                    N_("the video is %(size)s; %(network)s takes up to %(max_video_bytes)s"),
                     where,
+                    params={
+                        "size": _megabytes(size),
+                        "network": network,
+                        "max_video_bytes": _megabytes(rules.max_video_bytes),
+                    },
                 )
             )
         if size < rules.min_video_bytes:
             issues.append(
                 ValidationIssue(
                     "media_too_small",
-                    f"the video is {_megabytes(size)}; {network} needs at least "
-                    f"{_megabytes(rules.min_video_bytes)}",
+                    N_("the video is %(size)s; %(network)s needs at least %(min_video_bytes)s"),
                     where,
+                    params={
+                        "size": _megabytes(size),
+                        "network": network,
+                        "min_video_bytes": _megabytes(rules.min_video_bytes),
+                    },
                 )
             )
         seconds = mp4_duration(video.content)
@@ -237,27 +251,33 @@ def video_issues(
 
 
 def duration_issues(
-    seconds: float, rules: MediaRules, *, network: str, field: str
+    seconds: float, rules: MediaRules, *, network: str, field: str, file: str | None = None
 ) -> list[ValidationIssue]:
     """A video of ``seconds`` too long or too short for ``network`` (the provider's check at
-    send time and the media library's from the stored duration say the same)."""
+    send time and the media library's from the stored duration say the same; the library
+    names the ``file``)."""
     issues: list[ValidationIssue] = []
+    params: dict[str, Param] = {"seconds": round(seconds, 1), "network": network}
+    if file is not None:
+        params["file"] = file
     if rules.max_video_seconds is not None and seconds > rules.max_video_seconds:
+        template = (
+            N_("the video lasts %(seconds)s s; %(network)s takes up to %(limit)s")
+            if file is None
+            else N_("%(file)s: the video lasts %(seconds)s s; %(network)s takes up to %(limit)s")
+        )
+        limit = _seconds(rules.max_video_seconds)
         issues.append(
-            ValidationIssue(
-                "video_too_long",
-                f"the video lasts {seconds:.1f} s; {network} takes up to "
-                f"{_seconds(rules.max_video_seconds)}",
-                field,
-            )
+            ValidationIssue("video_too_long", template, field, params={**params, "limit": limit})
         )
     if rules.min_video_seconds is not None and seconds < rules.min_video_seconds:
+        template = (
+            N_("the video lasts %(seconds)s s; %(network)s needs at least %(limit)s")
+            if file is None
+            else N_("%(file)s: the video lasts %(seconds)s s; %(network)s needs at least %(limit)s")
+        )
+        limit = _seconds(rules.min_video_seconds)
         issues.append(
-            ValidationIssue(
-                "video_too_short",
-                f"the video lasts {seconds:.1f} s; {network} needs at least "
-                f"{_seconds(rules.min_video_seconds)}",
-                field,
-            )
+            ValidationIssue("video_too_short", template, field, params={**params, "limit": limit})
         )
     return issues

@@ -45,6 +45,8 @@ class ChannelProblem:
     status: str
     reason: str | None
     waiting_variants: int
+    #: the provider error code behind ``reason`` (None: flagged before codes were kept)
+    code: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -154,6 +156,7 @@ def publishing_health(
             status=c.status,
             reason=c.status_reason,
             waiting_variants=waiting.get(c.id, 0),
+            code=c.status_code,
         )
         for c in session.scalars(
             select(Channel)

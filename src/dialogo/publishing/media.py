@@ -34,6 +34,7 @@ from sqlalchemy.orm import Session
 from dialogo.accounts.permissions import Permission
 from dialogo.accounts.service import Principal, authorize
 from dialogo.core.errors import InvalidInput, NotFound
+from dialogo.core.i18n import N_, Param
 from dialogo.providers.base import Media, MediaRules
 from dialogo.providers.video import duration_issues, mp4_info
 from dialogo.publishing.models import MediaAsset
@@ -238,49 +239,75 @@ def check(assets: Sequence[MediaAsset], rules: MediaRules, network: str) -> list
     """What a network would refuse in these attachments (pure)."""
     issues: list[IssueOut] = []
 
-    def issue(code: str, message: str, index: int | None = None) -> None:
+    def issue(code: str, template: str, params: dict[str, Param], index: int | None = None) -> None:
         field = "media" if index is None else f"media[{index}]"
-        issues.append(IssueOut(code=code, message=message, field=field))
+        issues.append(IssueOut.of(code, template, field, {"network": network, **params}))
 
     if len(assets) > rules.max_items:
-        issue("too_many_media", f"{network} takes at most {rules.max_items} attachments")
+        issue(
+            "too_many_media",
+            N_("%(network)s takes at most %(max_items)s attachments"),
+            {"max_items": rules.max_items},
+        )
     images = [a for a in assets if a.mime_type in rules.image_types]
     videos = [a for a in assets if a.mime_type in rules.video_types]
     if images and videos and not rules.mix_images_and_video:
-        issue("media_mix", f"{network} does not mix images and videos in one post")
+        issue("media_mix", N_("%(network)s does not mix images and videos in one post"), {})
     if rules.max_videos is not None and len(videos) > rules.max_videos:
-        issue("too_many_videos", f"{network} takes at most {rules.max_videos} video per post")
+        issue(
+            "too_many_videos",
+            N_("%(network)s takes at most %(max_videos)s video per post"),
+            {"max_videos": rules.max_videos},
+        )
     for index, asset in enumerate(assets):
         if asset in images:
             limit = rules.max_image_bytes
         elif asset in videos:
             limit = rules.max_video_bytes
         else:
-            issue("media_type", f"{network} does not take {asset.mime_type}", index)
+            issue(
+                "media_type",
+                N_("%(network)s does not take %(mime_type)s"),
+                {"mime_type": asset.mime_type},
+                index,
+            )
             continue
         if asset.size_bytes > limit:
             issue(
                 "media_too_large",
-                f"{asset.filename} is {asset.size_bytes / 1_048_576:.1f} MB; "
-                f"{network} takes up to {limit / 1_048_576:.1f} MB",
+                N_("%(file)s is %(size)s MB; %(network)s takes up to %(limit)s MB"),
+                {
+                    "file": asset.filename,
+                    "size": round(asset.size_bytes / 1_048_576, 1),
+                    "limit": round(limit / 1_048_576, 1),
+                },
                 index,
             )
         if asset in videos and asset.size_bytes < rules.min_video_bytes:
             issue(
                 "media_too_small",
-                f"{asset.filename} is {asset.size_bytes / 1024:.1f} KB; "
-                f"{network} needs at least {rules.min_video_bytes / 1024:g} KB",
+                N_("%(file)s is %(size)s KB; %(network)s needs at least %(limit)s KB"),
+                {
+                    "file": asset.filename,
+                    "size": round(asset.size_bytes / 1024, 1),
+                    "limit": round(rules.min_video_bytes / 1024, 1),
+                },
                 index,
             )
         if asset in videos and asset.duration_seconds is not None:
             for found in duration_issues(
-                asset.duration_seconds, rules, network=network, field=f"media[{index}]"
+                asset.duration_seconds,
+                rules,
+                network=network,
+                field=f"media[{index}]",
+                file=asset.filename,
             ):
-                issue(found.code, f"{asset.filename}: {found.message}", index)
+                issue(found.code, found.template, dict(found.params), index)
         if rules.alt_text_max is not None and len(asset.alt_text) > rules.alt_text_max:
             issue(
                 "alt_text_too_long",
-                f"{network} takes alt text up to {rules.alt_text_max} characters",
+                N_("%(network)s takes alt text up to %(alt_text_max)s characters"),
+                {"alt_text_max": rules.alt_text_max},
                 index,
             )
     return issues

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from dialogo.core.i18n import Param, english, interpolate
 from dialogo.publishing.models import PostStatus, VariantStatus
 
 MAX_TEXT = 100_000  # generous: each network's own limit is checked by its provider
@@ -187,9 +189,33 @@ class PostDetail(PostOut):
 
 
 class IssueOut(BaseModel):
+    """One thing a network would refuse. ``message`` is English (as it always was);
+    ``template`` is the same sentence with ``%(name)s`` placeholders, a msgid of the
+    interface's catalogue, and ``params`` fill it, so a page (or a client) can say it in the
+    reader's language (:meth:`render`). An issue from a network's own words has no template."""
+
     code: str
     message: str
     field: str
+    template: str = ""
+    params: dict[str, Param] = Field(default_factory=dict)
+
+    @classmethod
+    def of(
+        cls, code: str, template: str, field: str, params: Mapping[str, Param] | None = None
+    ) -> IssueOut:
+        """An issue worded by ``template`` (marked with ``N_``) and its ``params``."""
+        values = dict(params or {})
+        message = english(template, values)
+        return cls(code=code, message=message, field=field, template=template, params=values)
+
+    def render(
+        self, gettext: Callable[[str], str], number: Callable[[float], str] | None = None
+    ) -> str:
+        """The issue in the language of ``gettext`` (numbers through ``number``)."""
+        if not self.template:
+            return self.message
+        return interpolate(gettext, self.template, self.params, number)
 
 
 class ChannelValidation(BaseModel):

@@ -24,6 +24,7 @@ from dialogo.channels.models import Channel, ChannelStatus
 from dialogo.channels.service import open_provider
 from dialogo.core.clock import ensure_aware, utcnow
 from dialogo.core.errors import Conflict, InvalidInput, NotFound
+from dialogo.core.i18n import N_
 from dialogo.providers.base import Draft, Media
 from dialogo.providers.errors import ProviderError
 from dialogo.providers.registry import ProviderRegistry
@@ -384,42 +385,51 @@ def _variant_issues(
 ) -> list[IssueOut]:
     channel = session.get(Channel, variant.channel_id) if variant.channel_id else None
     if channel is None:
-        return [
-            IssueOut(code="channel_removed", message="the channel was removed", field="channel")
-        ]
+        return [IssueOut.of("channel_removed", N_("the channel was removed"), "channel")]
     if channel.network not in registry:
         return [
-            IssueOut(
-                code="unknown_network",
-                message=f"no provider for {channel.network!r} is installed or allowed here",
-                field="channel",
+            IssueOut.of(
+                "unknown_network",
+                N_("no provider for %(network)s is installed or allowed here"),
+                "channel",
+                {"network": repr(channel.network)},
             )
         ]
     caps = registry.get(channel.network).capabilities
     issues: list[IssueOut] = []
     if channel.status != ChannelStatus.ok.value:
+        names = {"channel": channel.name, "network": caps.display_name}
         issues.append(
-            IssueOut(
-                code="channel_needs_attention",
-                message=f"{channel.name} ({caps.display_name}) needs to be connected again"
-                + (f": {channel.status_reason}" if channel.status_reason else ""),
-                field="channel",
+            IssueOut.of(
+                "channel_needs_attention",
+                N_("%(channel)s (%(network)s) needs to be connected again: %(reason)s"),
+                "channel",
+                {**names, "reason": channel.status_reason},
+            )
+            if channel.status_reason
+            else IssueOut.of(
+                "channel_needs_attention",
+                N_("%(channel)s (%(network)s) needs to be connected again"),
+                "channel",
+                names,
             )
         )
     if not caps.publishes:
         return [
-            IssueOut(
-                code="cannot_publish",
-                message=f"{caps.display_name} is a listening source: it cannot publish",
-                field="channel",
+            IssueOut.of(
+                "cannot_publish",
+                N_("%(network)s is a listening source: it cannot publish"),
+                "channel",
+                {"network": caps.display_name},
             )
         ]
     if variant.thread and not caps.threads:
         issues.append(
-            IssueOut(
-                code="threads_unsupported",
-                message=f"{caps.display_name} does not support threads",
-                field="thread",
+            IssueOut.of(
+                "threads_unsupported",
+                N_("%(network)s does not support threads"),
+                "thread",
+                {"network": caps.display_name},
             )
         )
     attached: list[Media] = []
@@ -456,10 +466,11 @@ def _variant_issues(
             for field, draft in checks:
                 for issue in p.validate(draft):
                     issues.append(
-                        IssueOut(
-                            code=issue.code,
-                            message=issue.message,
-                            field=field if issue.field == "text" else f"{field}.{issue.field}",
+                        IssueOut.of(
+                            issue.code,
+                            issue.template,
+                            field if issue.field == "text" else f"{field}.{issue.field}",
+                            issue.params,
                         )
                     )
     except ProviderError as exc:  # validation is local; a provider asking the network failed

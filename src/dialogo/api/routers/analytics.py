@@ -20,7 +20,6 @@ from dialogo.accounts.models import Workspace
 from dialogo.accounts.permissions import Permission
 from dialogo.accounts.service import authorize
 from dialogo.analytics import (
-    abtest,
     benchmarking,
     besttime,
     conversions,
@@ -616,9 +615,8 @@ def assign_ab_test_arm(
     session: Db,
 ) -> Any:
     """The arm a unit (a contact id, a visitor) belongs to: stable, by the arms' weights."""
-    found = experiments.result(session, principal, workspace_id, test_id)
-    arm = abtest.assign(test_id, unit, [a.weight for a in found.arms])
-    return AbAssignment(unit=unit, arm=found.arms[arm].name)
+    arm = experiments.assign(session, principal, workspace_id, test_id, unit)
+    return AbAssignment(unit=unit, arm=arm)
 
 
 @router.get(

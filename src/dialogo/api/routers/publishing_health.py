@@ -36,6 +36,8 @@ class ChannelProblemOut(BaseModel):
     status: str
     reason: str | None
     waiting_variants: int
+    #: the provider error code behind ``reason`` (null: flagged before codes were kept)
+    code: str | None = None
 
 
 class AppLimitOut(BaseModel):
@@ -57,7 +59,9 @@ class AppLimitOut(BaseModel):
 
 class TelegramWebhookOut(BaseModel):
     """A Telegram channel in webhook mode as the periodic check last found it (``checked_at``
-    null: not checked yet); ``problem`` says why it needs a person."""
+    null: not checked yet); ``problem`` says why it needs a person, in English;
+    ``problem_code`` is its kind and ``problem_params`` its values, to word it in another
+    language (null on states stored before kinds were kept)."""
 
     channel_id: int
     name: str
@@ -67,6 +71,8 @@ class TelegramWebhookOut(BaseModel):
     last_error_message: str | None
     problem: str | None
     checked_at: dt.datetime | None
+    problem_code: str | None = None
+    problem_params: dict[str, Any] = {}
 
 
 class PublishingHealthOut(BaseModel):

@@ -63,6 +63,7 @@ from typing import Any, ClassVar
 
 import httpx
 
+from dialogo.core.i18n import N_
 from dialogo.providers.base import (
     Account,
     AuthKind,
@@ -393,7 +394,7 @@ class BlueskyProvider(Provider):
                 issues.append(
                     ValidationIssue(
                         "nested_thread",
-                        "a post in a thread cannot start a thread of its own",
+                        N_("a post in a thread cannot start a thread of its own"),
                         field=f"{prefix}thread",
                     )
                 )
@@ -401,7 +402,7 @@ class BlueskyProvider(Provider):
                 issues.append(
                     ValidationIssue(
                         "thread_reply",
-                        "a post in a thread answers the post before it, not another post",
+                        N_("a post in a thread answers the post before it, not another post"),
                         field=f"{prefix}reply_to",
                     )
                 )
@@ -411,14 +412,15 @@ class BlueskyProvider(Provider):
         issues: list[ValidationIssue] = []
         text_field = f"{prefix}text"
         if not draft.text.strip() and not draft.media:
-            issues.append(ValidationIssue("empty", "a post needs text or images", text_field))
+            issues.append(ValidationIssue("empty", N_("a post needs text or images"), text_field))
         graphemes = richtext.grapheme_length(draft.text)
         if graphemes > richtext.MAX_GRAPHEMES:
             issues.append(
                 ValidationIssue(
                     "too_long",
-                    f"{graphemes} characters; Bluesky allows {richtext.MAX_GRAPHEMES}",
+                    N_("%(graphemes)s characters; Bluesky allows %(max_graphemes)s"),
                     text_field,
+                    params={"graphemes": graphemes, "max_graphemes": richtext.MAX_GRAPHEMES},
                 )
             )
         size = richtext.utf8_length(draft.text)
@@ -426,16 +428,18 @@ class BlueskyProvider(Provider):
             issues.append(
                 ValidationIssue(
                     "too_many_bytes",
-                    f"{size} bytes of text; Bluesky allows {richtext.MAX_BYTES}",
+                    N_("%(size)s bytes of text; Bluesky allows %(max_bytes)s"),
                     text_field,
+                    params={"size": size, "max_bytes": richtext.MAX_BYTES},
                 )
             )
         if len(draft.media) > MAX_IMAGES:
             issues.append(
                 ValidationIssue(
                     "too_many_media",
-                    f"{len(draft.media)} images; Bluesky allows {MAX_IMAGES} per post",
+                    N_("%(count)s images; Bluesky allows %(max_images)s per post"),
                     f"{prefix}media",
+                    params={"count": len(draft.media), "max_images": MAX_IMAGES},
                 )
             )
         for index, media in enumerate(draft.media):
@@ -449,24 +453,30 @@ class BlueskyProvider(Provider):
         if mime.startswith("video/"):
             issues.append(
                 ValidationIssue(
-                    "video_unsupported", "videos cannot be posted to Bluesky yet", field
+                    "video_unsupported", N_("videos cannot be posted to Bluesky yet"), field
                 )
             )
         elif mime not in rules.image_types:
             allowed = ", ".join(sorted(rules.image_types))
             issues.append(
-                ValidationIssue("media_type", f"{mime} is not accepted; use {allowed}", field)
+                ValidationIssue(
+                    "media_type",
+                    N_("%(mime_type)s is not accepted; use %(allowed)s"),
+                    field,
+                    params={"mime_type": mime, "allowed": allowed},
+                )
             )
         if mime.startswith("video/"):
             pass  # its size does not matter: it cannot be posted at all
         elif not media.content:
-            issues.append(ValidationIssue("media_empty", "the image is empty", field))
+            issues.append(ValidationIssue("media_empty", N_("the image is empty"), field))
         elif len(media.content) > MAX_IMAGE_BYTES:
             issues.append(
                 ValidationIssue(
                     "media_too_large",
-                    f"{len(media.content):,} bytes; Bluesky allows {MAX_IMAGE_BYTES:,} per image",
+                    N_("%(size)s bytes; Bluesky allows %(max_image_bytes)s per image"),
                     field,
+                    params={"size": len(media.content), "max_image_bytes": MAX_IMAGE_BYTES},
                 )
             )
         alt = richtext.grapheme_length(media.alt_text)
@@ -474,8 +484,9 @@ class BlueskyProvider(Provider):
             issues.append(
                 ValidationIssue(
                     "alt_text_too_long",
-                    f"alt text of {alt} characters; Bluesky allows {MAX_ALT_TEXT_GRAPHEMES}",
+                    N_("alt text of %(alt)s characters; Bluesky allows %(max_alt_text_graphemes)s"),
                     f"{field}.alt_text",
+                    params={"alt": alt, "max_alt_text_graphemes": MAX_ALT_TEXT_GRAPHEMES},
                 )
             )
         return issues

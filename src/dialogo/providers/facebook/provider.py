@@ -53,6 +53,7 @@ from typing import Any, ClassVar
 
 import httpx
 
+from dialogo.core.i18n import N_
 from dialogo.providers import oauth
 from dialogo.providers.base import (
     Account,
@@ -359,15 +360,19 @@ class FacebookProvider(Provider):
     def validate(self, draft: Draft) -> list[ValidationIssue]:
         issues: list[ValidationIssue] = []
         if draft.thread:
-            issues.append(ValidationIssue("threads", "Facebook Pages have no threads", "thread"))
+            issues.append(
+                ValidationIssue("threads", N_("Facebook Pages have no threads"), "thread")
+            )
         if len(draft.text) > TEXT_LIMIT:
             issues.append(
                 ValidationIssue(
-                    "too_long", f"{len(draft.text)} characters; a Facebook post holds {TEXT_LIMIT}"
+                    "too_long",
+                    N_("%(length)s characters; a Facebook post holds %(text_limit)s"),
+                    params={"length": len(draft.text), "text_limit": TEXT_LIMIT},
                 )
             )
         if not draft.text.strip() and not draft.media:
-            issues.append(ValidationIssue("empty", "a post needs text or a photo"))
+            issues.append(ValidationIssue("empty", N_("a post needs text or a photo")))
         if draft.reply_to is not None and messaging.is_direct(draft.reply_to):
             return self._direct_issues(draft) + messaging.window_issues(
                 draft.reply_to, dt.datetime.now(dt.UTC), network=NETWORK
@@ -375,15 +380,16 @@ class FacebookProvider(Provider):
         if draft.reply_to is not None:
             if draft.media:
                 issues.append(
-                    ValidationIssue("media", "a reply to a comment is text only here", "media")
+                    ValidationIssue("media", N_("a reply to a comment is text only here"), "media")
                 )
             return issues
         if len(draft.media) > MAX_PHOTOS:
             issues.append(
                 ValidationIssue(
                     "too_many_media",
-                    f"{len(draft.media)} photos; Dialogo attaches at most {MAX_PHOTOS}",
+                    N_("%(count)s photos; Dialogo attaches at most %(max_photos)s"),
                     "media",
+                    params={"count": len(draft.media), "max_photos": MAX_PHOTOS},
                 )
             )
         for index, media in enumerate(draft.media):
@@ -394,17 +400,20 @@ class FacebookProvider(Provider):
     def _direct_issues(draft: Draft) -> list[ValidationIssue]:
         issues = []
         if not draft.text.strip():
-            issues.append(ValidationIssue("empty", "a message needs text"))
+            issues.append(ValidationIssue("empty", N_("a message needs text")))
         if len(draft.text) > MESSAGE_LIMIT:
             issues.append(
                 ValidationIssue(
                     "too_long",
-                    f"{len(draft.text)} characters; a Messenger message holds {MESSAGE_LIMIT}",
+                    N_("%(length)s characters; a Messenger message holds %(message_limit)s"),
+                    params={"length": len(draft.text), "message_limit": MESSAGE_LIMIT},
                 )
             )
         if draft.media or draft.thread:
             issues.append(
-                ValidationIssue("media", "an answer to a direct message is text only here", "media")
+                ValidationIssue(
+                    "media", N_("an answer to a direct message is text only here"), "media"
+                )
             )
         return issues
 
@@ -413,7 +422,7 @@ class FacebookProvider(Provider):
         if media.mime_type.startswith("video/"):
             return [
                 ValidationIssue(
-                    "media_type", "videos on Facebook Pages are not supported yet", field
+                    "media_type", N_("videos on Facebook Pages are not supported yet"), field
                 )
             ]
         issues = []
@@ -421,17 +430,21 @@ class FacebookProvider(Provider):
             issues.append(
                 ValidationIssue(
                     "media_type",
-                    f"{media.mime_type}: Facebook takes JPEG, PNG, GIF, BMP or TIFF photos",
+                    N_("%(mime_type)s: Facebook takes JPEG, PNG, GIF, BMP or TIFF photos"),
                     field,
+                    params={"mime_type": media.mime_type},
                 )
             )
         elif len(media.content) > MAX_IMAGE_BYTES:
-            issues.append(ValidationIssue("media_too_large", "a photo is at most 4 MB", field))
+            issues.append(ValidationIssue("media_too_large", N_("a photo is at most 4 MB"), field))
         if not (media.url or "").startswith("https://"):
             issues.append(
                 ValidationIssue(
                     "media_url_required",
-                    "Facebook fetches the photo from a public https address, and this one has none",
+                    N_(
+                        "Facebook fetches the photo from a public https address, and this one "
+                        "has none"
+                    ),
                     f"{field}.url",
                 )
             )

@@ -68,6 +68,7 @@ from typing import Any, ClassVar
 
 import httpx
 
+from dialogo.core.i18n import N_
 from dialogo.providers import oauth
 from dialogo.providers.base import (
     Account,
@@ -316,21 +317,30 @@ class InstagramProvider(Provider):
     def validate(self, draft: Draft) -> list[ValidationIssue]:
         issues: list[ValidationIssue] = []
         if draft.thread:
-            issues.append(ValidationIssue("threads", "Instagram has no threads", "thread"))
+            issues.append(ValidationIssue("threads", N_("Instagram has no threads"), "thread"))
         if len(draft.text) > CAPTION_LIMIT:
             issues.append(
                 ValidationIssue(
                     "too_long",
-                    f"{len(draft.text)} characters; an Instagram caption holds {CAPTION_LIMIT}",
+                    N_("%(length)s characters; an Instagram caption holds %(caption_limit)s"),
+                    params={"length": len(draft.text), "caption_limit": CAPTION_LIMIT},
                 )
             )
         if len(_HASHTAG.findall(draft.text)) > MAX_HASHTAGS:
             issues.append(
-                ValidationIssue("too_many_hashtags", f"Instagram allows {MAX_HASHTAGS} hashtags")
+                ValidationIssue(
+                    "too_many_hashtags",
+                    N_("Instagram allows %(max_hashtags)s hashtags"),
+                    params={"max_hashtags": MAX_HASHTAGS},
+                )
             )
         if len(_MENTION.findall(draft.text)) > MAX_MENTIONS:
             issues.append(
-                ValidationIssue("too_many_mentions", f"Instagram allows {MAX_MENTIONS} @mentions")
+                ValidationIssue(
+                    "too_many_mentions",
+                    N_("Instagram allows %(max_mentions)s @mentions"),
+                    params={"max_mentions": MAX_MENTIONS},
+                )
             )
         if draft.reply_to is not None and messaging.is_direct(draft.reply_to):
             return self._direct_issues(draft) + messaging.window_issues(
@@ -338,24 +348,25 @@ class InstagramProvider(Provider):
             )
         if draft.reply_to is not None:  # a reply to a comment: text only
             if not draft.text.strip():
-                issues.append(ValidationIssue("empty", "a reply needs text"))
+                issues.append(ValidationIssue("empty", N_("a reply needs text")))
             if draft.media:
                 issues.append(
-                    ValidationIssue("media", "a reply to a comment cannot carry media", "media")
+                    ValidationIssue("media", N_("a reply to a comment cannot carry media"), "media")
                 )
             return issues
         if not draft.media:
             issues.append(
                 ValidationIssue(
-                    "needs_media", "an Instagram post needs an image or a video", "media"
+                    "needs_media", N_("an Instagram post needs an image or a video"), "media"
                 )
             )
         if len(draft.media) > MAX_ITEMS:
             issues.append(
                 ValidationIssue(
                     "too_many_media",
-                    f"{len(draft.media)} items; an album holds {MAX_ITEMS}",
+                    N_("%(count)s items; an album holds %(max_items)s"),
                     "media",
+                    params={"count": len(draft.media), "max_items": MAX_ITEMS},
                 )
             )
         videos = [m for m in draft.media if m.mime_type.startswith("video/")]
@@ -363,7 +374,7 @@ class InstagramProvider(Provider):
             issues.append(
                 ValidationIssue(
                     "media_mix",
-                    "a video is published alone, as a reel (albums are images)",
+                    N_("a video is published alone, as a reel (albums are images)"),
                     "media",
                 )
             )
@@ -375,18 +386,21 @@ class InstagramProvider(Provider):
     def _direct_issues(draft: Draft) -> list[ValidationIssue]:
         issues = []
         if not draft.text.strip():
-            issues.append(ValidationIssue("empty", "a message needs text"))
+            issues.append(ValidationIssue("empty", N_("a message needs text")))
         size = len(draft.text.encode())
         if size >= MESSAGE_BYTES:
             issues.append(
                 ValidationIssue(
                     "too_long",
-                    f"{size} bytes; an Instagram message holds less than {MESSAGE_BYTES}",
+                    N_("%(size)s bytes; an Instagram message holds less than %(message_bytes)s"),
+                    params={"size": size, "message_bytes": MESSAGE_BYTES},
                 )
             )
         if draft.media or draft.thread:
             issues.append(
-                ValidationIssue("media", "an answer to a direct message is text only here", "media")
+                ValidationIssue(
+                    "media", N_("an answer to a direct message is text only here"), "media"
+                )
             )
         return issues
 
@@ -395,22 +409,29 @@ class InstagramProvider(Provider):
         issues = []
         if media.mime_type.startswith("video/"):
             if media.mime_type not in rules.video_types:
-                issues.append(ValidationIssue("media_type", "videos must be MP4 or MOV", field))
+                issues.append(ValidationIssue("media_type", N_("videos must be MP4 or MOV"), field))
             elif len(media.content) > MAX_VIDEO_BYTES:
-                issues.append(ValidationIssue("media_too_large", "a reel is at most 300 MB", field))
+                issues.append(
+                    ValidationIssue("media_too_large", N_("a reel is at most 300 MB"), field)
+                )
         elif media.mime_type not in rules.image_types:
             issues.append(
                 ValidationIssue(
-                    "media_type", f"{media.mime_type}: Instagram takes JPEG only", field
+                    "media_type",
+                    N_("%(mime_type)s: Instagram takes JPEG only"),
+                    field,
+                    params={"mime_type": media.mime_type},
                 )
             )
         elif len(media.content) > MAX_IMAGE_BYTES:
-            issues.append(ValidationIssue("media_too_large", "an image is at most 8 MB", field))
+            issues.append(ValidationIssue("media_too_large", N_("an image is at most 8 MB"), field))
         if not (media.url or "").startswith("https://"):
             issues.append(
                 ValidationIssue(
                     "media_url_required",
-                    "Instagram fetches media from a public https address, and this one has none",
+                    N_(
+                        "Instagram fetches media from a public https address, and this one has none"
+                    ),
                     f"{field}.url",
                 )
             )

@@ -61,6 +61,7 @@ from typing import Any, ClassVar
 
 import httpx
 
+from dialogo.core.i18n import N_
 from dialogo.providers import uploads
 from dialogo.providers.base import (
     Account,
@@ -282,28 +283,30 @@ class LinkedInProvider(Provider):
     def validate(self, draft: Draft) -> list[ValidationIssue]:
         issues: list[ValidationIssue] = []
         if draft.thread:
-            issues.append(ValidationIssue("threads", "LinkedIn has no threads", "thread"))
+            issues.append(ValidationIssue("threads", N_("LinkedIn has no threads"), "thread"))
         if len(draft.text) > TEXT_LIMIT:
             issues.append(
                 ValidationIssue(
                     "too_long",
-                    f"{len(draft.text)} characters; a LinkedIn post holds {TEXT_LIMIT}",
+                    N_("%(length)s characters; a LinkedIn post holds %(text_limit)s"),
+                    params={"length": len(draft.text), "text_limit": TEXT_LIMIT},
                 )
             )
         if not draft.text.strip() and not draft.media:
-            issues.append(ValidationIssue("empty", "a post needs text or an image"))
+            issues.append(ValidationIssue("empty", N_("a post needs text or an image")))
         if draft.reply_to is not None:
             if not draft.text.strip():
-                issues.append(ValidationIssue("empty", "a reply needs text"))
+                issues.append(ValidationIssue("empty", N_("a reply needs text")))
             if draft.media:
-                issues.append(ValidationIssue("media", "a reply is text only here", "media"))
+                issues.append(ValidationIssue("media", N_("a reply is text only here"), "media"))
             return issues
         if len(draft.media) > MAX_IMAGES:
             issues.append(
                 ValidationIssue(
                     "too_many_media",
-                    f"{len(draft.media)} images; a LinkedIn post holds {MAX_IMAGES}",
+                    N_("%(count)s images; a LinkedIn post holds %(max_images)s"),
                     "media",
+                    params={"count": len(draft.media), "max_images": MAX_IMAGES},
                 )
             )
         issues += video_issues(draft.media, self.capabilities.media, network="LinkedIn")
@@ -318,18 +321,26 @@ class LinkedInProvider(Provider):
             return [
                 ValidationIssue(
                     "media_type",
-                    f"{media.mime_type}: LinkedIn images are JPEG, PNG or GIF (this type is "
-                    "not supported here)",
+                    N_(
+                        "%(mime_type)s: LinkedIn images are JPEG, PNG or GIF (this type is not "
+                        "supported here)"
+                    ),
                     field,
+                    params={"mime_type": media.mime_type},
                 )
             ]
         issues = []
         if len(media.content) > MAX_IMAGE_BYTES:
-            issues.append(ValidationIssue("media_too_large", "an image is at most 100 MB", field))
+            issues.append(
+                ValidationIssue("media_too_large", N_("an image is at most 100 MB"), field)
+            )
         if len(media.alt_text) > ALT_TEXT_MAX:
             issues.append(
                 ValidationIssue(
-                    "alt_text_too_long", f"alt text holds {ALT_TEXT_MAX} characters", field
+                    "alt_text_too_long",
+                    N_("alt text holds %(alt_text_max)s characters"),
+                    field,
+                    params={"alt_text_max": ALT_TEXT_MAX},
                 )
             )
         return issues

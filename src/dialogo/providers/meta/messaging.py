@@ -39,6 +39,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from dialogo.core.i18n import N_
 from dialogo.providers.base import InboundMessage, PublishResult, RemoteRef, ValidationIssue
 from dialogo.providers.errors import InsufficientScopes, InvalidPayload, ProviderError
 from dialogo.providers.fields import identifier as _id
@@ -82,24 +83,31 @@ def messaging_type(received_at: str | None, now: dt.datetime) -> dict[str, str] 
 def window_issues(target: RemoteRef, now: dt.datetime, *, network: str) -> list[ValidationIssue]:
     """Why a direct answer to ``target`` cannot be sent now (empty when it can)."""
     if not target.extra.get("dm_user_id"):
-        return [ValidationIssue("no_recipient", "no person to write to", "reply_to")]
+        return [ValidationIssue("no_recipient", N_("no person to write to"), "reply_to")]
     received = target.extra.get("dm_received_at")
     if _time(received) is None:
         return [
             ValidationIssue(
                 "window_unknown",
-                f"when the person last wrote is unknown, so {network}'s messaging window "
-                "cannot be checked",
+                N_(
+                    "when the person last wrote is unknown, so %(network)s's messaging "
+                    "window cannot be checked"
+                ),
                 "reply_to",
+                params={"network": network},
             )
         ]
     if messaging_type(received, now) is None:
         return [
             ValidationIssue(
                 "outside_window",
-                f"more than 7 days have passed since the person wrote: {network} allows an "
-                "answer within 24 hours, or within 7 days from a person (human agent tag)",
+                N_(
+                    "more than 7 days have passed since the person wrote: %(network)s "
+                    "allows an answer within 24 hours, or within 7 days from a person "
+                    "(human agent tag)"
+                ),
                 "reply_to",
+                params={"network": network},
             )
         ]
     return []

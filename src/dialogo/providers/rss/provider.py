@@ -26,6 +26,7 @@ import feedparser  # type: ignore[import-untyped]
 import httpx
 
 from dialogo.core.clock import Clock, SystemClock
+from dialogo.core.i18n import N_
 from dialogo.providers import http as shared_http
 from dialogo.providers.base import (
     Account,
@@ -57,7 +58,7 @@ ACCEPT = (
     "application/rss+xml, application/atom+xml, application/rdf+xml;q=0.9, "
     "application/xml;q=0.8, text/xml;q=0.8, */*;q=0.1"
 )
-CANNOT_PUBLISH = "an RSS or Atom feed is a listening source: nothing can be published to it"
+CANNOT_PUBLISH = N_("an RSS or Atom feed is a listening source: nothing can be published to it")
 _REDIRECTS = {301, 302, 303, 307, 308}
 _GONE = {404, 410}
 

@@ -96,6 +96,7 @@ from typing import Any, ClassVar
 import httpx
 
 from dialogo.core.clock import Clock
+from dialogo.core.i18n import N_
 from dialogo.providers.base import (
     Account,
     AuthKind,
@@ -483,30 +484,36 @@ class SandboxProvider(Provider):
         for n, part in enumerate(draft.thread):
             if part.thread:
                 issues.append(
-                    ValidationIssue("nested_thread", "threads cannot nest", f"thread[{n}]")
+                    ValidationIssue("nested_thread", N_("threads cannot nest"), f"thread[{n}]")
                 )
             issues.extend(self._validate_one(part, f"thread[{n}]."))
         if draft.reply_to is not None and not draft.reply_to.remote_id.strip():
-            issues.append(ValidationIssue("reply_target", "no message to answer", "reply_to"))
+            issues.append(ValidationIssue("reply_target", N_("no message to answer"), "reply_to"))
         return issues
 
     def _validate_one(self, draft: Draft, prefix: str) -> list[ValidationIssue]:
         issues: list[ValidationIssue] = []
         if not draft.text.strip() and not draft.media:
             issues.append(
-                ValidationIssue("empty", "a post needs text or an image", prefix + "text")
+                ValidationIssue("empty", N_("a post needs text or an image"), prefix + "text")
             )
         if len(draft.text) > TEXT_LIMIT:
             issues.append(
                 ValidationIssue(
                     "too_long",
-                    f"{len(draft.text)} characters, {TEXT_LIMIT} allowed",
+                    N_("%(length)s characters, %(text_limit)s allowed"),
                     prefix + "text",
+                    params={"length": len(draft.text), "text_limit": TEXT_LIMIT},
                 )
             )
         if len(draft.media) > MAX_IMAGES:
             issues.append(
-                ValidationIssue("too_many_media", f"at most {MAX_IMAGES} images", prefix + "media")
+                ValidationIssue(
+                    "too_many_media",
+                    N_("at most %(max_images)s images"),
+                    prefix + "media",
+                    params={"max_images": MAX_IMAGES},
+                )
             )
         for n, media in enumerate(draft.media):
             issues.extend(self._validate_media(media, f"{prefix}media[{n}]"))
@@ -515,16 +522,28 @@ class SandboxProvider(Provider):
     def _validate_media(self, media: Media, field: str) -> list[ValidationIssue]:
         rules = self.capabilities.media
         if media.mime_type not in rules.image_types:
-            return [ValidationIssue("media_type", f"{media.mime_type} is not accepted", field)]
+            return [
+                ValidationIssue(
+                    "media_type",
+                    N_("%(mime_type)s is not accepted"),
+                    field,
+                    params={"mime_type": media.mime_type},
+                )
+            ]
         issues = []
         if not media.content:
-            issues.append(ValidationIssue("media_empty", "the image is empty", field))
+            issues.append(ValidationIssue("media_empty", N_("the image is empty"), field))
         if len(media.content) > rules.max_image_bytes:
-            issues.append(ValidationIssue("media_too_large", "images are limited to 5 MB", field))
+            issues.append(
+                ValidationIssue("media_too_large", N_("images are limited to 5 MB"), field)
+            )
         if len(media.alt_text) > ALT_TEXT_MAX:
             issues.append(
                 ValidationIssue(
-                    "alt_text_too_long", f"at most {ALT_TEXT_MAX} characters", field + ".alt_text"
+                    "alt_text_too_long",
+                    N_("at most %(alt_text_max)s characters"),
+                    field + ".alt_text",
+                    params={"alt_text_max": ALT_TEXT_MAX},
                 )
             )
         return issues

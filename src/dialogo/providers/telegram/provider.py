@@ -73,6 +73,7 @@ from typing import Any, ClassVar
 import httpx
 
 from dialogo.core.errors import InvalidInput
+from dialogo.core.i18n import N_
 from dialogo.providers.base import (
     Account,
     AuthKind,
@@ -428,26 +429,31 @@ class TelegramProvider(Provider):
                 issues.append(
                     ValidationIssue(
                         "caption_too_long",
-                        f"a caption is {length} characters (UTF-16 code units); Telegram "
-                        f"allows {CAPTION_LIMIT} under photos: shorten it or post the text "
-                        "as its own message",
+                        N_(
+                            "a caption is %(length)s characters (UTF-16 code units); Telegram "
+                            "allows %(caption_limit)s under photos: shorten it or post the text as "
+                            "its own message"
+                        ),
+                        params={"length": length, "caption_limit": CAPTION_LIMIT},
                     )
                 )
         elif not draft.text.strip():
-            issues.append(ValidationIssue("empty", "a Telegram message needs text or images"))
+            issues.append(ValidationIssue("empty", N_("a Telegram message needs text or images")))
         elif length > TEXT_LIMIT:
             issues.append(
                 ValidationIssue(
                     "too_long",
-                    f"{length} characters (UTF-16 code units); Telegram allows {TEXT_LIMIT}",
+                    N_("%(length)s characters (UTF-16 code units); Telegram allows %(text_limit)s"),
+                    params={"length": length, "text_limit": TEXT_LIMIT},
                 )
             )
         if len(draft.media) > MAX_ALBUM:
             issues.append(
                 ValidationIssue(
                     "too_many_media",
-                    f"{len(draft.media)} images; a Telegram album holds at most {MAX_ALBUM}",
+                    N_("%(count)s images; a Telegram album holds at most %(max_album)s"),
                     field="media",
+                    params={"count": len(draft.media), "max_album": MAX_ALBUM},
                 )
             )
         for index, media in enumerate(draft.media, 1):
@@ -455,30 +461,32 @@ class TelegramProvider(Provider):
                 issues.append(
                     ValidationIssue(
                         "media_type",
-                        f"image {index}: {media.mime_type} is not supported (JPEG or PNG)",
+                        N_("image %(index)s: %(mime_type)s is not supported (JPEG or PNG)"),
                         field="media",
+                        params={"index": index, "mime_type": media.mime_type},
                     )
                 )
             elif len(media.content) > MAX_PHOTO_BYTES:
                 issues.append(
                     ValidationIssue(
                         "media_too_large",
-                        f"image {index} is larger than 10 MB, Telegram's limit for photos",
+                        N_("image %(index)s is larger than 10 MB, Telegram's limit for photos"),
                         field="media",
+                        params={"index": index},
                     )
                 )
         if draft.thread:
             issues.append(
                 ValidationIssue(
                     "threads",
-                    "Telegram has no threads: publish the follow-ups as replies",
+                    N_("Telegram has no threads: publish the follow-ups as replies"),
                     field="thread",
                 )
             )
         if draft.reply_to is None and not self.chat_id:
             issues.append(
                 ValidationIssue(
-                    "no_chat", "no channel or chat is configured to post to", field="chat_id"
+                    "no_chat", N_("no channel or chat is configured to post to"), field="chat_id"
                 )
             )
         return issues

@@ -44,6 +44,7 @@ Errors are Meta's Graph errors (:mod:`dialogo.providers.meta.graph`).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 from collections.abc import Mapping, Sequence
@@ -52,6 +53,7 @@ from typing import Any, ClassVar
 import httpx
 import regex  # type: ignore[import-untyped]  # (types-regex is not a dependency)
 
+from dialogo.core.i18n import N_
 from dialogo.providers import oauth
 from dialogo.providers.base import (
     Account,
@@ -280,19 +282,19 @@ class ThreadsProvider(Provider):
         for index, follow in enumerate(draft.thread):
             where = f"thread[{index}]"
             issues += [
-                ValidationIssue(i.code, i.message, f"{where}.{i.field}")
+                dataclasses.replace(i, field=f"{where}.{i.field}")
                 for i in self._validate_post(follow, where)
             ]
             if follow.media:
                 issues.append(
                     ValidationIssue(
                         "thread_media",
-                        "the posts after the first in a thread are text only here",
+                        N_("the posts after the first in a thread are text only here"),
                         f"{where}.media",
                     )
                 )
             if follow.thread:
-                issues.append(ValidationIssue("nested_thread", "a thread is one chain", where))
+                issues.append(ValidationIssue("nested_thread", N_("a thread is one chain"), where))
         return issues
 
     def _validate_post(self, draft: Draft, where: str) -> list[ValidationIssue]:
@@ -302,18 +304,22 @@ class ThreadsProvider(Provider):
             issues.append(
                 ValidationIssue(
                     "too_long",
-                    f"{length} characters as Threads counts them (emoji by their UTF-8 bytes); "
-                    f"a post holds {TEXT_LIMIT}",
+                    N_(
+                        "%(length)s characters as Threads counts them (emoji by their UTF-8 "
+                        "bytes); a post holds %(text_limit)s"
+                    ),
+                    params={"length": length, "text_limit": TEXT_LIMIT},
                 )
             )
         if not draft.media and not draft.text.strip():
-            issues.append(ValidationIssue("empty", "a text post needs text"))
+            issues.append(ValidationIssue("empty", N_("a text post needs text")))
         if len(draft.media) > MAX_CAROUSEL:
             issues.append(
                 ValidationIssue(
                     "too_many_media",
-                    f"{len(draft.media)} items; a carousel holds {MAX_CAROUSEL}",
+                    N_("%(count)s items; a carousel holds %(max_carousel)s"),
                     "media",
+                    params={"count": len(draft.media), "max_carousel": MAX_CAROUSEL},
                 )
             )
         for index, media in enumerate(draft.media):
@@ -325,23 +331,28 @@ class ThreadsProvider(Provider):
         issues = []
         if media.mime_type in VIDEO_TYPES:
             if len(media.content) > MAX_VIDEO_BYTES:
-                issues.append(ValidationIssue("media_too_large", "a video is at most 1 GB", field))
+                issues.append(
+                    ValidationIssue("media_too_large", N_("a video is at most 1 GB"), field)
+                )
         elif media.mime_type in IMAGE_TYPES:
             if len(media.content) > MAX_IMAGE_BYTES:
-                issues.append(ValidationIssue("media_too_large", "an image is at most 8 MB", field))
+                issues.append(
+                    ValidationIssue("media_too_large", N_("an image is at most 8 MB"), field)
+                )
         else:
             issues.append(
                 ValidationIssue(
                     "media_type",
-                    f"{media.mime_type}: Threads takes JPEG or PNG images, MP4 or MOV videos",
+                    N_("%(mime_type)s: Threads takes JPEG or PNG images, MP4 or MOV videos"),
                     field,
+                    params={"mime_type": media.mime_type},
                 )
             )
         if not (media.url or "").startswith("https://"):
             issues.append(
                 ValidationIssue(
                     "media_url_required",
-                    "Threads fetches media from a public https address, and this one has none",
+                    N_("Threads fetches media from a public https address, and this one has none"),
                     f"{field}.url",
                 )
             )

@@ -34,6 +34,7 @@ from typing import Any, ClassVar
 
 import httpx
 
+from dialogo.core.i18n import N_
 from dialogo.providers.base import (
     Account,
     AuthKind,
@@ -247,22 +248,26 @@ class WhatsAppProvider(Provider):
             issues.append(
                 ValidationIssue(
                     "no_recipient",
-                    "WhatsApp messages answer a customer who wrote first; there are no posts",
+                    N_("WhatsApp messages answer a customer who wrote first; there are no posts"),
                     "reply_to",
                 )
             )
         if draft.thread:
-            issues.append(ValidationIssue("threads", "WhatsApp has no threads", "thread"))
+            issues.append(ValidationIssue("threads", N_("WhatsApp has no threads"), "thread"))
         if draft.media:
             issues.append(
-                ValidationIssue("media", "sending media on WhatsApp is not supported yet", "media")
+                ValidationIssue(
+                    "media", N_("sending media on WhatsApp is not supported yet"), "media"
+                )
             )
         if not draft.text.strip():
-            issues.append(ValidationIssue("empty", "a message needs text"))
+            issues.append(ValidationIssue("empty", N_("a message needs text")))
         if len(draft.text) > TEXT_LIMIT:
             issues.append(
                 ValidationIssue(
-                    "too_long", f"{len(draft.text)} characters; a message holds {TEXT_LIMIT}"
+                    "too_long",
+                    N_("%(length)s characters; a message holds %(text_limit)s"),
+                    params={"length": len(draft.text), "text_limit": TEXT_LIMIT},
                 )
             )
         if draft.reply_to is not None:
@@ -272,14 +277,16 @@ class WhatsAppProvider(Provider):
     @staticmethod
     def _window_issues(target: RemoteRef, now: dt.datetime) -> list[ValidationIssue]:
         if not (target.extra.get("wa_id") or target.conversation_id):
-            return [ValidationIssue("no_recipient", "no customer number to answer", "reply_to")]
+            return [ValidationIssue("no_recipient", N_("no customer number to answer"), "reply_to")]
         state = window_open(target.extra.get("last_inbound_at"), now)
         if state is None:
             return [
                 ValidationIssue(
                     "window_unknown",
-                    "when the customer last wrote is unknown, so the 24-hour window cannot "
-                    "be checked: use an approved template",
+                    N_(
+                        "when the customer last wrote is unknown, so the 24-hour window cannot "
+                        "be checked: use an approved template"
+                    ),
                     "reply_to",
                 )
             ]
@@ -287,8 +294,10 @@ class WhatsAppProvider(Provider):
             return [
                 ValidationIssue(
                     "outside_window",
-                    "more than 24 hours have passed since the customer last wrote: only an "
-                    "approved template can be sent",
+                    N_(
+                        "more than 24 hours have passed since the customer last wrote: only an "
+                        "approved template can be sent"
+                    ),
                     "reply_to",
                 )
             ]

@@ -31,6 +31,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from dialogo.core.i18n import N_
 from dialogo.providers.base import (
     Author,
     Draft,
@@ -219,21 +220,24 @@ def dm_issues(draft: Draft) -> list[ValidationIssue]:
     """Why X would refuse ``draft`` as an answer to a direct message (empty when it would not)."""
     issues: list[ValidationIssue] = []
     if not draft.text.strip():
-        issues.append(ValidationIssue("empty", "a direct message needs text", "text"))
+        issues.append(ValidationIssue("empty", N_("a direct message needs text"), "text"))
     if len(draft.text) > DM_TEXT_LIMIT:
         issues.append(
             ValidationIssue(
                 "too_long",
-                f"{len(draft.text)} characters; X allows {DM_TEXT_LIMIT} in a direct message",
+                N_("%(length)s characters; X allows %(dm_text_limit)s in a direct message"),
                 "text",
+                params={"length": len(draft.text), "dm_text_limit": DM_TEXT_LIMIT},
             )
         )
     if draft.media:
         issues.append(
-            ValidationIssue("media", "an answer to a direct message is text only here", "media")
+            ValidationIssue("media", N_("an answer to a direct message is text only here"), "media")
         )
     if draft.thread:
-        issues.append(ValidationIssue("thread", "a direct message cannot start a thread", "thread"))
+        issues.append(
+            ValidationIssue("thread", N_("a direct message cannot start a thread"), "thread")
+        )
     return issues
 
 

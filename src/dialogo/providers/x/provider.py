@@ -77,6 +77,7 @@ from typing import Any, ClassVar
 import httpx
 from twitter_text import parse_tweet
 
+from dialogo.core.i18n import N_
 from dialogo.providers import oauth, uploads
 from dialogo.providers.base import (
     Account,
@@ -350,7 +351,7 @@ class XProvider(Provider):
                 issues.append(
                     ValidationIssue(
                         "nested_thread",
-                        "a post in a thread cannot start a thread of its own",
+                        N_("a post in a thread cannot start a thread of its own"),
                         f"{prefix}thread",
                     )
                 )
@@ -360,28 +361,34 @@ class XProvider(Provider):
         issues: list[ValidationIssue] = []
         field = f"{prefix}text"
         if not draft.text.strip() and not draft.media:
-            issues.append(ValidationIssue("empty", "a post needs text or images", field))
+            issues.append(ValidationIssue("empty", N_("a post needs text or images"), field))
         length = weighted_length(draft.text)
         if length > TEXT_LIMIT:
             issues.append(
                 ValidationIssue(
                     "too_long",
-                    f"{length} characters as X counts them (links count {URL_LENGTH}, emoji "
-                    f"and CJK characters 2); X allows {TEXT_LIMIT}",
+                    N_(
+                        "%(length)s characters as X counts them (links count %(url_length)s, "
+                        "emoji and CJK characters 2); X allows %(text_limit)s"
+                    ),
                     field,
+                    params={"length": length, "url_length": URL_LENGTH, "text_limit": TEXT_LIMIT},
                 )
             )
         if len(draft.media) > 4:
             issues.append(
                 ValidationIssue(
-                    "too_many_media", f"{len(draft.media)} images; X allows 4", f"{prefix}media"
+                    "too_many_media",
+                    N_("%(count)s images; X allows 4"),
+                    f"{prefix}media",
+                    params={"count": len(draft.media)},
                 )
             )
         issues += video_issues(draft.media, self.capabilities.media, network="X", prefix=prefix)
         if prefix and any(_is_video(m) for m in draft.media):
             issues.append(
                 ValidationIssue(
-                    "media_type", "a video goes in the first post of a thread", f"{prefix}media"
+                    "media_type", N_("a video goes in the first post of a thread"), f"{prefix}media"
                 )
             )
         for index, media in enumerate(draft.media):
@@ -395,18 +402,22 @@ class XProvider(Provider):
             issues.append(
                 ValidationIssue(
                     "media_type",
-                    f"{media.mime_type} is not supported (JPEG, PNG, WebP, GIF)",
+                    N_("%(mime_type)s is not supported (JPEG, PNG, WebP, GIF)"),
                     field,
+                    params={"mime_type": media.mime_type},
                 )
             )
         if len(media.content) > MAX_IMAGE_BYTES:
-            issues.append(ValidationIssue("media_too_large", "an image is larger than 5 MB", field))
+            issues.append(
+                ValidationIssue("media_too_large", N_("an image is larger than 5 MB"), field)
+            )
         if len(media.alt_text) > ALT_TEXT_MAX:
             issues.append(
                 ValidationIssue(
                     "alt_text_too_long",
-                    f"alt text is {len(media.alt_text)} characters; X allows {ALT_TEXT_MAX}",
+                    N_("alt text is %(length)s characters; X allows %(alt_text_max)s"),
                     f"{field}.alt_text",
+                    params={"length": len(media.alt_text), "alt_text_max": ALT_TEXT_MAX},
                 )
             )
         return issues

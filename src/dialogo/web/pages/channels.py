@@ -567,9 +567,13 @@ def check(workspace_id: int, channel_id: int, viewer: FormViewer) -> Response:
         what = viewer.gettext("%(name)s (%(network)s) was disconnected by the network: %(reason)s")
     else:
         what = viewer.gettext("%(name)s (%(network)s) needs to be authorised again: %(reason)s")
-    return _done(
-        viewer, workspace_id, "error", what % {**names, "reason": channel.status_reason or ""}
-    )
+    # the error type in the reader's words (unless the sentence says it already), the
+    # network's own text as a detail
+    code = channel.status_code or ""
+    reason = channel.status_reason or ""
+    if code != channel.status:
+        reason = messages.provider_reason(viewer.tr, code, reason)
+    return _done(viewer, workspace_id, "error", what % {**names, "reason": reason})
 
 
 @router.post("/w/{workspace_id}/channels/{channel_id}/disconnect")
