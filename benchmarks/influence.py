@@ -18,6 +18,24 @@ are the numbers quoted in ../shared/data/README.md. Graph loading is excluded fr
 The graphs are read from ../shared/data/graphs and never copied. Prints a table; it is not a
 timed test.
 
+On the idle machine, this tree (committed), 2026-12-06 17:10-17:14 UTC, ``python
+benchmarks/influence.py --runs 3`` (load average 1.5 at the start, 1.0 at the end); wall
+seconds first (the C++ figures are wall), CPU beside them::
+
+    graph     ours s  cpu s  RR sets  %best | pynetim s | speed-up (wall/cpu) | vs C++ (wall/cpu)
+    nethept    0.246  0.419  621,248  99.7% |      2.35 |      9.5x /   5.6x  |     6.2x / 10.5x
+    facebook   0.191  0.269  178,226  99.6% |      5.49 |     28.8x /  20.4x  |    31.8x / 44.8x
+    wikivote   0.068  0.097  277,440  99.6% |      2.05 |     30.2x /  21.1x  |     6.2x /  8.8x
+    enron      0.067  0.072   43,656  99.1% |     14.74 |    218.9x / 205.6x  |     4.5x /  4.8x
+    netphy     0.310  0.538  874,480  99.8% |     13.94 |     44.9x /  25.9x  |     3.9x /  6.7x
+
+Against the last stop's idle run (same machine, load 0.5-2.1): nethept 0.304 -> 0.246 s wall
+(8.0x -> 9.5x pynetim), netphy 0.410 -> 0.310 s (5.1x -> 3.9x C++), enron 3.3x -> 4.5x C++ (0.050
+-> 0.067 s: noise at this scale), facebook and wikivote unchanged within noise. Goals on the
+idle machine, wall: spread >= 99 % of the best known holds on all five; >= 10x pynetim holds on
+four, nethept 9.5x; within 5x of the faster C++ tool holds on enron and netphy, not on
+nethept (6.2x), wikivote (6.2x) or facebook (31.8x).
+
 Final run, this tree against the committed module, 2026-12-06 16:48-17:05 UTC, ``python
 benchmarks/influence.py --runs 5 --compare /tmp/imm_old/src/dialogo/influence/imm.py`` (``git
 archive HEAD | tar -x -C /tmp/imm_old``; "before" rows: its runs interleaved with ours). The
