@@ -291,6 +291,27 @@ def test_a_renewal_between_a_settings_forms_read_and_save_keeps_both(rig: Rig) -
         assert rig.refresh(worker)
 
 
+def test_a_flag_set_while_our_renewal_was_not_yet_stored_is_cleared_when_it_is(rig: Rig) -> None:
+    """Worker A renews inside its provider block (stored when the block ends); meanwhile
+    worker B is refused the refresh token A rotated away and, re-reading the stored blob
+    before A stored anything, flags the channel. When A's renewal lands, the flag for a
+    refused token is stale: the channel is ok again and the notification resolved."""
+    with rig.factory() as first, rig.factory() as second:
+        a = first.get(Channel, rig.channel_id)
+        b = second.get(Channel, rig.channel_id)
+        assert a is not None and b is not None
+        with channels.open_provider(first, a, registry=rig.registry, cipher=rig.cipher) as p:
+            p.credentials = p.credentials.merged(p.refresh())
+            assert not rig.refresh(second, b)  # refused, nothing stored yet: flagged
+            second.commit()
+            assert rig.status() == ChannelStatus.reauth_required
+            assert rig.open_notes() == 1
+        first.commit()
+    assert rig.status() == ChannelStatus.ok
+    assert rig.open_notes() == 0
+    assert rig.stored().refresh_token == rig.account.refresh_token
+
+
 # (iv) ----------------------------------------------------------------------------------------
 
 

@@ -931,7 +931,33 @@ def save_renewal(
     )
     if isinstance(loaded, Channel):
         _adopt(loaded, blob, stored.expires_at)
+    if _tokens(stored) == _tokens(credentials):
+        _clear_refusal_flag(session, channel_id)
     return blob
+
+
+def _clear_refusal_flag(session: Session, channel_id: int) -> None:
+    """Our renewal is the stored one: the network has just issued these tokens, so a
+    "re-authorise" flag for a refused token is stale — set by another worker that was refused
+    the token we renewed away after its re-read (:func:`renewed_elsewhere`) but before our
+    renewal was stored. Only that flag is cleared (code ``reauth_required``; not missing
+    scopes, not a disconnected account), in the caller's transaction. Limit: an authorisation
+    revoked between our refresh and another worker's refusal is cleared too; the next call
+    the network refuses flags the channel again."""
+    result = session.execute(
+        update(Channel)
+        .where(
+            Channel.id == channel_id,
+            Channel.status == ChannelStatus.reauth_required.value,
+            Channel.status_code == ReauthRequired.code,
+        )
+        .values(status=ChannelStatus.ok.value, status_reason=None, status_code=None)
+        .returning(Channel.workspace_id)
+        .execution_options(synchronize_session="fetch")
+    )
+    workspace_id = result.scalar()
+    if workspace_id is not None:
+        notifications.resolve_by_key(session, workspace_id, _attention_key(channel_id))
 
 
 def _fresh_credentials(session: Session, channel_id: int) -> str | None:
