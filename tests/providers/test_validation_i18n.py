@@ -11,9 +11,10 @@ import pytest
 from babel.messages.extract import extract_from_file
 
 import dialogo.providers
-from dialogo.core.i18n import Formatter, english
-from dialogo.providers.base import ValidationIssue
+from dialogo.core.i18n import Formatter, english, translator
+from dialogo.providers.base import Media, MediaRules, ValidationIssue
 from dialogo.providers.contract import Answer, Check, always, validation_issues
+from dialogo.providers.video import duration_issues, video_issues
 from tests.providers.test_contract import NETWORKS, applicable, fixture_for
 
 
@@ -63,4 +64,29 @@ def test_an_issue_is_said_in_the_readers_language() -> None:
     assert (
         issue.render(lambda m: broken.get(m, m))
         == "1000001 bytes; Bluesky allows 1000000 per image"
+    )
+
+
+def test_video_limits_are_numbers_with_unit_symbols_in_the_catalogue() -> None:
+    """A video's size and length limits reach the Italian sentence as numbers in the
+    reader's format with a unit symbol, not as English fragments ("10 minutes", "74.999 KB")."""
+    catalogue = translator("it")
+    rules = MediaRules(
+        video_types=frozenset({"video/mp4"}),
+        max_video_bytes=500 * 1_048_576,
+        min_video_bytes=75 * 1024,
+        max_video_seconds=1800,
+        min_video_seconds=3,
+    )
+    [small] = video_issues(
+        [Media(content=b"\0" * 76_799, mime_type="video/mp4")], rules, network="LinkedIn"
+    )
+    assert small.message == "the video is 74.999 KB; LinkedIn needs at least 75 KB"
+    assert small.render(catalogue.gettext, Formatter("it").number) == (
+        "il video pesa 74,999 KB; LinkedIn richiede almeno 75 KB"
+    )
+    [long] = duration_issues(1800.5, rules, network="LinkedIn", field="media[0]")
+    assert long.message == "the video lasts 1800.5 s; LinkedIn takes up to 30 min"
+    assert long.render(catalogue.gettext, Formatter("it").number) == (
+        "il video dura 1.800,5 s; LinkedIn accetta fino a 30 min"
     )

@@ -165,14 +165,38 @@ def tiny_mp4(
     return head + struct.pack(">I4s", pad, b"free") + bytes(pad - 8)
 
 
-def _megabytes(value: int) -> str:
-    return f"{value / 1_048_576:g} MB" if value >= 1_048_576 else f"{value / 1024:g} KB"
+def _number(value: float) -> int | float:
+    """Six significant digits, a whole number without its ``.0`` (the reader's locale formats
+    it: "74,999" in Italian)."""
+    short = float(f"{value:g}")
+    return int(short) if short.is_integer() else short
 
 
-def _seconds(value: float) -> str:
+def _megabytes(value: int) -> tuple[int | float, str]:
+    """A size as a number and its unit symbol (the same in every language the app speaks)."""
+    if value >= 1_048_576:
+        return _number(value / 1_048_576), "MB"
+    return _number(value / 1024), "KB"
+
+
+def _seconds(value: float) -> tuple[int | float, str]:
+    """A duration as a number and its unit symbol ("min" from two whole minutes, else "s")."""
     if value >= 120 and value % 60 == 0:
-        return f"{value / 60:g} minutes"
-    return f"{value:g} s"
+        return _number(value / 60), "min"
+    return _number(value), "s"
+
+
+def _sizes(size: int, limit: int, network: str, name: str) -> dict[str, Param]:
+    """The parameters of a size refusal: the video's size and the limit, each with its unit."""
+    amount, unit = _megabytes(size)
+    bound, bound_unit = _megabytes(limit)
+    return {
+        "size": amount,
+        "size_unit": unit,
+        "network": network,
+        name: bound,
+        "limit_unit": bound_unit,
+    }
 
 
 def video_issues(
@@ -222,26 +246,24 @@ def video_issues(
             issues.append(
                 ValidationIssue(
                     "media_too_large",
-                    N_("the video is %(size)s; %(network)s takes up to %(max_video_bytes)s"),
+                    N_(
+                        "the video is %(size)s %(size_unit)s; %(network)s takes up to "
+                        "%(max_video_bytes)s %(limit_unit)s"
+                    ),
                     where,
-                    params={
-                        "size": _megabytes(size),
-                        "network": network,
-                        "max_video_bytes": _megabytes(rules.max_video_bytes),
-                    },
+                    params=_sizes(size, rules.max_video_bytes, network, "max_video_bytes"),
                 )
             )
         if size < rules.min_video_bytes:
             issues.append(
                 ValidationIssue(
                     "media_too_small",
-                    N_("the video is %(size)s; %(network)s needs at least %(min_video_bytes)s"),
+                    N_(
+                        "the video is %(size)s %(size_unit)s; %(network)s needs at least "
+                        "%(min_video_bytes)s %(limit_unit)s"
+                    ),
                     where,
-                    params={
-                        "size": _megabytes(size),
-                        "network": network,
-                        "min_video_bytes": _megabytes(rules.min_video_bytes),
-                    },
+                    params=_sizes(size, rules.min_video_bytes, network, "min_video_bytes"),
                 )
             )
         seconds = mp4_duration(video.content)
@@ -262,22 +284,38 @@ def duration_issues(
         params["file"] = file
     if rules.max_video_seconds is not None and seconds > rules.max_video_seconds:
         template = (
-            N_("the video lasts %(seconds)s s; %(network)s takes up to %(limit)s")
+            N_("the video lasts %(seconds)s s; %(network)s takes up to %(limit)s %(limit_unit)s")
             if file is None
-            else N_("%(file)s: the video lasts %(seconds)s s; %(network)s takes up to %(limit)s")
+            else N_(
+                "%(file)s: the video lasts %(seconds)s s; %(network)s takes up to "
+                "%(limit)s %(limit_unit)s"
+            )
         )
-        limit = _seconds(rules.max_video_seconds)
+        limit, unit = _seconds(rules.max_video_seconds)
         issues.append(
-            ValidationIssue("video_too_long", template, field, params={**params, "limit": limit})
+            ValidationIssue(
+                "video_too_long",
+                template,
+                field,
+                params={**params, "limit": limit, "limit_unit": unit},
+            )
         )
     if rules.min_video_seconds is not None and seconds < rules.min_video_seconds:
         template = (
-            N_("the video lasts %(seconds)s s; %(network)s needs at least %(limit)s")
+            N_("the video lasts %(seconds)s s; %(network)s needs at least %(limit)s %(limit_unit)s")
             if file is None
-            else N_("%(file)s: the video lasts %(seconds)s s; %(network)s needs at least %(limit)s")
+            else N_(
+                "%(file)s: the video lasts %(seconds)s s; %(network)s needs at least "
+                "%(limit)s %(limit_unit)s"
+            )
         )
-        limit = _seconds(rules.min_video_seconds)
+        limit, unit = _seconds(rules.min_video_seconds)
         issues.append(
-            ValidationIssue("video_too_short", template, field, params={**params, "limit": limit})
+            ValidationIssue(
+                "video_too_short",
+                template,
+                field,
+                params={**params, "limit": limit, "limit_unit": unit},
+            )
         )
     return issues

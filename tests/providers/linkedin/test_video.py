@@ -126,7 +126,7 @@ def test_a_part_without_an_etag_cannot_be_finalised_and_is_transient() -> None:
         ),
         (
             [Media(tiny_mp4(1800.5, size=80_000), "video/mp4")],
-            "the video lasts 1800.5 s; LinkedIn takes up to 30 minutes",
+            "the video lasts 1800.5 s; LinkedIn takes up to 30 min",
         ),
         (
             [Media(tiny_mp4(10, size=80_000, brand=b"qt  "), "video/quicktime")],
