@@ -14,6 +14,7 @@ from dialogo.accounts.permissions import Role
 from dialogo.channels.crypto import CredentialCipher
 from dialogo.channels.models import ChannelStatus
 from dialogo.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from dialogo.core.i18n import translator
 from dialogo.providers.registry import ProviderRegistry
 from dialogo.providers.testing import FakeNetwork
 from dialogo.publishing import service as publishing
@@ -221,6 +222,17 @@ def test_validation_reports_issues_per_channel(
     codes = {r.network: [i.code for i in r.issues] for r in results}
     assert codes == {"fakenet": ["channel_needs_attention"], "shortnet": ["unknown_network"]}
     assert "token revoked" in results[0].issues[0].message
+    # Flagged with its error type: worded by the type, the network's text as a detail.
+    brand.channel.status_code = "reauth_required"
+    [issue] = publishing.validate_post(
+        db, brand.principal, brand.id, post.id, registry=only_fake, cipher=cipher
+    )[0].issues
+    assert "the network refused the credentials or they expired" in issue.message
+    assert issue.message.endswith("details: token revoked")
+    assert issue.render(translator("it").gettext).endswith(
+        "va collegato di nuovo: la rete ha rifiutato le credenziali o sono scadute "
+        "— dettagli: token revoked"
+    )
 
 
 def test_cancel_stops_what_has_not_gone_out(

@@ -375,6 +375,25 @@ def validate_variants(
 _MEDIA_URL_STAND_IN = "https://dialogo.invalid/media"
 
 
+#: Why a channel needs a person, worded by the provider error that flagged it (stored in
+#: ``channels.status_code``); the network's own text follows as a detail, never translated.
+#: A channel flagged before codes were stored says its stored reason alone.
+_ATTENTION_BY_CODE = {
+    "reauth_required": N_(
+        "%(channel)s (%(network)s) needs to be connected again: the network refused the "
+        "credentials or they expired — details: %(reason)s"
+    ),
+    "insufficient_scopes": N_(
+        "%(channel)s (%(network)s) needs to be connected again: a permission this needs was "
+        "not granted — details: %(reason)s"
+    ),
+    "disconnected": N_(
+        "%(channel)s (%(network)s) needs to be connected again: the account is no longer "
+        "available on the network — details: %(reason)s"
+    ),
+}
+
+
 def _variant_issues(
     session: Session,
     variant: PostVariant,
@@ -399,10 +418,11 @@ def _variant_issues(
     issues: list[IssueOut] = []
     if channel.status != ChannelStatus.ok.value:
         names = {"channel": channel.name, "network": caps.display_name}
+        worded = _ATTENTION_BY_CODE.get(channel.status_code or "")
         issues.append(
             IssueOut.of(
                 "channel_needs_attention",
-                N_("%(channel)s (%(network)s) needs to be connected again: %(reason)s"),
+                worded or N_("%(channel)s (%(network)s) needs to be connected again: %(reason)s"),
                 "channel",
                 {**names, "reason": channel.status_reason},
             )
