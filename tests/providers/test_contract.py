@@ -14,7 +14,9 @@ import contextlib
 import datetime as dt
 import time
 from collections.abc import Iterator
+from typing import Any
 
+import httpx
 import pytest
 
 from dialogo.providers.base import (
@@ -36,17 +38,22 @@ from dialogo.providers.contract import (
     ContractFixture,
     Operation,
     Responder,
+    ScriptedRequest,
     always,
     capability_problems,
     failure_problem,
     failure_statuses,
     find_fixture,
     httpx_client,
+    listed_at,
+    listing_page,
+    listing_problems,
     perform,
     scripted_answer,
     serving,
     validation_issues,
 )
+from dialogo.providers.matrix.provider import MESSAGES_PAGE
 from dialogo.providers.registry import ProviderRegistry
 
 # -- Bluesky ------------------------------------------------------------------------------------
@@ -99,7 +106,42 @@ def _bluesky() -> ContractFixture:
         error_answer=error,
         rate_limit_answer=rate_limit,
         retry_after_tolerance=2.0,
+        account_listing=_bluesky_records,
+        listing_cap=100,
     )
+
+
+def _bluesky_records(total: int) -> Responder:
+    """``com.atproto.repo.listRecords`` of an account of ``total`` posts: at most ``limit``
+    (1-100) older than the cursor, and, as the reference PDS does, a cursor with every page
+    that has records (the end is an empty page)."""
+    from tests.providers.bluesky.fakes import DID
+
+    def respond(request: ScriptedRequest) -> Answer:
+        url = httpx.URL(request.url)
+        if not url.path.endswith("/com.atproto.repo.listRecords"):
+            return Answer(500, json={"error": "InternalServerError", "message": "unexpected"})
+        cursor = url.params.get("cursor")
+        numbers = listing_page(
+            total,
+            older_than=int(cursor) if cursor else None,
+            count=int(url.params.get("limit", "50")),
+            cap=100,
+        )
+        records = [
+            {
+                "uri": f"at://{DID}/app.bsky.feed.post/r{n}",
+                "cid": f"c{n}",
+                "value": {"text": f"post {n}", "createdAt": listed_at(n).isoformat()},
+            }
+            for n in numbers
+        ]
+        body: dict[str, Any] = {"records": records}
+        if numbers:
+            body["cursor"] = str(numbers[-1])
+        return Answer(200, json=body)
+
+    return respond
 
 
 # -- Matrix -------------------------------------------------------------------------------------
@@ -156,7 +198,43 @@ def _matrix() -> ContractFixture:
         },
         error_answer=error,
         rate_limit_answer=rate_limit,
+        account_listing=lambda total: _matrix_messages(total, me),
+        listing_cap=MESSAGES_PAGE,
     )
+
+
+def _matrix_messages(total: int, me: str) -> Responder:
+    """``GET /_matrix/client/v3/rooms/{roomId}/messages`` (``dir=b``) of a room where we sent
+    ``total`` messages: at most ``limit`` older than ``from``, and ``end`` while older ones
+    remain (the spec omits it at the start of the timeline)."""
+
+    def respond(request: ScriptedRequest) -> Answer:
+        url = httpx.URL(request.url)
+        if not url.path.endswith("/messages") or url.params.get("dir") != "b":
+            return Answer(500, json={"errcode": "M_UNKNOWN", "error": "unexpected"})
+        start = url.params.get("from")
+        numbers = listing_page(
+            total,
+            older_than=int(start) if start else None,
+            count=int(url.params.get("limit", "10")),
+            cap=MESSAGES_PAGE,
+        )
+        chunk = [
+            {
+                "type": "m.room.message",
+                "event_id": f"$e{n}",
+                "sender": me,
+                "origin_server_ts": int(listed_at(n).timestamp() * 1000),
+                "content": {"msgtype": "m.text", "body": f"post {n}"},
+            }
+            for n in numbers
+        ]
+        body: dict[str, Any] = {"chunk": chunk, "start": start or str(total + 1)}
+        if numbers and numbers[-1] > 1:
+            body["end"] = str(numbers[-1])
+        return Answer(200, json=body)
+
+    return respond
 
 
 _LOCAL = {"bluesky": _bluesky, "matrix": _matrix}
@@ -225,19 +303,25 @@ class _Careless(Provider):
         return MessagePage(messages=[], cursor=None)
 
 
-def test_the_checks_catch_a_provider_that_breaks_the_contract() -> None:
-    """The contract is not vacuous: a provider that maps nothing fails every check."""
+def _careless_fixture(provider_class: type[_Careless], **listing: Any) -> ContractFixture:
+    """A fixture for a provider that breaks the contract, each request answered by httpx."""
 
     @contextlib.contextmanager
     def connect(responder: Responder) -> Iterator[Provider]:
-        yield _Careless(Credentials(), http=httpx_client(responder))
+        yield provider_class(Credentials(), http=httpx_client(responder))
 
-    fixture = ContractFixture(
-        provider_class=_Careless,
+    return ContractFixture(
+        provider_class=provider_class,
         connect=connect,
         valid_drafts=[Draft(text="x")],
         invalid_drafts={"too long": Draft(text="x" * 10_000)},
+        **listing,
     )
+
+
+def test_the_checks_catch_a_provider_that_breaks_the_contract() -> None:
+    """The contract is not vacuous: a provider that maps nothing fails every check."""
+    fixture = _careless_fixture(_Careless)
     problems = capability_problems(_Careless, "careless")
     assert any("display name" in p for p in problems)
     assert any("text_limit" in p for p in problems)
@@ -309,3 +393,42 @@ def test_network_failures_become_the_shared_errors(
     for status in failure_statuses(check):
         problem = run_failure(fixture, check, operation, status)
         assert problem is None, f"{network} {operation} on {check} {status or ''}: {problem}"
+
+
+@pytest.mark.parametrize("network", NETWORKS)
+def test_recent_posts_page_the_listing_and_say_exhausted_only_at_its_end(network: str) -> None:
+    """What reconciles a publish whose answer was lost (issue #4): the whole account over
+    three capped pages, a limit cut in the middle of a page, an empty account. A provider
+    without a listing must say so (``NotImplementedError``), never answer a page as all."""
+    fixture = fixture_for(network)
+    applicable(fixture, Check.recent_posts)
+    if fixture.account_listing is None:
+        with fixture.connect(always(Answer(500))) as provider, pytest.raises(NotImplementedError):
+            provider.recent_posts(limit=5)
+        return
+    assert listing_problems(fixture) == []
+
+
+class _OnePage(_Careless):
+    """Lists one capped page of the account and returns it as all there is (the bug)."""
+
+    def recent_posts(self, *, limit: int = 20) -> Any:
+        answer = self.http.get("https://careless.example/posts", params={"limit": limit})
+        return [
+            PublishResult(remote_id=str(post["n"]), state={"created_at": post["at"]})
+            for post in answer.json()["posts"]
+        ]
+
+
+def test_the_listing_check_catches_a_provider_that_reads_one_capped_page() -> None:
+    def listing(total: int) -> Responder:
+        def respond(request: ScriptedRequest) -> Answer:
+            numbers = listing_page(total, older_than=None, count=10**6, cap=20)
+            posts = [{"n": n, "at": listed_at(n).isoformat()} for n in numbers]
+            return Answer(200, json={"posts": posts})
+
+        return respond
+
+    fixture = _careless_fixture(_OnePage, account_listing=listing, listing_cap=20)
+    problems = listing_problems(fixture)
+    assert len(problems) == 3 and all("returned list" in p for p in problems)

@@ -20,7 +20,7 @@ import enum
 import ssl
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, overload
 
 import httpx
 
@@ -237,6 +237,86 @@ class PublishResult:
 
 
 @dataclasses.dataclass(frozen=True)
+class RecentPosts(Sequence[PublishResult]):
+    """What :meth:`Provider.recent_posts` answers: the account's latest posts, newest first,
+    and whether the network said there are no older ones.
+
+    ``posts`` is contiguous: every post the account has between the newest and the oldest
+    listed is in it (a provider pages the network's own cursor, never skips a page). It holds
+    at most the ``limit`` asked for; fewer when the account has no more (``exhausted``) or when
+    the network will not list further back (X lists only the latest 3,200 posts), or the
+    provider stopped paging (a cursor that repeats, the most requests a listing may make).
+
+    ``exhausted`` is ``True`` only when the network itself said there is nothing older than
+    the last post listed (no next cursor, an empty last page): then a post absent from
+    ``posts`` is absent from the account. It has no default, so a provider says it on purpose;
+    :func:`collect_pages` derives it from the network's cursor. A short list is never proof
+    of anything: networks cap their pages (X 100, Mastodon 40) and return fewer than asked.
+
+    A post's ``state`` carries what reconciliation compares (``text``, ``created_at`` as
+    ISO 8601 with its offset, an echoed ``idempotency_key`` or ``transaction_id``); a post
+    without ``created_at`` cannot show how far back the listing reaches.
+
+    It is a sequence of its posts, so ``for post in provider.recent_posts()`` reads as before.
+    """
+
+    posts: tuple[PublishResult, ...]
+    exhausted: bool
+
+    def __len__(self) -> int:
+        return len(self.posts)
+
+    @overload
+    def __getitem__(self, index: int) -> PublishResult: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[PublishResult]: ...
+
+    def __getitem__(self, index: int | slice) -> PublishResult | Sequence[PublishResult]:
+        return self.posts[index]
+
+    def __iter__(self) -> Iterator[PublishResult]:
+        return iter(self.posts)
+
+
+#: One page of a network's listing: the page's posts (newest first) and the cursor of the
+#: next, older page (``None`` when the network says there is none).
+Page = tuple[Sequence[PublishResult], str | None]
+
+
+def collect_pages(
+    fetch: Callable[[str | None, int], Page],
+    *,
+    limit: int,
+    page_size: int,
+    max_requests: int | None = None,
+) -> RecentPosts:
+    """Page a network's listing for :meth:`Provider.recent_posts`: ``fetch(cursor, count)``
+    reads one page (``cursor`` ``None`` for the newest) of up to ``count`` posts, at most
+    ``page_size`` (the network's cap), and returns its posts and the next page's cursor.
+
+    Pages until ``limit`` posts or the network's last page (a ``None`` cursor: then
+    ``exhausted``, unless posts of that page were left out to keep to ``limit``). A cursor
+    already seen, or more than ``max_requests`` requests (by default what ``limit`` needs,
+    plus two for pages the network returns short), stops it without ``exhausted``."""
+    posts: list[PublishResult] = []
+    cursor: str | None = None
+    seen: set[str] = set()
+    budget = max_requests if max_requests is not None else -(-limit // page_size) + 2
+    for _ in range(budget):
+        if len(posts) >= limit:
+            break
+        page, cursor = fetch(cursor, min(page_size, limit - len(posts)))
+        posts.extend(page)
+        if cursor is None:
+            return RecentPosts(posts=tuple(posts[:limit]), exhausted=len(posts) <= limit)
+        if cursor in seen:
+            break
+        seen.add(cursor)
+    return RecentPosts(posts=tuple(posts[:limit]), exhausted=False)
+
+
+@dataclasses.dataclass(frozen=True)
 class Author:
     remote_id: str
     handle: str
@@ -372,8 +452,13 @@ class Provider(abc.ABC):
     def reply(self, target: RemoteRef, draft: Draft) -> PublishResult:
         return self.publish(dataclasses.replace(draft, reply_to=target))
 
-    def recent_posts(self, *, limit: int = 20) -> list[PublishResult]:
-        """The account's latest posts, to reconcile a publish whose outcome is unknown."""
+    def recent_posts(self, *, limit: int = 20) -> RecentPosts:
+        """The account's latest ``limit`` posts, newest first, to reconcile a publish whose
+        outcome is unknown (:class:`RecentPosts` says what the answer promises).
+
+        Pages the network's own cursor until it has ``limit`` posts or the account has no
+        more (:func:`collect_pages`); says ``exhausted`` only when the network said so. A
+        network that cannot list an account's posts raises ``NotImplementedError``."""
         raise NotImplementedError(f"{self.capabilities.network} cannot list recent posts")
 
     def recent_replies(self, target: RemoteRef, *, limit: int = 20) -> list[PublishResult]:
@@ -386,7 +471,7 @@ class Provider(abc.ABC):
         The default is :meth:`recent_posts`, right where replies are posts of the account
         (X, Bluesky, Mastodon). Networks whose replies are not posts (direct messages, comment
         replies) override it; one that cannot read a thread raises ``NotImplementedError``."""
-        return self.recent_posts(limit=limit)
+        return list(self.recent_posts(limit=limit))
 
     def resume_upload(self, checkpoint: PublishResult, draft: Draft) -> PublishResult:
         """Continue the media upload an ``uploading`` result of :meth:`publish` (or of this

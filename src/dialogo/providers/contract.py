@@ -9,7 +9,12 @@
 - for ``verify``, ``publish`` and ``fetch_messages``: **HTTP 401** → ``ReauthRequired``,
   **429** → ``RateLimited`` whose ``retry_after`` is the wait the answer announced, **500 and
   503** → ``TransientError``, and a **read timeout** → ``OutcomeUnknown`` on a publish (the post
-  may exist) but a plain ``TransientError`` on a read.
+  may exist) but a plain ``TransientError`` on a read;
+- **recent posts** (what reconciles a publish whose answer was lost): ``recent_posts`` pages
+  the network's capped listing back to ``limit`` posts, newest first, with each post's
+  ``created_at``, and says ``exhausted`` only when the network's listing ended
+  (:func:`listing_problems`, over :attr:`ContractFixture.account_listing`); a provider that
+  cannot list raises ``NotImplementedError``.
 
 What a provider supplies: a :class:`ContractFixture`, returned by a function
 ``contract_fixture()`` in the module ``testing`` next to the provider's module (for
@@ -36,6 +41,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import datetime as dt
 import enum
 import importlib
 import threading
@@ -44,7 +50,7 @@ from typing import Any
 
 import httpx
 
-from dialogo.providers.base import Capabilities, Draft, Provider, ValidationIssue
+from dialogo.providers.base import Capabilities, Draft, Provider, RecentPosts, ValidationIssue
 from dialogo.providers.errors import OutcomeUnknown, RateLimited, ReauthRequired, TransientError
 
 #: How long a :class:`LoopbackServer` holds a request it answers with a timeout; a client
@@ -62,6 +68,7 @@ class Check(enum.StrEnum):
     rate_limited = "rate_limited"  # 429 → RateLimited(retry_after from the answer)
     server_error = "server_error"  # 500 and 503 → TransientError
     read_timeout = "read_timeout"  # publish → OutcomeUnknown; reads → TransientError
+    recent_posts = "recent_posts"  # paged listing; ``exhausted`` only at the network's end
 
 
 class Operation(enum.StrEnum):
@@ -123,6 +130,14 @@ class ContractFixture:
     #: the time the check takes).
     retry_after_tolerance: float = 0.01
     operations: Sequence[Operation] = tuple(Operation)
+    #: The network's listing of the account's posts for :meth:`Provider.recent_posts`: given
+    #: how many posts the account has, a responder answering the listing's requests as the
+    #: network does, pages capped at :attr:`listing_cap` (see :func:`listing_page`).
+    #: ``None``: the provider cannot list, and its ``recent_posts`` raises
+    #: ``NotImplementedError``.
+    account_listing: Callable[[int], Responder] | None = None
+    #: The most posts the network answers to one listing request (its documented cap).
+    listing_cap: int = 0
     #: Checks that cannot apply to this provider, with the reason (reported as skips).
     not_applicable: Mapping[Check, str] = dataclasses.field(default_factory=dict)
 
@@ -247,6 +262,68 @@ def failure_problem(
     return None if isinstance(error, OutcomeUnknown) else f"expected OutcomeUnknown, got {got}"
 
 
+#: When the posts of a contract listing were made: post ``k`` (1 the oldest) at this time plus
+#: ``k`` minutes.
+LISTING_EPOCH = dt.datetime(2026, 11, 2, 9, 0, tzinfo=dt.UTC)
+
+
+def listed_at(number: int) -> dt.datetime:
+    """When post ``number`` of a contract listing was made (:data:`LISTING_EPOCH`)."""
+    return LISTING_EPOCH + dt.timedelta(minutes=number)
+
+
+def listing_page(total: int, *, older_than: int | None, count: int, cap: int) -> list[int]:
+    """The post numbers one listing request answers, for an account of ``total`` posts
+    numbered 1 (the oldest) to ``total``: newest first, older than post ``older_than`` (the
+    newest when ``None``), ``count`` of them but never more than the network's ``cap``.
+    A fixture's :attr:`ContractFixture.account_listing` builds its pages with it and offers a
+    next page while the last number is above 1."""
+    start = total if older_than is None else older_than - 1
+    size = max(0, min(count, cap))
+    return list(range(start, max(start - size, 0), -1))
+
+
+def listing_problems(fixture: ContractFixture) -> list[str]:
+    """What breaks the ``recent_posts`` contract (:class:`~dialogo.providers.base.RecentPosts`)
+    over the fixture's listing: an account of two pages and three posts must be listed whole,
+    newest first and exhausted; a limit of a page and two, exactly, not exhausted; an empty
+    account, empty and exhausted."""
+    if fixture.account_listing is None or fixture.listing_cap <= 0:
+        raise ValueError("the fixture has no account_listing with a positive listing_cap")
+    page = fixture.listing_cap
+    total = 2 * page + 3
+    problems: list[str] = []
+    cases = [
+        ("whole account", total, total + 10, list(range(total, 0, -1)), True),
+        ("one page and two", total, page + 2, list(range(total, total - page - 2, -1)), False),
+        ("empty account", 0, 5, [], True),
+    ]
+    for name, posts, limit, expected, exhausted in cases:
+        with fixture.connect(fixture.account_listing(posts)) as provider:
+            listing = provider.recent_posts(limit=limit)
+        if not isinstance(listing, RecentPosts):
+            problems.append(f"{name}: recent_posts returned {type(listing).__name__}")
+            continue
+        times = [_created(post.state.get("created_at")) for post in listing]
+        if times != [listed_at(n) for n in expected]:
+            shown = [t.isoformat() if t else None for t in times[:3]]
+            problems.append(
+                f"{name}: listed {len(times)} posts (first {shown}), expected {len(expected)} "
+                f"newest first with their created_at"
+            )
+        if listing.exhausted is not exhausted:
+            problems.append(f"{name}: exhausted is {listing.exhausted}, expected {exhausted}")
+    return problems
+
+
+def _created(value: str | None) -> dt.datetime | None:
+    try:
+        when = dt.datetime.fromisoformat((value or "").replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else None
+
+
 def always(answer: Answer) -> Responder:
     def respond(request: ScriptedRequest) -> Answer:
         return answer
@@ -345,6 +422,7 @@ def serving(responder: Responder) -> Iterator[LoopbackServer]:
 
 
 __all__ = [
+    "LISTING_EPOCH",
     "LOOPBACK_TIMEOUT",
     "RATE_LIMIT_WAIT",
     "Answer",
@@ -360,6 +438,9 @@ __all__ = [
     "failure_statuses",
     "find_fixture",
     "httpx_client",
+    "listed_at",
+    "listing_page",
+    "listing_problems",
     "perform",
     "scripted_answer",
     "serving",

@@ -32,9 +32,15 @@ from dialogo.providers.base import (
     PostMetrics,
     Provider,
     PublishResult,
+    RecentPosts,
     ValidationIssue,
+    collect_pages,
 )
 from dialogo.providers.errors import OutcomeUnknown, ReauthRequired
+
+#: The most posts a fake network lists in one request (real networks cap theirs: X 100,
+#: Mastodon 40), small so that tests and the chaos test page through busy accounts.
+PAGE_SIZE = 20
 
 
 @dataclasses.dataclass
@@ -64,11 +70,17 @@ class FakeNetwork:
         text_limit: int = 280,
         return_refresh_token: bool = True,
         token_lifetime: dt.timedelta | None = dt.timedelta(hours=2),
+        page_size: int = PAGE_SIZE,
     ) -> None:
         self.name = name
+        # The most posts one request of ``recent_posts`` lists (a real network caps its pages:
+        # X 100, Mastodon 40); the provider pages the rest, one recorded call a page.
+        self.page_size = page_size
         self.text_limit = text_limit
         self.return_refresh_token = return_refresh_token
         self.token_lifetime = token_lifetime
+        #: When a post is made (its ``created_at``); tests on a frozen clock set their own.
+        self.now: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC)
         self.accounts: dict[str, FakeAccount] = {}
         self.posts: list[FakePost] = []
         self.inbox: list[InboundMessage] = []
@@ -219,7 +231,7 @@ class FakeNetwork:
             text=draft.text,
             reply_to=draft.reply_to.remote_id if draft.reply_to else None,
             idempotency_key=draft.idempotency_key,
-            created_at=dt.datetime.now(dt.UTC),
+            created_at=self.now(),
         )
 
     def provider_class(self) -> type[Provider]:
@@ -261,20 +273,28 @@ class FakeNetwork:
                 post = network._publish(account, draft)
                 return PublishResult(remote_id=post.remote_id)
 
-            def recent_posts(self, *, limit: int = 20) -> list[PublishResult]:
-                account = network._call("recent_posts", self.credentials)
-                mine = [p for p in network.posts if p.account_id == account.remote_id]
-                return [
-                    PublishResult(
-                        remote_id=p.remote_id,
-                        state={
-                            "text": p.text,
-                            "idempotency_key": p.idempotency_key or "",
-                            "created_at": p.created_at.isoformat(),
-                        },
-                    )
-                    for p in reversed(mine[-limit:])
-                ]
+            def recent_posts(self, *, limit: int = 20) -> RecentPosts:
+                def page(cursor: str | None, count: int) -> tuple[list[PublishResult], str | None]:
+                    # One request: ``count`` posts from ``cursor`` (how many newer ones to skip).
+                    account = network._call("recent_posts", self.credentials)
+                    with network._lock:
+                        mine = [p for p in network.posts if p.account_id == account.remote_id]
+                    skip, count = int(cursor or 0), min(count, network.page_size)
+                    newest_first = mine[::-1][skip : skip + count]
+                    more = skip + count < len(mine)
+                    return [
+                        PublishResult(
+                            remote_id=p.remote_id,
+                            state={
+                                "text": p.text,
+                                "idempotency_key": p.idempotency_key or "",
+                                "created_at": p.created_at.isoformat(),
+                            },
+                        )
+                        for p in newest_first
+                    ], str(skip + count) if more else None
+
+                return collect_pages(page, limit=limit, page_size=network.page_size)
 
             def refresh(self) -> Credentials:
                 return network._refresh(self.credentials)
@@ -313,11 +333,19 @@ class SharedFakeNetwork:
     Accounts are the handles; an account's access token is ``token-<handle>``.
     """
 
-    def __init__(self, path: str, name: str = "sharednet", *, lose_ratio: float = 0.0) -> None:
+    def __init__(
+        self,
+        path: str,
+        name: str = "sharednet",
+        *,
+        lose_ratio: float = 0.0,
+        page_size: int = PAGE_SIZE,
+    ) -> None:
         import random
         import sqlite3
 
         self.path, self.name, self.lose_ratio = path, name, lose_ratio
+        self.page_size = page_size  # the most posts one request of ``recent_posts`` lists
         self._random = random.Random()  # noqa: S311 - chaos, not cryptography
         self._local = threading.local()
         self._sqlite3 = sqlite3
@@ -391,19 +419,27 @@ class SharedFakeNetwork:
             raise OutcomeUnknown(f"{self.name}: no answer (read timeout)")
         return remote_id
 
-    def recent(self, account: str, limit: int) -> list[PublishResult]:
-        rows = self._db().execute(
-            "SELECT id, text, key, created_at FROM posts WHERE account = ? "
-            "ORDER BY id DESC LIMIT ?",
-            (account, limit),
+    def recent(
+        self, account: str, count: int, before: str | None = None
+    ) -> tuple[list[PublishResult], str | None]:
+        """One page of the account's posts, newest first: ``count`` (at most the page size)
+        older than the post ``before``, and the cursor of the next page (``None``: no more)."""
+        rows = list(
+            self._db().execute(
+                "SELECT id, text, key, created_at FROM posts WHERE account = ? AND id < ? "
+                "ORDER BY id DESC LIMIT ?",
+                (account, int(before) if before else 2**62, min(count, self.page_size) + 1),
+            )
         )
+        more = len(rows) > min(count, self.page_size)
+        rows = rows[: min(count, self.page_size)]
         return [
             PublishResult(
                 remote_id=f"s{row[0]}",
                 state={"text": row[1], "idempotency_key": row[2] or "", "created_at": row[3]},
             )
             for row in rows
-        ]
+        ], str(rows[-1][0]) if more else None
 
     def rows(self, query: str) -> list[tuple[Any, ...]]:
         return list(self._db().execute(query))
@@ -430,9 +466,12 @@ class SharedFakeNetwork:
                 account = network._account("publish", self.credentials)
                 return PublishResult(remote_id=network.publish(account, draft))
 
-            def recent_posts(self, *, limit: int = 20) -> list[PublishResult]:
-                account = network._account("recent_posts", self.credentials)
-                return network.recent(account, limit)
+            def recent_posts(self, *, limit: int = 20) -> RecentPosts:
+                def page(cursor: str | None, count: int) -> tuple[list[PublishResult], str | None]:
+                    account = network._account("recent_posts", self.credentials)
+                    return network.recent(account, count, cursor)
+
+                return collect_pages(page, limit=limit, page_size=network.page_size)
 
             def fetch_messages(self, since: str | None) -> MessagePage:
                 network._account("fetch_messages", self.credentials)

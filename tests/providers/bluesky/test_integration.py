@@ -15,6 +15,7 @@ import pytest
 from atproto_client import Client, models  # type: ignore[import-untyped]
 
 from dialogo.providers.base import Credentials, Draft, InboundMessage, Media, MessageKind
+from dialogo.providers.bluesky import provider as bluesky_provider
 from dialogo.providers.bluesky.provider import BlueskyProvider, reply_target
 from dialogo.providers.errors import ReauthRequired
 from tests.providers.bluesky.network import BlueskyNetwork, DevAccount, wait_for
@@ -187,6 +188,13 @@ def test_two_accounts_talk_through_the_provider(
     # -- the repository lists what Alice published, newest first (no indexing delay) ---------------
     recent = [post.remote_id for post in provider.recent_posts(limit=10)]
     assert recent == [answer.remote_id, second_uri, result.remote_id]
+    # paged two records a request with the PDS's cursor, back to the first post (issue #4)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(bluesky_provider, "RECORDS_PAGE", 2)
+        paged = provider.recent_posts(limit=10)
+        cut = provider.recent_posts(limit=2)
+    assert [post.remote_id for post in paged] == recent and paged.exhausted
+    assert [post.remote_id for post in cut] == recent[:2] and not cut.exhausted
 
     # -- search ------------------------------------------------------------------------------------
     found = eventually(lambda: provider.search_posts("già così").messages or None, "search")

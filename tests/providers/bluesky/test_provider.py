@@ -467,6 +467,44 @@ def test_recent_posts_come_from_the_repository() -> None:
     )
 
 
+def _record(n: int) -> dict[str, Any]:
+    return {
+        "uri": f"at://{DID}/app.bsky.feed.post/r{n}",
+        "cid": f"c{n}",
+        "value": {"text": f"post {n}", "createdAt": f"2026-11-23T10:{n:02d}:00Z"},
+    }
+
+
+def test_recent_posts_page_the_repository_with_its_cursor() -> None:
+    """``listRecords`` answers at most 100 records (its lexicon) and a cursor with every
+    page that has records, the last one included (the reference PDS): the listing pages
+    back with it, and is exhausted only at an empty page."""
+    pages = {
+        None: {"records": [_record(n) for n in (9, 8, 7)], "cursor": "r7"},
+        "r7": {"records": [_record(n) for n in (6, 5, 4)], "cursor": "r4"},
+        "r4": {"records": [_record(n) for n in (3, 2)], "cursor": "r2"},
+        "r2": {"records": []},
+    }
+    pds = FakePds()
+    pds.route(
+        "com.atproto.repo.listRecords",
+        lambda r: httpx.Response(200, json=pages[r.url.params.get("cursor")]),
+    )
+    everything = provider(pds).recent_posts(limit=500)
+    assert [p.remote_id.rsplit("/", 1)[1] for p in everything] == [f"r{n}" for n in range(9, 1, -1)]
+    assert everything.exhausted
+    asked = [r.params for r in pds.named("com.atproto.repo.listRecords")]
+    assert [(p.get("cursor"), p["limit"]) for p in asked] == [
+        (None, "100"),
+        ("r7", "100"),
+        ("r4", "100"),
+        ("r2", "100"),
+    ]
+    five = provider(pds).recent_posts(limit=5)
+    assert [p.remote_id.rsplit("/", 1)[1] for p in five] == ["r9", "r8", "r7", "r6", "r5"]
+    assert not five.exhausted and five[-1].state["created_at"] == "2026-11-23T10:05:00Z"
+
+
 # -- errors ------------------------------------------------------------------------------------
 
 

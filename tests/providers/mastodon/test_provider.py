@@ -154,3 +154,18 @@ def test_recent_posts_give_what_reconciliation_compares(provider_for: ProviderFo
     created = dt.datetime.fromisoformat(latest.state["created_at"])
     assert created.tzinfo is not None
     assert abs((dt.datetime.now(dt.UTC) - created).total_seconds()) < 120
+
+
+def test_recent_posts_page_back_past_the_40_a_request_mastodon_answers(
+    provider_for: ProviderFor,
+) -> None:
+    """``GET /api/v1/accounts/:id/statuses`` answers at most 40 statuses: the listing pages
+    back with ``max_id`` from the ``Link`` header until it has what was asked for, and says
+    ``exhausted`` only once the server sends no next link."""
+    carol = provider_for("carol")
+    posted = [carol.publish(Draft(text=f"stato {n}")).remote_id for n in range(45)]
+    listing = carol.recent_posts(limit=1000)
+    assert [p.remote_id for p in listing][:45] == posted[::-1]
+    assert listing.exhausted
+    some = carol.recent_posts(limit=42)
+    assert [p.remote_id for p in some] == posted[::-1][:42] and not some.exhausted

@@ -27,6 +27,7 @@ from dialogo.providers.base import (
     RemoteRef,
 )
 from dialogo.providers.errors import ReauthRequired
+from dialogo.providers.matrix import provider as matrix_provider
 from dialogo.providers.matrix.provider import MatrixProvider
 from tests.providers.matrix.synapse import MatrixUser, SynapseServer
 
@@ -305,6 +306,21 @@ def test_publishing_again_with_the_same_key_is_deduplicated_and_reconcilable(
     recent = provider.recent_posts(limit=5)
     assert recent[0].remote_id == first.remote_id
     assert recent[0].state["transaction_id"] == f"dialogo.{draft.idempotency_key}.0"
+
+
+def test_recent_posts_page_back_with_the_end_token_to_the_oldest(
+    provider: MatrixProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """More of our messages than a page (two a request here): ``/messages`` is paged back
+    with each answer's ``end`` until the post asked for, the oldest of five, is listed."""
+    sent = [provider.publish(Draft(text=f"paged {n}")).remote_id for n in range(5)]
+    monkeypatch.setattr(matrix_provider, "MESSAGES_PAGE", 2)
+    listing = provider.recent_posts(limit=5)
+    assert [r.remote_id for r in listing] == sent[::-1]
+    times = [r.state["created_at"] for r in listing]
+    assert times == sorted(times, reverse=True)
+    cut = provider.recent_posts(limit=3)
+    assert [r.remote_id for r in cut] == sent[:1:-1] and not cut.exhausted
 
 
 def test_metrics_count_reactions_and_thread_replies(

@@ -328,9 +328,40 @@ def test_recent_posts_are_ours_with_their_transaction_ids() -> None:
     mine = event("$m", ME, {"body": "x"}) | {"unsigned": {"transaction_id": "dialogo.k.0"}}
     edit = event("$edit", ME, {"body": "*x", "m.relates_to": {"rel_type": "m.replace"}})
     fake.pages = [MessagesPage(events=[edit, mine, event("$b", BOB, {"body": "y"})], end=None)]
-    [result] = provider.recent_posts(limit=5)
-    assert result.remote_id == "$m"
-    assert result.state == {"room_id": ROOM, "transaction_id": "dialogo.k.0"}
+    listing = provider.recent_posts(limit=5)
+    [result] = listing
+    assert result.remote_id == "$m" and listing.exhausted  # no ``end``: the room's start
+    assert result.state == {
+        "room_id": ROOM,
+        "transaction_id": "dialogo.k.0",
+        "created_at": "2023-11-14T22:13:20+00:00",  # origin_server_ts 1,700,000,000,000 ms
+    }
+
+
+def test_recent_posts_page_back_with_the_end_token() -> None:
+    """Three pages (``from`` each answer's ``end``), newest first; the listing is exhausted
+    only when the homeserver omits ``end``, and stops at ``limit`` without it otherwise."""
+    asked: list[tuple[str | None, int]] = []
+    provider, fake = make()
+    pages = {
+        None: MessagesPage(events=[event(f"$p{n}", ME, {"body": "x"}) for n in (1, 2)], end="t1"),
+        "t1": MessagesPage(events=[event(f"$p{n}", ME, {"body": "x"}) for n in (3, 4)], end="t2"),
+        "t2": MessagesPage(events=[event("$p5", ME, {"body": "x"})], end=None),
+    }
+
+    def messages(room_id: str, **kwargs: Any) -> MessagesPage:
+        asked.append((kwargs["start"], kwargs["limit"]))
+        assert kwargs["backwards"] and kwargs["message_filter"]["senders"] == [ME]
+        return pages[kwargs["start"]]
+
+    fake.messages = messages  # type: ignore[method-assign]
+    everything = provider.recent_posts(limit=50)
+    assert [r.remote_id for r in everything] == ["$p1", "$p2", "$p3", "$p4", "$p5"]
+    assert everything.exhausted and [start for start, _ in asked] == [None, "t1", "t2"]
+    asked.clear()
+    three = provider.recent_posts(limit=3)
+    assert [r.remote_id for r in three] == ["$p1", "$p2", "$p3"] and not three.exhausted
+    assert asked == [(None, 3), ("t1", 1)]
 
 
 # -- inbound --------------------------------------------------------------------------------------

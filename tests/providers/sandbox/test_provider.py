@@ -18,6 +18,7 @@ from dialogo.providers.registry import ProviderRegistry
 from dialogo.providers.sandbox import provider as sandbox
 from dialogo.providers.sandbox.provider import (
     DEMO_TOKEN,
+    RECENT_PAGE,
     SandboxProvider,
     decode_post_id,
     forget_ledgers,
@@ -144,8 +145,28 @@ def test_threads_and_recent_posts() -> None:
     provider, _ = make()
     result = provider.publish(Draft(text="Prima parte", thread=[Draft(text="Seconda parte")]))
     assert len(result.thread_ids) == 1
-    posted = [r.remote_id for r in provider.recent_posts()]
-    assert posted == [result.remote_id, result.thread_ids[0]]
+    listing = provider.recent_posts()
+    # Newest first, as every provider lists (the thread's part was made after its start).
+    assert [r.remote_id for r in listing] == [result.thread_ids[0], result.remote_id]
+    assert listing.exhausted
+    # The key marks the thread's first post only: a reconciliation finds the post itself.
+    assert "idempotency_key" not in listing[0].state and listing[1].state["idempotency_key"]
+
+
+def test_recent_posts_page_back_like_a_network_with_capped_pages() -> None:
+    """More posts than one page (:data:`RECENT_PAGE`): the listing pages back, newest first,
+    says ``exhausted`` only when it reached the first post, and finds each post's key."""
+    provider, _ = make()
+    published = [
+        provider.publish(Draft(text=f"Post {n}", idempotency_key=f"k{n}")).remote_id
+        for n in range(RECENT_PAGE + 30)
+    ]
+    short = provider.recent_posts(limit=RECENT_PAGE + 10)
+    assert [r.remote_id for r in short] == published[::-1][: RECENT_PAGE + 10]
+    assert not short.exhausted  # twenty older posts were not listed
+    everything = provider.recent_posts(limit=1000)
+    assert [r.remote_id for r in everything] == published[::-1] and everything.exhausted
+    assert everything[-1].state["idempotency_key"] == "k0"
 
 
 def test_a_ledger_file_keeps_published_posts_and_answers_across_restarts(tmp_path: Path) -> None:

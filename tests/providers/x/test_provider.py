@@ -432,6 +432,55 @@ def test_recent_posts_for_reconciliation() -> None:
     assert recorder.requests[0].url.params["max_results"] == "5"  # X's minimum
 
 
+def timeline_page(first: int, last: int, next_token: str | None) -> httpx.Response:
+    """A page of ``GET /2/users/:id/tweets``: posts ``first`` down to ``last``."""
+    meta: dict[str, Any] = {"result_count": first - last + 1}
+    if next_token:
+        meta["next_token"] = next_token
+    return httpx.Response(
+        200,
+        json={
+            "data": [
+                {"id": str(n), "text": f"post {n}", "created_at": f"2026-11-20T09:{n:02d}:00.000Z"}
+                for n in range(first, last - 1, -1)
+            ],
+            "meta": meta,
+        },
+    )
+
+
+def timeline_recorder(*pages: tuple[int, int, str | None]) -> Recorder:
+    """A recorder answering the user's timeline with these pages, in order."""
+    recorder = Recorder()
+    recorder.on("GET", f"/2/users/{ME}/tweets", *(timeline_page(*page) for page in pages))
+    return recorder
+
+
+def test_recent_posts_page_with_the_next_token() -> None:
+    """X answers at most 100 posts a request (``max_results`` 5-100) and a ``next_token``
+    while there are more (docs.x.com, Pagination): three pages are read, each asked with the
+    token of the one before; the listing is exhausted when X omits the token."""
+    recorder = timeline_recorder((59, 50, "tok-1"), (49, 40, "tok-2"), (39, 35, None))
+    listing = provider(recorder).recent_posts(limit=250)
+    assert [p.remote_id for p in listing] == [str(n) for n in range(59, 34, -1)]
+    assert listing.exhausted
+    asked = [r.url.params for r in recorder.sent("GET", f"/2/users/{ME}/tweets")]
+    assert [(p.get("pagination_token"), p["max_results"]) for p in asked] == [
+        (None, "100"),
+        ("tok-1", "100"),
+        ("tok-2", "100"),  # X may answer fewer than asked: never a sign of the end
+    ]
+
+
+def test_recent_posts_stop_at_the_limit_without_claiming_the_end() -> None:
+    recorder = timeline_recorder((59, 50, "tok-1"), (49, 40, "tok-2"))
+    listing = provider(recorder).recent_posts(limit=12)
+    assert [p.remote_id for p in listing] == [str(n) for n in range(59, 47, -1)]
+    assert not listing.exhausted
+    asked = [r.url.params for r in recorder.sent("GET", f"/2/users/{ME}/tweets")]
+    assert [p["max_results"] for p in asked] == ["12", "5"]  # 2 left; X's minimum is 5
+
+
 # -- inbound ---------------------------------------------------------------------------------
 
 

@@ -346,13 +346,22 @@ class BlueskyClient:
         params = models.ComAtprotoRepoGetRecord.Params(repo=repo, collection=collection, rkey=rkey)
         return _as_dict(self._call(self._raw.com.atproto.repo.get_record, params))
 
-    def list_records(self, repo: str, collection: str, *, limit: int) -> list[dict[str, Any]]:
-        """The newest records of a collection, straight from the PDS (no indexing delay)."""
+    def list_records(
+        self, repo: str, collection: str, *, limit: int, cursor: str | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of a collection's records, newest first, straight from the PDS (no
+        indexing delay), and the cursor of the next, older page.
+
+        ``com.atproto.repo.listRecords`` (lexicon: ``limit`` 1-100, default 50; ``cursor``
+        from the previous answer). The reference PDS answers a cursor with every page that
+        has records, the last one included: the end is a page with no records or no cursor,
+        and then this returns ``None``."""
         params = models.ComAtprotoRepoListRecords.Params(
-            repo=repo, collection=collection, limit=max(1, min(limit, 100))
+            repo=repo, collection=collection, limit=max(1, min(limit, 100)), cursor=cursor
         )
         answer = _as_dict(self._call(self._raw.com.atproto.repo.list_records, params))
-        return dicts(answer.get("records"))
+        records = dicts(answer.get("records"))
+        return records, string(answer.get("cursor")) if records else None
 
     # -- the AppView (through the PDS) ------------------------------------------------------------
 

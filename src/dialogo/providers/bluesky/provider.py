@@ -81,9 +81,11 @@ from dialogo.providers.base import (
     PostMetrics,
     Provider,
     PublishResult,
+    RecentPosts,
     RemoteRef,
     TextCounting,
     ValidationIssue,
+    collect_pages,
 )
 from dialogo.providers.bluesky import richtext
 from dialogo.providers.bluesky.client import (
@@ -116,6 +118,8 @@ INBOUND_REASONS = ("mention", "reply", "quote")
 OVERLAP = dt.timedelta(minutes=10)
 MAX_PAGES = 5
 PAGE_SIZE = 100
+#: The most records one ``com.atproto.repo.listRecords`` answers (its lexicon: 1-100).
+RECORDS_PAGE = 100
 METRICS_BATCH = 25  # app.bsky.feed.getPosts: at most 25 URIs
 #: Refresh before a call when the access token has less than this left.
 EXPIRY_MARGIN = dt.timedelta(seconds=60)
@@ -588,27 +592,35 @@ class BlueskyProvider(Provider):
             record["reply"] = {"root": root.as_record(), "parent": parent.as_record()}
         return client.create_record(repo, POST_COLLECTION, record)
 
-    def recent_posts(self, *, limit: int = 20) -> list[PublishResult]:
-        """The account's newest posts, read from its repository (no indexing delay)."""
-        client = self._ready()
-        results = []
-        for item in client.list_records(self._did(), POST_COLLECTION, limit=limit):
-            uri, cid = string(item.get("uri")), string(item.get("cid"))
-            if not uri:
-                continue
-            value = obj(item.get("value"))
-            results.append(
-                PublishResult(
-                    remote_id=uri,
-                    url=self.post_url(uri),
-                    state={
-                        "cid": cid or "",
-                        "text": string(value.get("text")) or "",
-                        "created_at": string(value.get("createdAt")) or "",
-                    },
-                )
+    def recent_posts(self, *, limit: int = 20) -> RecentPosts:
+        """The account's newest posts, read from its repository (no indexing delay), paged
+        with ``listRecords``' cursor, :data:`RECORDS_PAGE` a request."""
+        client, repo = self._ready(), self._did()
+
+        def page(cursor: str | None, count: int) -> tuple[list[PublishResult], str | None]:
+            records, following = client.list_records(
+                repo, POST_COLLECTION, limit=count, cursor=cursor
             )
-        return results
+            results = []
+            for item in records:
+                uri, cid = string(item.get("uri")), string(item.get("cid"))
+                if not uri:
+                    continue
+                value = obj(item.get("value"))
+                results.append(
+                    PublishResult(
+                        remote_id=uri,
+                        url=self.post_url(uri),
+                        state={
+                            "cid": cid or "",
+                            "text": string(value.get("text")) or "",
+                            "created_at": string(value.get("createdAt")) or "",
+                        },
+                    )
+                )
+            return results, following
+
+        return collect_pages(page, limit=limit, page_size=RECORDS_PAGE)
 
     # -- inbound ---------------------------------------------------------------------------------
 

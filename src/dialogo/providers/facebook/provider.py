@@ -38,7 +38,9 @@ What maps to what:
 - **metrics** are ``GET /<post>/insights`` (``post_impressions``,
   ``post_impressions_unique``, ``post_clicks``) plus the post's reactions, comments and
   shares summary (``GET /<post>?fields=reactions.summary(...),comments.summary(...),shares``);
-- **reconciliation**: :meth:`recent_posts` reads ``GET /<page>/published_posts``.
+- **reconciliation**: :meth:`recent_posts` reads ``GET /<page>/published_posts``, page after
+  page by the Graph API's cursor, and says the listing is exhausted only when Meta sends no
+  ``paging.next``.
 
 Errors are Meta's (see :mod:`dialogo.providers.meta.graph`); nothing here sleeps or retries.
 """
@@ -73,6 +75,7 @@ from dialogo.providers.base import (
     PostMetrics,
     Provider,
     PublishResult,
+    RecentPosts,
     RemoteRef,
     ValidationIssue,
 )
@@ -87,7 +90,7 @@ from dialogo.providers.fields import text as _str
 from dialogo.providers.fields import timestamp as _time
 from dialogo.providers.http import send_raw
 from dialogo.providers.meta import messaging
-from dialogo.providers.meta.graph import DEFAULT_VERSION, GraphClient, error_for
+from dialogo.providers.meta.graph import DEFAULT_VERSION, GraphClient, error_for, listed_posts
 from dialogo.providers.meta.webhook import VERIFY_TOKEN_FIELD
 
 NETWORK = "facebook"
@@ -113,6 +116,11 @@ MAX_IMAGE_BYTES = 4 * 1024 * 1024
 #: composer itself allows for a multi-photo post (a conservative choice, not a documented one).
 MAX_PHOTOS = 10
 RECENT_POSTS = 10
+#: The most posts one request of :meth:`FacebookProvider.recent_posts` asks for: the size this
+#: provider always asked for. Meta documents no fixed maximum for this edge ("some edges may
+#: also have a maximum on the limit value", Paginated Results) and may answer fewer: pages are
+#: followed by their cursor, never taken as the whole listing.
+POSTS_PAGE = 100
 INSIGHTS = ("post_impressions", "post_impressions_unique", "post_clicks")
 SUMMARY_FIELDS = (
     "reactions.summary(total_count).limit(0),comments.summary(total_count).limit(0),shares"
@@ -520,27 +528,26 @@ class FacebookProvider(Provider):
             )
         return PublishResult(remote_id=reply_id, state={"text": draft.text})
 
-    def recent_posts(self, *, limit: int = 20) -> list[PublishResult]:
-        body = self.graph.get(
+    def recent_posts(self, *, limit: int = 20) -> RecentPosts:
+        """The Page's latest ``limit`` posts (``GET /<page>/published_posts``, the Page's own
+        published posts, newest first), paged by the Graph API's ``paging.cursors.after``
+        until ``limit`` or the last page (no ``paging.next``): :func:`listed_posts`.
+
+        Meta's Page Published Posts reference says the edge returns "approximately 600
+        ranked published posts per year": past that Meta ends the listing as if there were
+        nothing older, which could wrongly say ``exhausted`` only to a check reaching back
+        over more than those 600 posts (reconciliation looks back minutes, not a year)."""
+        return listed_posts(
+            self.graph,
             f"{self._page_id()}/published_posts",
             operation="published posts",
-            params={
-                "fields": "id,message,created_time,permalink_url",
-                "limit": min(max(limit, 1), 100),
-            },
+            text_field="message",
+            time_field="created_time",
+            url_field="permalink_url",
+            limit=limit,
+            page_size=POSTS_PAGE,
+            url_for=self._post_url,
         )
-        return [
-            PublishResult(
-                remote_id=str(item["id"]),
-                url=_str(item.get("permalink_url")) or self._post_url(str(item["id"])),
-                state={
-                    "text": _str(item.get("message")) or "",
-                    "created_at": _str(item.get("created_time")) or "",
-                },
-            )
-            for item in body.get("data") or []
-            if isinstance(item, dict) and _id(item.get("id"))
-        ]
 
     def recent_replies(self, target: RemoteRef, *, limit: int = 20) -> list[PublishResult]:
         """The Page's own latest messages in the Messenger conversation of a direct message,

@@ -12,7 +12,8 @@ from collections.abc import Iterator
 
 from dialogo.providers.base import Credentials, Draft, Media, Provider, RemoteRef
 from dialogo.providers.contract import Answer, ContractFixture, Responder, httpx_client
-from dialogo.providers.facebook.provider import FacebookProvider
+from dialogo.providers.facebook.provider import POSTS_PAGE, FacebookProvider
+from dialogo.providers.meta.testing import graph_listing
 
 PAGE_ID = "104512345678901"
 TOKEN = "contract-facebook-page-token"  # noqa: S105 - a made-up token
@@ -104,4 +105,6 @@ def contract_fixture() -> ContractFixture:
         error_answer=error_answer,
         rate_limit_answer=rate_limit_answer,
         retry_after_tolerance=0.5,
+        account_listing=graph_listing("published_posts", "message", "created_time", POSTS_PAGE),
+        listing_cap=POSTS_PAGE,
     )

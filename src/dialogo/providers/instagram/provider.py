@@ -88,6 +88,7 @@ from dialogo.providers.base import (
     PostMetrics,
     Provider,
     PublishResult,
+    RecentPosts,
     RemoteRef,
     ValidationIssue,
 )
@@ -102,7 +103,7 @@ from dialogo.providers.fields import text as _str
 from dialogo.providers.fields import timestamp as _time
 from dialogo.providers.http import send_raw
 from dialogo.providers.meta import messaging
-from dialogo.providers.meta.graph import GraphClient, error_for
+from dialogo.providers.meta.graph import GraphClient, error_for, listed_posts
 from dialogo.providers.meta.webhook import VERIFY_TOKEN_FIELD
 
 NETWORK = "instagram"
@@ -124,6 +125,10 @@ MAX_ITEMS = 10
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
 MAX_VIDEO_BYTES = 300 * 1024 * 1024
 RECENT_MEDIA = 10
+#: The most media one request of :meth:`InstagramProvider.recent_posts` asks for: the size this
+#: provider always asked for (Meta documents no maximum for the edge and may answer fewer;
+#: the pages are followed by their cursor, never taken as the whole listing).
+MEDIA_PAGE = 100
 INSIGHTS = "views,reach,likes,comments,shares"
 #: IG Media fields of a caption that mentions the account ("Mentioned Media": caption,
 #: media_type, timestamp, username, permalink…).
@@ -592,24 +597,22 @@ class InstagramProvider(Provider):
             )
         return PublishResult(remote_id=reply_id, state={"text": draft.text})
 
-    def recent_posts(self, *, limit: int = 20) -> list[PublishResult]:
-        body = self.graph.get(
+    def recent_posts(self, *, limit: int = 20) -> RecentPosts:
+        """The account's latest ``limit`` media (``GET /<ig-user>/media``, newest first),
+        paged by the Graph API's ``paging.cursors.after`` until ``limit`` or the last page
+        (no ``paging.next``): :func:`listed_posts`. The User Media reference: "Returns a
+        maximum of 10K of the most recently created media" (stories and media in promoted
+        posts are not listed)."""
+        return listed_posts(
+            self.graph,
             f"{self._user()}/media",
             operation="user media",
-            params={"fields": "id,caption,timestamp,permalink", "limit": min(max(limit, 1), 100)},
+            text_field="caption",
+            time_field="timestamp",
+            url_field="permalink",
+            limit=limit,
+            page_size=MEDIA_PAGE,
         )
-        return [
-            PublishResult(
-                remote_id=str(item["id"]),
-                url=_str(item.get("permalink")),
-                state={
-                    "text": _str(item.get("caption")) or "",
-                    "created_at": _str(item.get("timestamp")) or "",
-                },
-            )
-            for item in body.get("data") or []
-            if isinstance(item, dict) and item.get("id")
-        ]
 
     def recent_replies(self, target: RemoteRef, *, limit: int = 20) -> list[PublishResult]:
         """The account's own latest messages in the Instagram conversation of a direct

@@ -11,7 +11,8 @@ from collections.abc import Iterator
 
 from dialogo.providers.base import Credentials, Draft, Media, Provider, RemoteRef
 from dialogo.providers.contract import Answer, ContractFixture, Responder, httpx_client
-from dialogo.providers.instagram.provider import InstagramProvider
+from dialogo.providers.instagram.provider import MEDIA_PAGE, InstagramProvider
+from dialogo.providers.meta.testing import graph_listing
 
 TOKEN = "contract-instagram-token"  # noqa: S105 - a made-up token
 JPEG = b"\xff\xd8\xff\xe0" + b"\0" * 32
@@ -100,4 +101,6 @@ def contract_fixture() -> ContractFixture:
         error_answer=error_answer,
         rate_limit_answer=rate_limit_answer,
         retry_after_tolerance=0.5,
+        account_listing=graph_listing("media", "caption", "timestamp", MEDIA_PAGE),
+        listing_cap=MEDIA_PAGE,
     )

@@ -48,7 +48,8 @@ What maps to what (see :mod:`dialogo.providers.linkedin.client` for the headers 
   answered, posted as the organization;
 - **metrics** come from ``GET /rest/organizationalEntityShareStatistics`` for the posts
   (impressions, unique impressions as reach, clicks, likes, comments, shares);
-- **reconciliation**: :meth:`recent_posts` is the Posts API's ``q=author`` finder.
+- **reconciliation**: :meth:`recent_posts` is the Posts API's ``q=author`` finder, newest
+  created first, paged by ``start``/``count`` until the limit or LinkedIn's last page.
 """
 
 from __future__ import annotations
@@ -81,11 +82,14 @@ from dialogo.providers.base import (
     PostMetrics,
     Provider,
     PublishResult,
+    RecentPosts,
     RemoteRef,
     ValidationIssue,
+    collect_pages,
 )
 from dialogo.providers.errors import InvalidPayload, ProviderError, ReauthRequired, TransientError
 from dialogo.providers.fields import integer as _int
+from dialogo.providers.fields import mapping as _map
 from dialogo.providers.fields import text as _str
 from dialogo.providers.http import send_raw
 from dialogo.providers.linkedin.client import NETWORK, LinkedInClient, error_for
@@ -113,6 +117,9 @@ MAX_VIDEO_SECONDS = 30 * 60.0
 VIDEO_WAITING = frozenset({"PROCESSING", "WAITING_UPLOAD"})
 ALT_TEXT_MAX = 4086
 RECENT_POSTS = 10
+#: The most posts one request of the Posts API's ``q=author`` finder lists (``count``: "max
+#: 100, default 10").
+POSTS_PAGE = 100
 _RESERVED = set("|{}@[]()<>#\\*_~")
 
 
@@ -128,6 +135,25 @@ def _enc(urn: str) -> str:
 def _ms(value: Any) -> dt.datetime | None:
     millis = _int(value)
     return dt.datetime.fromtimestamp(millis / 1000, dt.UTC) if millis is not None else None
+
+
+def _next_start(body: Mapping[str, Any], *, start: int, count: int, listed: int) -> str | None:
+    """The ``start`` of the page after one read at ``start`` for ``count`` posts (``listed``
+    elements came), ``None`` when LinkedIn says there is none.
+
+    LinkedIn's "Pagination" guide (learn.microsoft.com/linkedin/shared/api-guide/concepts/
+    pagination): the next page starts at ``start + count``, and "you have reached the end of
+    the dataset when your response contains fewer elements … than your count". The versioned
+    finders also link the next page (``paging.links`` with ``rel: next``, its ``start`` in the
+    ``href``); a link is followed even after a short page (posts LinkedIn filters out of a
+    page are not the end of the listing), and a full page is followed even without one."""
+    for link in _map(body.get("paging")).get("links") or []:
+        if isinstance(link, dict) and link.get("rel") == "next" and _str(link.get("href")):
+            query = urllib.parse.parse_qs(urllib.parse.urlsplit(str(link["href"])).query)
+            raw = query.get("start", [""])[0]
+            linked = int(raw) if raw.isdigit() else -1
+            return str(linked if linked > start else start + count)
+    return str(start + listed) if listed >= count else None
 
 
 class LinkedInProvider(Provider):
@@ -601,32 +627,40 @@ class LinkedInProvider(Provider):
             )
         return PublishResult(remote_id=reply_id, state={"text": draft.text})
 
-    def recent_posts(self, *, limit: int = 20) -> list[PublishResult]:
-        count = min(max(limit, 1), 100)
-        body, _ = self.client.request(
-            "GET",
-            "posts",
-            query=f"author={_enc(self.organization)}&q=author&count={count}&sortBy=LAST_MODIFIED",
-            operation="posts by author",
-            headers={"X-RestLi-Method": "FINDER"},
-        )
-        results = []
-        for item in body.get("elements") or []:
-            urn = _str(item.get("id")) if isinstance(item, dict) else None
-            if urn is None:
-                continue
-            created = _ms(item.get("publishedAt")) or _ms(item.get("createdAt"))
-            results.append(
-                PublishResult(
-                    remote_id=urn,
-                    url=self._post_url(urn),
-                    state={
-                        "text": _str(item.get("commentary")) or "",
-                        "created_at": created.isoformat() if created else "",
-                    },
-                )
+    def recent_posts(self, *, limit: int = 20) -> RecentPosts:
+        """The organization's latest ``limit`` posts by the Posts API's ``q=author`` finder,
+        ``sortBy=CREATED`` (newest created first: ``LAST_MODIFIED``, the default, would put
+        an old post edited after the attempt ahead of the new one and make the listing look
+        as if it reached back past the attempt), paged by ``start``/``count``:
+        :func:`_next_start` says where each page ends."""
+        author = _enc(self.organization)
+
+        def page(cursor: str | None, count: int) -> tuple[list[PublishResult], str | None]:
+            start = int(cursor or 0)
+            body, _ = self.client.request(
+                "GET",
+                "posts",
+                query=f"author={author}&q=author&count={count}&start={start}&sortBy=CREATED",
+                operation="posts by author",
+                headers={"X-RestLi-Method": "FINDER"},
             )
-        return results
+            elements = [item for item in body.get("elements") or [] if isinstance(item, dict)]
+            posts = [self._listed(item) for item in elements if _str(item.get("id"))]
+            return posts, _next_start(body, start=start, count=count, listed=len(elements))
+
+        return collect_pages(page, limit=limit, page_size=POSTS_PAGE)
+
+    def _listed(self, item: Mapping[str, Any]) -> PublishResult:
+        urn = str(item["id"])
+        created = _ms(item.get("createdAt")) or _ms(item.get("publishedAt"))
+        return PublishResult(
+            remote_id=urn,
+            url=self._post_url(urn),
+            state={
+                "text": _str(item.get("commentary")) or "",
+                "created_at": created.isoformat() if created else "",
+            },
+        )
 
     # -- inbound and metrics ---------------------------------------------------------------------
 

@@ -15,9 +15,10 @@ from typing import Any
 
 import httpx
 
+from dialogo.providers import contract
 from dialogo.providers.base import Credentials, Draft, Media, Provider, RemoteRef
 from dialogo.providers.contract import Answer, ContractFixture, Responder, httpx_client
-from dialogo.providers.linkedin.provider import LinkedInProvider
+from dialogo.providers.linkedin.provider import POSTS_PAGE, LinkedInProvider
 from dialogo.providers.testing import ScriptedApi
 from dialogo.providers.video import tiny_mp4
 
@@ -102,7 +103,44 @@ def contract_fixture() -> ContractFixture:
         },
         error_answer=error_answer,
         rate_limit_answer=rate_limit_answer,
+        account_listing=posts_by_author,
+        listing_cap=POSTS_PAGE,
     )
+
+
+def posts_by_author(total: int) -> Responder:
+    """The Posts API's ``q=author`` finder for an organization of ``total`` posts (the
+    contract's :func:`~dialogo.providers.contract.listing_page`): ``count`` posts (at most
+    100) from ``start``, newest created first, with a ``rel: next`` link while older ones
+    remain ("Posts API", "Pagination" on learn.microsoft.com/linkedin)."""
+
+    def respond(request: contract.ScriptedRequest) -> Answer:
+        url = httpx.URL(request.url)
+        if request.method != "GET" or not url.path.endswith("/rest/posts"):
+            return error_answer(500)
+        if url.params.get("q") != "author" or url.params.get("sortBy") != "CREATED":
+            return Answer(400, json={"status": 400, "code": "ILLEGAL_ARGUMENT", "message": "q"})
+        start, count = int(url.params.get("start", "0")), int(url.params.get("count", "10"))
+        numbers = contract.listing_page(
+            total, older_than=total - start + 1 if start else None, count=count, cap=POSTS_PAGE
+        )
+        paging: dict[str, Any] = {"start": start, "count": count, "links": []}
+        if numbers and numbers[-1] > 1:
+            following = url.copy_set_param("start", str(start + len(numbers)))
+            paging["links"] = [{"rel": "next", "type": "application/json", "href": str(following)}]
+        elements = [
+            {
+                "id": f"urn:li:share:{7000 + n}",
+                "author": "urn:li:organization:2414183",
+                "commentary": f"post {n}",
+                "createdAt": int(contract.listed_at(n).timestamp() * 1000),
+                "lifecycleState": "PUBLISHED",
+            }
+            for n in numbers
+        ]
+        return Answer(200, json={"elements": elements, "paging": paging})
+
+    return respond
 
 
 PART = 4 * 1024 * 1024  # the Videos API's part size (4,194,304 bytes)

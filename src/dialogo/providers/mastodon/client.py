@@ -51,6 +51,7 @@ from dialogo.providers.errors import (
 )
 from dialogo.providers.http import DEFAULT_RETRY_AFTER, retry_after
 from dialogo.providers.netpolicy import OutboundRefused
+from dialogo.providers.pinning import DeadlineAdapter
 
 NETWORK = "mastodon"
 DEFAULT_TIMEOUT = 20.0
@@ -63,25 +64,29 @@ T = TypeVar("T")
 
 class RecordingSession(requests.Session):
     """A ``requests.Session`` that keeps the last response (its headers say how long a rate
-    limit lasts, which Mastodon.py's ``MastodonRatelimitError`` does not carry)."""
+    limit lasts, which Mastodon.py's ``MastodonRatelimitError`` does not carry). Its
+    connections check the request deadline again just before a request's first byte
+    (:class:`~dialogo.providers.pinning.DeadlineAdapter`; ``pin_session`` keeps that)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.last_response: requests.Response | None = None
         self.hooks["response"].append(self._remember)
+        adapter = DeadlineAdapter()
+        self.mount("http://", adapter)
+        self.mount("https://", adapter)
 
     def _remember(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         self.last_response = response
 
     def request(self, method: str, url: str, *args: Any, **kwargs: Any) -> requests.Response:  # type: ignore[override]
         """Every request bounded by the caller's request deadline, as the httpx clients are
-        (:mod:`dialogo.providers.deadline`): none starts after it, none waits beyond it."""
+        (:mod:`dialogo.providers.deadline`): none starts after it, none waits beyond it; checked
+        here when the request is built, and again by its connection before its first byte."""
         left = deadlines.remaining()
         if left is not None:
             if left <= 0:
-                raise requests.exceptions.ConnectTimeout(
-                    "not sent: the request's deadline (its post's lease) had passed"
-                )
+                raise requests.exceptions.ConnectTimeout(deadlines.NOT_SENT)
             timeout = kwargs.get("timeout")
             if isinstance(timeout, tuple):
                 kwargs["timeout"] = tuple(left if t is None else min(t, left) for t in timeout)
@@ -352,14 +357,23 @@ class MastodonClient:
             write=True,
         )
 
-    def account_statuses(self, account_id: str, *, limit: int) -> list[dict[str, Any]]:
-        return list(
-            self.call(
-                "account_statuses",
-                lambda: self.api.account_statuses(account_id, limit=limit),
-                account_call=True,
-            )
+    def account_statuses(
+        self, account_id: str, *, limit: int, max_id: str | None = None
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of the account's statuses, newest first, older than ``max_id``, and the
+        ``max_id`` of the next page: the one the server's ``Link: <…>; rel="next"`` header
+        carries (Mastodon.py reads it into ``_pagination_next``; docs.joinmastodon.org, API
+        guidelines, "Paginating with the Link header"), ``None`` when it sends none (the
+        last page) or the page is empty."""
+        page = self.call(
+            "account_statuses",
+            lambda: self.api.account_statuses(account_id, limit=limit, max_id=max_id),
+            account_call=True,
         )
+        following = getattr(page, "_pagination_next", None)
+        cursor = following.get("max_id") if isinstance(following, Mapping) else None
+        statuses = list(page)
+        return statuses, str(cursor) if statuses and cursor is not None else None
 
     def mentions(self, *, min_id: str | None, limit: int = 40) -> list[dict[str, Any]]:
         """``mention`` notifications; with ``min_id``, the page right after that id (so paging

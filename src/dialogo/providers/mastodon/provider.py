@@ -73,9 +73,11 @@ from dialogo.providers.base import (
     PostMetrics,
     Provider,
     PublishResult,
+    RecentPosts,
     RemoteRef,
     TextCounting,
     ValidationIssue,
+    collect_pages,
 )
 from dialogo.providers.errors import InvalidPayload, ProviderError, TransientError
 from dialogo.providers.mastodon.client import (
@@ -98,6 +100,8 @@ MAX_ALT_TEXT = 1500
 VISIBILITIES = ("public", "unlisted", "private", "direct")
 #: Notifications per request (Mastodon's maximum is 80) and requests per fetch.
 PAGE_SIZE = 40
+#: The most statuses ``GET /api/v1/accounts/:id/statuses`` answers at once (its ``limit``).
+STATUSES_PAGE = 40
 MAX_PAGES = 5
 # docs.joinmastodon.org/user/posting/#media (Mastodon 4.x defaults)
 IMAGE_TYPES = frozenset(
@@ -127,6 +131,20 @@ def status_length(text: str, spoiler_text: str = "") -> int:
     """How long Mastodon considers a status: grapheme clusters of :func:`countable_text`
     plus those of the content warning."""
     return len(_GRAPHEME.findall(countable_text(text))) + len(_GRAPHEME.findall(spoiler_text))
+
+
+def _listed(status: Mapping[str, Any]) -> PublishResult:
+    """A status of the account as :meth:`MastodonProvider.recent_posts` lists it."""
+    return PublishResult(
+        remote_id=_id(status.get("id")),
+        url=text_of(status.get("url") or status.get("uri")) or None,
+        state={
+            "text": html_to_text(text_of(status.get("content"))),
+            "created_at": _parse_time(status.get("created_at")).isoformat(),
+            "visibility": text_of(status.get("visibility")),
+            "in_reply_to_id": text_of(status.get("in_reply_to_id")),
+        },
+    )
 
 
 def _parse_time(value: object) -> dt.datetime:
@@ -445,23 +463,19 @@ class MastodonProvider(Provider):
     def reply(self, target: RemoteRef, draft: Draft) -> PublishResult:
         return self.publish(dataclasses.replace(draft, reply_to=target))
 
-    def recent_posts(self, *, limit: int = 20) -> list[PublishResult]:
-        """The account's newest statuses (to reconcile a publish whose answer was lost)."""
-        results = []
-        for status in self.client.account_statuses(self._account_id(), limit=limit):
-            results.append(
-                PublishResult(
-                    remote_id=_id(status.get("id")),
-                    url=text_of(status.get("url") or status.get("uri")) or None,
-                    state={
-                        "text": html_to_text(text_of(status.get("content"))),
-                        "created_at": _parse_time(status.get("created_at")).isoformat(),
-                        "visibility": text_of(status.get("visibility")),
-                        "in_reply_to_id": text_of(status.get("in_reply_to_id")),
-                    },
-                )
+    def recent_posts(self, *, limit: int = 20) -> RecentPosts:
+        """The account's newest statuses (to reconcile a publish whose answer was lost):
+        ``GET /api/v1/accounts/:id/statuses`` (docs.joinmastodon.org/methods/accounts,
+        ``limit`` at most 40), paged back with ``max_id`` from the ``Link`` header."""
+        account_id = self._account_id()
+
+        def page(cursor: str | None, count: int) -> tuple[list[PublishResult], str | None]:
+            statuses, following = self.client.account_statuses(
+                account_id, limit=count, max_id=cursor
             )
-        return results
+            return [_listed(status) for status in statuses], following
+
+        return collect_pages(page, limit=limit, page_size=STATUSES_PAGE)
 
     # -- inbound, search and metrics -------------------------------------------------------------
 

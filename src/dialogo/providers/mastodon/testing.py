@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import urllib.parse
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -16,9 +17,16 @@ from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 
 from dialogo.providers.base import Credentials, Draft, Media, Provider
-from dialogo.providers.contract import Answer, ContractFixture, Responder, ScriptedRequest
+from dialogo.providers.contract import (
+    Answer,
+    ContractFixture,
+    Responder,
+    ScriptedRequest,
+    listed_at,
+    listing_page,
+)
 from dialogo.providers.mastodon.client import MastodonClient, RecordingSession
-from dialogo.providers.mastodon.provider import MastodonProvider
+from dialogo.providers.mastodon.provider import STATUSES_PAGE, MastodonProvider
 
 INSTANCE = "https://mastodon.example"
 ACCOUNT_ID = "109000000000000001"
@@ -157,4 +165,41 @@ def contract_fixture() -> ContractFixture:
         error_answer=error_answer,
         rate_limit_answer=rate_limit_answer,
         retry_after_tolerance=2.0,
+        account_listing=account_statuses,
+        listing_cap=STATUSES_PAGE,
     )
+
+
+def account_statuses(total: int) -> Responder:
+    """``GET /api/v1/accounts/:id/statuses`` for an account of ``total`` statuses (the
+    contract's :func:`~dialogo.providers.contract.listing_page`): at most 40 (``limit``)
+    older than ``max_id``, with a ``Link: <…max_id=…>; rel="next"`` header while older ones
+    remain (docs.joinmastodon.org, API guidelines: pagination)."""
+
+    def respond(request: ScriptedRequest) -> Answer:
+        url = urllib.parse.urlsplit(request.url)
+        if request.method != "GET" or not url.path.endswith(f"/accounts/{ACCOUNT_ID}/statuses"):
+            return error_answer(500)
+        query = dict(urllib.parse.parse_qsl(url.query))
+        older = int(query["max_id"]) - 1000 if "max_id" in query else None
+        numbers = listing_page(
+            total, older_than=older, count=int(query.get("limit", 20)), cap=STATUSES_PAGE
+        )
+        statuses = [
+            {
+                "id": str(1000 + n),
+                "created_at": listed_at(n).isoformat().replace("+00:00", ".000Z"),
+                "content": f"<p>post {n}</p>",
+                "visibility": "public",
+                "url": f"{INSTANCE}/@brand/{1000 + n}",
+                "in_reply_to_id": None,
+            }
+            for n in numbers
+        ]
+        headers = {}
+        if numbers and numbers[-1] > 1:
+            following = f"{INSTANCE}{url.path}?max_id={1000 + numbers[-1]}&limit={STATUSES_PAGE}"
+            headers["Link"] = f'<{following}>; rel="next"'
+        return Answer(200, headers=headers, json=statuses)
+
+    return respond

@@ -59,9 +59,11 @@ from dialogo.providers.base import (
     PostMetrics,
     Provider,
     PublishResult,
+    RecentPosts,
     RemoteRef,
     TextCounting,
     ValidationIssue,
+    collect_pages,
 )
 from dialogo.providers.errors import InvalidPayload, ProviderError, ReauthRequired
 from dialogo.providers.matrix import content as c
@@ -72,6 +74,9 @@ from dialogo.providers.netpolicy import policy_of
 #: ``/messages`` (at most :data:`MAX_BACKFILL_PAGES` pages of 100).
 TIMELINE_LIMIT = 50
 MAX_BACKFILL_PAGES = 10
+#: Events asked for per ``/messages`` request when listing our own (the spec sets no maximum;
+#: the server may cap it and answer fewer, which paging takes in its stride).
+MESSAGES_PAGE = 100
 SYNC_FILTER: dict[str, Any] = {
     "presence": {"not_types": ["*"]},
     "account_data": {"not_types": ["*"]},
@@ -425,13 +430,14 @@ class MatrixProvider(Provider):
             return c.split_conversation(ref.conversation_id)[0]
         return None
 
-    def recent_posts(self, *, limit: int = 20) -> list[PublishResult]:
+    def recent_posts(self, *, limit: int = 20) -> RecentPosts:
         """Our latest messages in the configured room, newest first. ``state`` carries the
         ``transaction_id`` the homeserver echoes to the sending device, to match a publish
-        whose answer was lost."""
+        whose answer was lost, and ``created_at`` (the event's ``origin_server_ts``)."""
         room_id = self._default_room()
         if not room_id:
-            return []
+            # No room configured: nothing was published, nothing to list (nor to miss).
+            return RecentPosts(posts=(), exhausted=True)
         return self._own_messages(room_id, limit)
 
     def recent_replies(self, target: RemoteRef, *, limit: int = 20) -> list[PublishResult]:
@@ -442,30 +448,47 @@ class MatrixProvider(Provider):
         room_id = self._room_of(target) or self._default_room()
         if not room_id:
             return []
-        return self._own_messages(room_id, limit)
+        return list(self._own_messages(room_id, limit))
 
-    def _own_messages(self, room_id: str, limit: int) -> list[PublishResult]:
+    def _own_messages(self, room_id: str, limit: int) -> RecentPosts:
+        """Paged back with ``/messages`` (``dir=b``; the next page ``from`` the answer's
+        ``end``, which the spec omits once the start of the visible timeline is reached:
+        spec.matrix.org, client-server API, ``GET /_matrix/client/v3/rooms/{roomId}/messages``).
+        The filter keeps our own messages, but the server may still answer short pages
+        (edits and events it hides are dropped), so more requests than ``limit`` needs are
+        allowed before the listing stops short."""
         me = self._me()
-        page = self.client.messages(
-            room_id,
-            backwards=True,
-            limit=limit,
-            message_filter={"senders": [me], "types": [c.MESSAGE]},
-        )
-        results = []
-        for event in page.events:
-            event_id = event.get("event_id")
-            content = event.get("content") or {}
-            if event.get("sender") != me or not isinstance(event_id, str) or c.is_edit(content):
-                continue
-            state = {"room_id": room_id}
-            txn = (event.get("unsigned") or {}).get("transaction_id")
-            if isinstance(txn, str):
-                state["transaction_id"] = txn
-            results.append(
-                PublishResult(remote_id=event_id, url=c.event_link(room_id, event_id), state=state)
+
+        def page(cursor: str | None, count: int) -> tuple[list[PublishResult], str | None]:
+            answer = self.client.messages(
+                room_id,
+                start=cursor,
+                backwards=True,
+                limit=count,
+                message_filter={"senders": [me], "types": [c.MESSAGE]},
             )
-        return results[:limit]
+            results = []
+            for event in answer.events:
+                event_id = event.get("event_id")
+                content = event.get("content") or {}
+                if event.get("sender") != me or not isinstance(event_id, str) or c.is_edit(content):
+                    continue
+                state = {"room_id": room_id}
+                txn = (event.get("unsigned") or {}).get("transaction_id")
+                if isinstance(txn, str):
+                    state["transaction_id"] = txn
+                sent = event.get("origin_server_ts")
+                if isinstance(sent, int) and not isinstance(sent, bool):
+                    state["created_at"] = dt.datetime.fromtimestamp(sent / 1000, dt.UTC).isoformat()
+                results.append(
+                    PublishResult(
+                        remote_id=event_id, url=c.event_link(room_id, event_id), state=state
+                    )
+                )
+            return results, answer.end
+
+        pages = -(-limit // MESSAGES_PAGE)
+        return collect_pages(page, limit=limit, page_size=MESSAGES_PAGE, max_requests=2 * pages + 2)
 
     # -- direct messages --------------------------------------------------------------------------
 

@@ -26,17 +26,23 @@ and the ``code`` (not the HTTP status) says what happened:
 Transport failures follow :func:`dialogo.providers.http.transport_error` (a lost answer to a
 POST is :class:`OutcomeUnknown`). The token travels in the ``Authorization`` header, never in a
 URL, so no error message carries it.
+
+:func:`listed_posts` pages an account's posts (Facebook ``/<page>/published_posts``,
+Instagram ``/<ig-user>/media``, Threads ``/<threads-user>/threads``) for
+:meth:`~dialogo.providers.base.Provider.recent_posts`, by the Graph API's own cursors.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import urllib.parse
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
 
 from dialogo.providers import ratelimits
+from dialogo.providers.base import PublishResult, RecentPosts, collect_pages
 from dialogo.providers.errors import (
     InsufficientScopes,
     InvalidPayload,
@@ -45,6 +51,7 @@ from dialogo.providers.errors import (
     ReauthRequired,
     TransientError,
 )
+from dialogo.providers.fields import identifier, mapping, text, timestamp
 from dialogo.providers.http import DEFAULT_RETRY_AFTER, send_raw
 
 DEFAULT_BASE_URL = "https://graph.facebook.com"
@@ -207,3 +214,94 @@ class GraphClient:
         self, path: str, *, operation: str, data: Mapping[str, str] | None = None
     ) -> dict[str, Any]:
         return self.call("POST", path, operation=operation, data=data)
+
+
+#: The query parameters of a ``paging.next`` link that say where the next page starts: the
+#: ``after`` cursor (cursor-based pagination) or ``until``/``since`` and ``__paging_token``
+#: (time-based pagination, which some Page edges still answer with).
+_PAGING_PARAMS = ("after", "until", "since", "__paging_token")
+
+
+def _next_cursor(
+    body: Mapping[str, Any], items: list[dict[str, Any]], *, follow_after: bool, network: str
+) -> str | None:
+    """Where the page after ``body`` starts (a query string), ``None`` when the network says
+    there is no next page.
+
+    Meta's "Paginated Results" guide (developers.facebook.com/docs/graph-api/results):
+    ``paging.cursors.after`` "points to the end of the page of data that has been returned";
+    ``paging.next`` is "the Graph API endpoint that will return the next page of data. If not
+    included, this is the last page of data", and "a query may return fewer than the value of
+    ``limit``", even an empty page that still has a ``next`` link: so the end is the absence of
+    ``next``, never a short page. The next page is read again from our own base address with
+    the link's paging parameters (the token stays in the header; the link is not fetched).
+
+    ``follow_after``: the Threads reference documents ``before``/``after`` cursors only (its
+    example answer has ``paging.cursors`` and no ``next``), so there a non-empty page with an
+    ``after`` cursor is followed too, and only an empty page (or one without a cursor) ends
+    the listing: one request more at the end, never a listing cut short."""
+    paging = mapping(body.get("paging"))
+    after = text(mapping(paging.get("cursors")).get("after"))
+    link = text(paging.get("next"))
+    if link is not None:
+        query = urllib.parse.parse_qsl(urllib.parse.urlsplit(link).query)
+        carried = [(k, v) for k, v in query if k in _PAGING_PARAMS]
+        if carried:
+            return urllib.parse.urlencode(carried)
+        if after is not None:
+            return urllib.parse.urlencode({"after": after})
+        raise ProviderError(
+            f"{network.capitalize()} said there is a next page without saying where it starts",
+            code=f"{network}_unexpected",
+        )
+    if follow_after and items and after is not None:
+        return urllib.parse.urlencode({"after": after})
+    return None
+
+
+def listed_posts(
+    graph: GraphClient,
+    path: str,
+    *,
+    operation: str,
+    text_field: str,
+    time_field: str,
+    url_field: str,
+    limit: int,
+    page_size: int,
+    url_for: Callable[[str], str | None] = lambda _id: None,
+    follow_after: bool = False,
+) -> RecentPosts:
+    """The account's latest ``limit`` posts on the edge ``path``, newest first, paged by the
+    Graph API's cursors (:func:`_next_cursor`) at most ``page_size`` a request
+    (:func:`~dialogo.providers.base.collect_pages` says whether the listing is exhausted).
+
+    Each post's state is what reconciliation compares: its ``text`` and its ``created_at``
+    (ISO 8601 in UTC; Meta sends ``2026-11-21T09:00:00+0000``). An error answer on any page
+    raises the shared error (:func:`error_for`): a listing is never cut short silently."""
+
+    def page(cursor: str | None, count: int) -> tuple[list[PublishResult], str | None]:
+        params: dict[str, str | int] = dict(urllib.parse.parse_qsl(cursor or ""))
+        params.update({"fields": f"id,{text_field},{time_field},{url_field}", "limit": count})
+        body = graph.get(path, operation=operation, params=params)
+        items = [item for item in body.get("data") or [] if isinstance(item, dict)]
+        posts = []
+        for item in items:
+            post_id = identifier(item.get("id"))
+            if post_id is None:
+                continue
+            created = timestamp(item.get(time_field))
+            posts.append(
+                PublishResult(
+                    remote_id=post_id,
+                    url=text(item.get(url_field)) or url_for(post_id),
+                    state={
+                        "text": text(item.get(text_field)) or "",
+                        "created_at": created.isoformat() if created else "",
+                    },
+                )
+            )
+        cursor = _next_cursor(body, items, follow_after=follow_after, network=graph.network)
+        return posts, cursor
+
+    return collect_pages(page, limit=limit, page_size=page_size)

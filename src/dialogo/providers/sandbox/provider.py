@@ -114,9 +114,11 @@ from dialogo.providers.base import (
     PostMetrics,
     Provider,
     PublishResult,
+    RecentPosts,
     RemoteRef,
     TextCounting,
     ValidationIssue,
+    collect_pages,
 )
 from dialogo.providers.errors import InvalidPayload, ProviderError, ReauthRequired
 from dialogo.simulation import (
@@ -140,6 +142,8 @@ MAX_IMAGE_BYTES = 5 * 1024 * 1024
 ALT_TEXT_MAX = 1000
 WORLD_CACHE_SIZE = 4
 OUTCOME_CACHE_SIZE = 256
+#: The most posts one request of :meth:`SandboxProvider.recent_posts` lists (a network's cap).
+RECENT_PAGE = 100
 #: One ``fetch_messages`` page covers at most this much simulated time; the cursor says
 #: where the next one starts.
 MAX_WINDOW = dt.timedelta(days=2)
@@ -239,6 +243,45 @@ def decode_post_id(remote_id: str) -> PostSpec:
         )
     except (ValueError, TypeError) as exc:
         raise InvalidPayload(f"{remote_id!r} is not a sandbox post id", network=NETWORK) from exc
+
+
+def _post_key(remote_id: str) -> tuple[str, dt.datetime] | None:
+    """The idempotency key and time a :func:`encode_post_id` id carries (``None``: not one)."""
+    if not remote_id.startswith(POST_PREFIX):
+        return None
+    try:
+        payload = json.loads(_unb64(remote_id.removeprefix(POST_PREFIX)))
+        return str(payload[7]), dt.datetime.fromtimestamp(int(payload[1]), dt.UTC)
+    except (ValueError, TypeError, IndexError):
+        return None
+
+
+def _thread_roots(posts: Sequence[str]) -> set[str]:
+    """The posts that begin their thread: of the posts sharing a key, the earliest (a
+    thread's parts follow their first post by a second each, with its key)."""
+    first: dict[str, tuple[dt.datetime, str]] = {}
+    for remote_id in posts:
+        decoded = _post_key(remote_id)
+        if decoded is not None:
+            key, at = decoded
+            if key not in first or at < first[key][0]:
+                first[key] = (at, remote_id)
+    return {remote_id for _, remote_id in first.values()}
+
+
+def _listed(remote_id: str, root: bool) -> PublishResult:
+    """A published post as :meth:`SandboxProvider.recent_posts` lists it."""
+    decoded = _post_key(remote_id)
+    if decoded is None:
+        return PublishResult(remote_id=remote_id)
+    key, at = decoded
+    # Simulated time, not the wall clock a reconciliation compares ``created_at`` with (the
+    # sandbox's clock may run fast or stand still): the listing says how far back it reaches
+    # only by ending (``exhausted``).
+    state = {"sim_at": at.isoformat()}
+    if root:
+        state["idempotency_key"] = key
+    return PublishResult(remote_id=remote_id, state=state)
 
 
 def history_post_id(post: BrandPost) -> str:
@@ -594,10 +637,27 @@ class SandboxProvider(Provider):
             state={"sim_at": now.isoformat(), "in_reply_to": target.remote_id},
         )
 
-    def recent_posts(self, *, limit: int = 20) -> list[PublishResult]:
+    def recent_posts(self, *, limit: int = 20) -> RecentPosts:
+        """The posts published through this brand's ledger, newest first, paged like a
+        network's listing (:data:`RECENT_PAGE` a request, the cursor an offset). ``state``
+        has each post's simulated time (``sim_at``; no ``created_at``: see :func:`_listed`)
+        and, on the first post of a thread only (its parts carry the same key in their ids),
+        the idempotency key it was published with."""
         self._check_token()
         posts, _ = self.ledger.snapshot()
-        return [PublishResult(remote_id=r) for r in posts[-limit:]]
+        newest_first = posts[::-1]
+        roots = _thread_roots(posts)
+
+        def page(cursor: str | None, count: int) -> tuple[list[PublishResult], str | None]:
+            self._check_token()
+            skip = int(cursor or 0)
+            listed = newest_first[skip : skip + min(count, RECENT_PAGE)]
+            following = skip + len(listed)
+            return [_listed(r, r in roots) for r in listed], (
+                str(following) if following < len(newest_first) else None
+            )
+
+        return collect_pages(page, limit=limit, page_size=RECENT_PAGE)
 
     # -- inbound ---------------------------------------------------------------------------------
 

@@ -53,5 +53,8 @@ def contract_fixture() -> ContractFixture:
             Check.rate_limited: _NO_HTTP + "; the sandbox has no rate limits",
             Check.server_error: _NO_HTTP,
             Check.read_timeout: _NO_HTTP,
+            Check.recent_posts: _NO_HTTP
+            + "; its ledger pages like a network, tested in tests/providers/sandbox (its times"
+            " are simulated, so its posts carry no created_at)",
         },
     )

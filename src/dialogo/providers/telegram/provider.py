@@ -89,6 +89,7 @@ from dialogo.providers.base import (
     MessagePage,
     Provider,
     PublishResult,
+    RecentPosts,
     RemoteRef,
     TextCounting,
     ValidationIssue,
@@ -567,7 +568,12 @@ class TelegramProvider(Provider):
             state=state,
         )
 
-    def recent_posts(self, *, limit: int = 20) -> list[PublishResult]:
+    def recent_posts(self, *, limit: int = 20) -> RecentPosts:
+        """Not available: the Bot API (core.telegram.org/bots/api) has no method that lists a
+        chat's or channel's messages, only ``getUpdates``/webhooks for what happens next, and
+        a bot receives no update for the messages it sends itself, so nothing this provider
+        stores either can show whether a send arrived. The dispatcher then leaves a send
+        whose outcome is unknown *unconfirmed* for a person to look at (never sent again)."""
         raise NotImplementedError(
             "the Telegram Bot API cannot list a channel's messages: a bot only sees what it "
             "sends and the updates it receives, so a send whose outcome is unknown cannot be "

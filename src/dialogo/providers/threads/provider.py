@@ -39,6 +39,8 @@ through the Meta intake ``/webhooks/meta/<channel id>``, with the ``verify_token
 channel and signed with the Threads app secret); one named only by id is fetched with
 :meth:`ThreadsProvider.fetch_post`.
 Metrics: ``GET /<post>/insights`` (views, likes, replies, reposts, quotes).
+Reconciliation: :meth:`ThreadsProvider.recent_posts` pages ``GET /<user>/threads`` by its
+``after`` cursor.
 Errors are Meta's Graph errors (:mod:`dialogo.providers.meta.graph`).
 """
 
@@ -73,6 +75,7 @@ from dialogo.providers.base import (
     PostMetrics,
     Provider,
     PublishResult,
+    RecentPosts,
     ValidationIssue,
 )
 from dialogo.providers.errors import InvalidPayload, ProviderError, ReauthRequired, TransientError
@@ -80,7 +83,7 @@ from dialogo.providers.fields import identifier as _id
 from dialogo.providers.fields import text as _str
 from dialogo.providers.fields import timestamp as _time
 from dialogo.providers.http import send_raw
-from dialogo.providers.meta.graph import GraphClient, error_for
+from dialogo.providers.meta.graph import GraphClient, error_for, listed_posts
 from dialogo.providers.meta.webhook import VERIFY_TOKEN_FIELD
 
 NETWORK = "threads"
@@ -103,6 +106,9 @@ VIDEO_TYPES = frozenset({"video/mp4", "video/quicktime"})
 MAX_IMAGE_BYTES = 8 * 1024 * 1024
 MAX_VIDEO_BYTES = 1024 * 1024 * 1024
 RECENT_POSTS = 10
+#: The most posts one request of ``GET /<threads-user>/threads`` lists: "default is 25 and
+#: maximum is 100" (Threads API reference, User, ``limit``).
+THREADS_PAGE = 100
 INSIGHTS = "views,likes,replies,reposts,quotes"
 REPLY_FIELDS = "id,text,username,timestamp,permalink,replied_to,root_post,is_reply_owned_by_me"
 MENTION_FIELDS = "id,text,username,timestamp,permalink,root_post,replied_to"
@@ -470,27 +476,27 @@ class ThreadsProvider(Provider):
             thread_ids=published[1:],
         )
 
-    def recent_posts(self, *, limit: int = 20) -> list[PublishResult]:
-        body = self.graph.get(
+    def recent_posts(self, *, limit: int = 20) -> RecentPosts:
+        """The account's latest ``limit`` posts (``GET /<threads-user>/threads``, "a
+        paginated list of all threads created by a user", newest first), paged by the
+        ``after`` cursor at most :data:`THREADS_PAGE` a request: :func:`listed_posts`.
+
+        The Threads reference documents the ``before``/``after`` cursors and no ``next``
+        link, so a non-empty page with an ``after`` cursor is always followed, and the
+        listing is exhausted only at an empty page or one without a cursor. ``since`` and
+        ``until`` are not used: :meth:`recent_posts` is asked for a number of posts, not a
+        time range, and the dispatcher stops once the listing reaches past its attempt."""
+        return listed_posts(
+            self.graph,
             f"{self._user()}/threads",
             operation="user threads",
-            params={
-                "fields": "id,text,timestamp,permalink",
-                "limit": min(max(limit, 1), 100),
-            },
+            text_field="text",
+            time_field="timestamp",
+            url_field="permalink",
+            limit=limit,
+            page_size=THREADS_PAGE,
+            follow_after=True,
         )
-        return [
-            PublishResult(
-                remote_id=str(item["id"]),
-                url=_str(item.get("permalink")),
-                state={
-                    "text": _str(item.get("text")) or "",
-                    "created_at": _str(item.get("timestamp")) or "",
-                },
-            )
-            for item in body.get("data") or []
-            if isinstance(item, dict) and _id(item.get("id"))
-        ]
 
     # -- inbound and metrics ---------------------------------------------------------------------
 

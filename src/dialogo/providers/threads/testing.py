@@ -13,7 +13,8 @@ from typing import Any
 
 from dialogo.providers.base import Credentials, Draft, Media, Provider, RemoteRef
 from dialogo.providers.contract import Answer, ContractFixture, Responder, httpx_client
-from dialogo.providers.threads.provider import ThreadsProvider
+from dialogo.providers.meta.testing import graph_listing
+from dialogo.providers.threads.provider import THREADS_PAGE, ThreadsProvider
 
 USER_ID = "25000000000000001"
 TOKEN = "contract-threads-token"  # noqa: S105 - a made-up token
@@ -93,6 +94,11 @@ def contract_fixture() -> ContractFixture:
         error_answer=error_answer,
         rate_limit_answer=rate_limit_answer,
         retry_after_tolerance=0.5,
+        # Threads documents cursors only: the end of the listing is an empty page
+        account_listing=graph_listing(
+            "threads", "text", "timestamp", THREADS_PAGE, next_links=False
+        ),
+        listing_cap=THREADS_PAGE,
     )
 
 

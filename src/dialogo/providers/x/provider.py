@@ -58,7 +58,8 @@ What maps to what:
   reposts, quotes), up to 100 ids per request;
 - **search**: ``GET /2/tweets/search/recent`` (the last seven days; needs an API tier that
   includes it);
-- **reconciliation**: :meth:`recent_posts` reads ``GET /2/users/:id/tweets``; X has no
+- **reconciliation**: :meth:`recent_posts` pages ``GET /2/users/:id/tweets`` (100 a page,
+  ``pagination_token``, back to the latest 3,200 posts X lists); X has no
   idempotency key for posts, and answers 403 to an exact duplicate of a recent post
   (mapped to :class:`InvalidPayload` with ``duplicate_content``).
 
@@ -97,9 +98,11 @@ from dialogo.providers.base import (
     PostMetrics,
     Provider,
     PublishResult,
+    RecentPosts,
     RemoteRef,
     TextCounting,
     ValidationIssue,
+    collect_pages,
 )
 from dialogo.providers.errors import (
     InsufficientScopes,
@@ -146,6 +149,12 @@ PROCESSING_STATES = frozenset({"pending", "in_progress"})
 ALT_TEXT_MAX = 1000
 CHUNK = 1024 * 1024  # APPEND segments (X accepts up to 5 MB each)
 MAX_METRIC_IDS = 100
+# GET /2/users/:id/tweets (docs.x.com, "User Posts timeline" and "Pagination"): max_results
+# 5-100 a request; the next page is asked with ``pagination_token`` set to the answer's
+# ``meta.next_token``, omitted on the last page; only the latest 3,200 posts are listed.
+TIMELINE_PAGE = 100
+TIMELINE_MIN = 5
+TIMELINE_HISTORY = 3200
 TWEET_FIELDS = "created_at,author_id,conversation_id,in_reply_to_user_id,referenced_tweets,lang"
 USER_FIELDS = "username,name,public_metrics"
 
@@ -666,36 +675,47 @@ class XProvider(Provider):
             return messaging.send_direct(self.client, target, draft)
         return self.publish(dataclasses.replace(draft, reply_to=target))
 
-    def recent_posts(self, *, limit: int = 20) -> list[PublishResult]:
-        body = self.client.get(
-            f"/2/users/{self._user_id()}/tweets",
-            operation="users/tweets",
-            params={
-                "max_results": max(5, min(limit, 100)),
+    def recent_posts(self, *, limit: int = 20) -> RecentPosts:
+        user_id = self._user_id()
+
+        def page(cursor: str | None, count: int) -> tuple[list[PublishResult], str | None]:
+            params: dict[str, str | int] = {
+                "max_results": max(TIMELINE_MIN, count),
                 "tweet.fields": "created_at,entities",
-            },
-        )
-        results = []
-        for item in body.get("data") or [] if isinstance(body, dict) else []:
-            if isinstance(item, dict) and _str(item.get("id")):
-                results.append(
-                    PublishResult(
-                        remote_id=str(item["id"]),
-                        url=self.post_url(str(item["id"])),
-                        state={
-                            "text": _without_media_links(item),
-                            "created_at": _str(item.get("created_at")) or "",
-                        },
+            }
+            if cursor:
+                params["pagination_token"] = cursor
+            body = self.client.get(
+                f"/2/users/{user_id}/tweets", operation="users/tweets", params=params
+            )
+            results = []
+            for item in body.get("data") or [] if isinstance(body, dict) else []:
+                if isinstance(item, dict) and _str(item.get("id")):
+                    results.append(
+                        PublishResult(
+                            remote_id=str(item["id"]),
+                            url=self.post_url(str(item["id"])),
+                            state={
+                                "text": _without_media_links(item),
+                                "created_at": _str(item.get("created_at")) or "",
+                            },
+                        )
                     )
-                )
-        return results[:limit]
+            meta = body.get("meta") if isinstance(body, dict) else None
+            return results, _str(meta.get("next_token")) if isinstance(meta, dict) else None
+
+        listing = collect_pages(page, limit=limit, page_size=TIMELINE_PAGE)
+        if listing.exhausted and len(listing) >= TIMELINE_HISTORY:
+            # The end of what X lists, not of the account: older posts may exist.
+            return dataclasses.replace(listing, exhausted=False)
+        return listing
 
     def recent_replies(self, target: RemoteRef, *, limit: int = 20) -> list[PublishResult]:
         """Our messages in the direct conversation of a direct message; for a post, the
         account's recent posts (a reply on X is a post)."""
         if messaging.is_direct(target):
             return messaging.recent_direct(self.client, self._user_id(), target, limit)
-        return self.recent_posts(limit=limit)
+        return list(self.recent_posts(limit=limit))
 
     # -- inbound ---------------------------------------------------------------------------------
 

@@ -21,10 +21,18 @@ from typing import Any
 import httpx
 
 from dialogo.providers.base import Credentials, Draft, Media, Provider
-from dialogo.providers.contract import Answer, ContractFixture, Responder, httpx_client
+from dialogo.providers.contract import (
+    Answer,
+    ContractFixture,
+    Responder,
+    ScriptedRequest,
+    httpx_client,
+    listed_at,
+    listing_page,
+)
 from dialogo.providers.testing import ScriptedApi
 from dialogo.providers.video import tiny_mp4
-from dialogo.providers.x.provider import XProvider
+from dialogo.providers.x.provider import TIMELINE_PAGE, XProvider
 
 TOKEN = "contract-x-user-token"  # noqa: S105 - a made-up token
 PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
@@ -175,7 +183,41 @@ def contract_fixture() -> ContractFixture:
         error_answer=error_answer,
         rate_limit_answer=rate_limit_answer,
         retry_after_tolerance=1.5,
+        account_listing=timeline,
+        listing_cap=TIMELINE_PAGE,
     )
+
+
+def timeline(total: int) -> Responder:
+    """``GET /2/users/:id/tweets`` for an account of ``total`` posts (the contract's
+    :func:`~dialogo.providers.contract.listing_page`): ``max_results`` posts (5-100) older
+    than the ``pagination_token``, and ``meta.next_token`` while older ones remain."""
+
+    def respond(request: ScriptedRequest) -> Answer:
+        url = httpx.URL(request.url)
+        if request.method != "GET" or not url.path.endswith("/tweets"):
+            return error_answer(500)
+        token = url.params.get("pagination_token")
+        count = int(url.params.get("max_results", "10"))
+        if not 5 <= count <= 100:
+            return Answer(400, json={"title": "Invalid Request", "detail": "max_results"})
+        numbers = listing_page(
+            total, older_than=int(token) if token else None, count=count, cap=TIMELINE_PAGE
+        )
+        meta: dict[str, Any] = {"result_count": len(numbers)}
+        if numbers and numbers[-1] > 1:
+            meta["next_token"] = str(numbers[-1])
+        data = [
+            {
+                "id": str(1000 + n),
+                "text": f"post {n}",
+                "created_at": listed_at(n).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+            }
+            for n in numbers
+        ]
+        return Answer(200, json={"data": data, "meta": meta} if data else {"meta": meta})
+
+    return respond
 
 
 class VideoApi(ScriptedApi):
