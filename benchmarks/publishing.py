@@ -312,6 +312,140 @@ The goal of 10,000 posts/s with 4 workers is still not met: 82 % of it, at 0.58 
 batched rate measured beside it. Bigger batches do not help now either (17:19-17:21 UTC,
 load 1.7-2.1, 50,000 posts, 4 workers, alternating ``--batch 200`` and ``--batch 500``):
 6,646 and 5,656 posts/s at 200 against 5,391 and 4,763 at 500.
+
+The round after (18:37-19:30 UTC; the machine at load 1-8, other engineers' suites beside
+it). Each lever of the last stop measured first; a second PostgreSQL cluster with
+``fsync=on`` and ``full_page_writes=on`` (port 54339, otherwise the dev server's settings)
+stood beside the dev server. What was found, per lever:
+
+- The claim's "double write" is not where its time goes. ``EXPLAIN (ANALYZE, BUFFERS,
+  WAL)`` of ``_CLAIM_PG`` (200 of 100,000 due): the scheduled pick's ``LockRows`` took 0.09
+  ms and 205 WAL records (11 KB) for its 200 rows; the ``UPDATE`` that leases them 5.3 ms
+  and 1,611 records (142 KB): a new heap version and six index entries per row (primary
+  key, the two unique keys, workspace, channel, and the leased partial index). No update
+  of a variant is HOT (``pg_stat_user_tables``: 27,800 updates, ``n_tup_hot_upd`` 0): the
+  claim and the outcome both change ``status`` and ``lease_until``, which the partial
+  indexes' predicates read. A plain read and an update guarded by the claimable conditions
+  would save the 0.09 ms (~0.5 µs per post) and make a claim wait, holding the claims'
+  lock, for rows a person's transaction holds instead of skipping them; ``UPDATE … FROM
+  (SELECT … FOR UPDATE SKIP LOCKED)`` is what the statement does already (PostgreSQL locks
+  before it updates). Neither done; only the queue table (direction 4) makes these updates
+  HOT.
+- The outcome statement (``_RECORD_PG``) had a plan trap: the statuses it wrote (the
+  ``UPDATE``'s ``RETURNING``, estimated at one row) were left-joined to the batch's
+  variants as a nested loop, all of them scanned for each variant (39,800 rows removed by
+  the join filter per batch). They are now one ``jsonb`` map read once: the statement 6.38
+  ms → 4.30 ms per batch of 200 (the least of 30 executions each, ``EXPLAIN ANALYZE``
+  with ``TIMING OFF``, 100,000 rows; median 7.00 → 4.68 ms).
+- The outcomes' commit is asynchronous (``dispatcher._ASYNC_COMMIT``: the reasoning is
+  there; ``tests/publishing/test_dispatcher_commit.py`` checks that the setting is local
+  to that transaction and absent when credentials were renewed). One lane on the
+  ``fsync=on`` cluster (claim → record in a loop, 20,000 posts, twice each, alternating):
+  the outcome's commit 5 µs → 2-3 µs per post of the lane's time (about 1 ms → 0.5 ms per
+  batch on this machine's disk; more on a slower one). With ``fsync=off`` it saves nothing.
+  The claim's commit stays synchronous (a lost claim would let its posts be sent again
+  with no check) and holds the claims' lock while it flushes.
+- Worker CPU (one lane in one process, claim → send through the fake network → record,
+  30,000 posts, ``time.process_time`` per phase): claim 24 µs per post (reading the
+  claimed rows, ``Claimed`` and ``ChannelInfo`` objects), sending 22 µs (of which the fake
+  network's own code, ``FakeNetwork._call``/``_publish``/``_new_post`` and its
+  ``PublishResult``, ~6 µs at that load: the network's share, not ours), record 25 µs
+  (the JSON documents, the roll-up), commits 2.5 µs: ~72-76 µs. In the benchmark the
+  workers measure 82-116 µs: the rest is the job runner and each worker's cold start
+  (1,000 ``httpx`` clients at ~115 µs each and 1,000 credentials decrypted, 0.16 s per
+  worker process: 3-13 µs per post at 100,000-50,000 posts; the clients' cost is httpx
+  reading the proxy variables and building its SSL context, ``providers.base``, left
+  alone). Changed: a channel's empty ``config`` comes back from the claim as NULL (no
+  ``json.loads`` per row). A py-spy profile of one worker found no single cost above
+  10 % left in our code.
+- Measured and left: the claim is planned again at every execution
+  (``pg_stat_statements`` with ``track_planning``: 108 plans for 104 calls, 0.97 ms each,
+  inside the claims' lock); a forced generic plan (``plan_cache_mode``) measured no clear
+  gain (12 claims each, 8.5-10 ms against 8-13 ms at load 4) and would risk the plan traps
+  above. Where PostgreSQL's time goes (``pg_stat_statements``, the ``fsync=on`` cluster,
+  50,000 posts, 4 workers, load 3-3.6, execution time per post including the wait for a
+  CPU): the claims' advisory lock waited 250 µs per post (12.5 s in all: a lane waits for
+  the other lanes' claims), the claim 95 µs, the outcome 136 µs, the roll-up 37 µs.
+- The benchmark's own poll (``unfinished``) read the open statuses with no index (a table
+  scan, 16 ms on 100,000 rows near the end, four times a second beside the workers); it
+  now asks the dispatcher's partial indexes first. Both trees ran this script below.
+
+Side by side, the committed tree (``git archive HEAD``) and this round's dispatcher on it,
+run alternately, 50,000 posts, 4 workers (``--posts 50000 --no-sqlite --workers 4
+--bare-seconds 4 --spread none``), the dev server unless marked ``fsync=on``::
+
+    time   run                  posts/s  p50 s  p99 s dups lost bare 50/s vs 50 wrk µs pg µs  load
+    19:06  before                  5034   5.38   9.63    0    0     15621  0.32     87   142 3.4-3.6
+    19:07  after                   7437   3.52   6.37    0    0     14623  0.51     87   103 3.5-3.6
+    19:07  before                  7199   3.77   6.76    0    0     16187  0.44     90   132 3.5-3.8
+    19:08  after                   4715   5.21  10.17    0    0     14613  0.32     95   133 4.0-5.1
+    19:09  before (fsync=on)       7140   3.66   6.83    0    0     12857  0.56     94   137 4.3-4.1
+    19:09  after (fsync=on)        6668   3.95   7.26    0    0     15739  0.42     99   130 3.8-4.2
+    19:12  after                   4694   6.02  10.18    0    0     13694  0.34    102   150 3.1-3.7
+    19:12  before                  5406   5.62   8.93    0    0     17273  0.31    104   147 3.8-4.6
+    19:13  after                   4295   6.25  11.14    0    0     14546  0.30    106   146 4.0-4.4
+    19:14  before                  7896   3.00   6.02    0    0     11798  0.67     96   139 4.0-4.2
+    19:14  after (fsync=on)        5197   5.13   9.47    0    0      7293  0.71     88   127 4.2-4.6
+    19:15  before (fsync=on)       6251   3.65   7.58    0    0     13435  0.47    100   142 5.2-5.5
+    19:24  before                  6543   4.04   7.31    0    0     15479  0.42     96   141 1.2-1.7
+    19:24  after                   7259   3.40   6.54    0    0     14589  0.50     89   138 1.9-2.2
+    19:25  before                  6648   4.13   7.29    0    0     14598  0.46     94   148 2.5-2.5
+    19:25  after                  10574   2.27   4.52    0    0     19101  0.55     93   131 2.4-2.5
+    19:26  before                  9350   2.63   5.04    0    0     18402  0.51     97   152 2.4-2.4
+    19:26  after                   8468   2.98   5.77    0    0     18422  0.46    116   154 1.9-2.2
+
+The same code varies from 4,300 to 10,600 posts/s within minutes (the engineers' test
+suites beside it; likely a claim descheduled while it holds the claims' lock, which stalls
+every lane: not proven). In the quietest
+three pairs (19:24-19:27, load 1.2-2.5): 6,543 / 6,648 / 9,350 before, 7,259 / 10,574 /
+8,468 after (means 7,514 and 8,767: 1.17x; "vs 50" 0.46 against 0.50); over all nine
+pairs the difference is within the noise (pg µs 127-154 after, 132-152 before; the
+workers' CPU unchanged). Measured without the other lanes (one lane in one process, claim
+→ record of all-published batches in a loop, no network, 20,000 posts, the ``fsync=on``
+cluster, 19:28 UTC, load 1.4-1.9, the two trees alternately three times each), the change
+shows: the outcome's backend CPU 50 / 50 / 54 → 43 / 48 / 46 µs per post, its wall time
+65 / 67 / 72 → 61 / 61 / 63 µs, the outcome's commit 5 / 7 / 6 → 3 / 2 / 2 µs; the
+backend's total 80 / 80 / 88 → 76 / 78 / 78 µs. So this round's changes are small (~5 %
+of a post's cost): a plan trap fixed, the outcome's WAL flush off the lane's path, a JSON
+decode per row gone.
+
+The default run, full size, the working tree (this round's dispatcher and other engineers'
+uncommitted work), 19:17-19:24 UTC, load 1.9-3.3::
+
+    database   workers posts/s  p50 s  p99 s dups lost bare 1/s bare 50/s vs 50 wrk µs pg µs  load
+    sqlite           1    4645  12.75  20.98    0    0     1170     34985  0.13    215     0 2.3-1.9
+    postgresql       1    5029   7.71  19.38    0    0      739      8512  0.59     60   138 2.0-2.2
+    postgresql       4    8075   6.58  12.13    0    0     1760     16493  0.49     82   173 3.2-3.3
+    postgresql*      4    1659   0.01   0.03    0    0        -         -     -    437   484 2.8-2.9
+    * due one after another over 60 s (1,667 posts/s offered), poll 1 s
+
+At load 3.2: 8,075 posts/s with 4 workers (the idle run above: 8,251 at load 1.1-1.4), one
+worker 5,029 (4,233), the spread row's p99 0.03 s. The goal of 10,000 posts/s with 4
+workers is still not met as a steady figure (one 50,000-post run reached 10,574). Where
+the microseconds go, per post, idle: ~80-95 µs of the workers' CPU (above) and ~130-170 µs
+of PostgreSQL's, of which the row writes are ~60 µs (the claim's update ~26, the outcome's
+~18, the post's update ~13, its audit entry ~6, each a non-HOT version with its index
+entries), planning ~5-7 µs (the claim planned every time), the rest executing the
+statements (JSON documents parsed, joins, the picks, the commits) and, with four lanes,
+contention. 2 cores / ~240 µs ≈ 8,300 posts/s: what the idle run measures. 10,000 needs
+~200 µs per post; the largest single step left is the queue table (direction 4, the
+variant's updates HOT: ~18 µs measured) with the claim's update narrowed to it (its six
+index entries per row are most of the claims' serial time, ~26 µs per post under the
+claims' lock).
+
+The same default run by the lead on the idle machine after the round (every engineer's change
+of this stop in the tree, the machine otherwise idle), 19:33-19:37 UTC::
+
+  database   workers posts/s  p50 s  p99 s dups lost bare 1/s bare 50/s vs 50 wrk µs pg µs  load
+  sqlite           1    5390   9.04  18.15    0    0     1125     34986  0.15    187     0 0.2-0.4
+  postgresql       1    4307  11.17  22.71    0    0      849      7072  0.61     78    185 0.8-0.9
+  postgresql       4    8209   6.83  11.90    0    0     1811     14958  0.55     93    172 1.0-1.3
+  postgresql*      4    1659   0.01   0.03    0    0        -         -     -    424    507 1.8-2.2
+  * due one after another over 60 s (1,667 posts/s offered), poll 1 s
+
+8,209 posts/s with 4 workers (82 % of the goal; 8,251 at 17:14 on the committed tree before
+this round, within the run-to-run spread), 0 duplicates, 0 lost, spread row p99 0.03 s
+(0.14 s before). The goal of 10,000 posts/s stays unmet.
 """
 
 from __future__ import annotations
@@ -353,7 +487,13 @@ from dialogo.providers.base import Credentials
 from dialogo.providers.registry import ProviderRegistry
 from dialogo.providers.testing import FakeNetwork
 from dialogo.publishing import tasks
-from dialogo.publishing.models import Post, PostVariant
+from dialogo.publishing.models import (
+    LEASED_WHERE,
+    RETRY_WHERE,
+    SCHEDULED_WHERE,
+    Post,
+    PostVariant,
+)
 from dialogo.worker.runner import Worker, run_in_thread
 
 SECRET = "benchmark-secret-" + "z" * 40
@@ -463,7 +603,17 @@ _OPEN = ["scheduled", "queued", "unconfirmed", "waiting_channel"]
 
 
 def unfinished(conn: Any) -> bool:
-    """Whether a variant is still to be sent (an index look-up, cheap enough to poll)."""
+    """Whether a variant is still to be sent, cheap enough to poll: the claimable and leased
+    variants by the dispatcher's partial indexes first. The open statuses together are read
+    by no index (``status`` is in none but partial ones): that look-up was a table scan, about
+    16 ms on 100,000 rows near the end of a run, four times a second, beside the workers."""
+    for column, where in (
+        (PostVariant.due_at, SCHEDULED_WHERE),
+        (PostVariant.next_attempt_at, RETRY_WHERE),
+        (PostVariant.lease_until, LEASED_WHERE),
+    ):
+        if conn.scalar(select(func.min(column)).where(text(where))) is not None:
+            return True
     return (
         conn.execute(select(PostVariant.id).where(PostVariant.status.in_(_OPEN)).limit(1)).first()
         is not None

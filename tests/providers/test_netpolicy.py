@@ -60,14 +60,16 @@ def test_internal_literal_addresses_are_refused(url: str) -> None:
         SAFE.check_url(url)
     assert "internal address" in caught.value.message
     assert "DIALOGO_OUTBOUND_ALLOW" in caught.value.message
+    assert caught.value.code == "address_internal"
 
 
 def test_public_addresses_and_other_schemes() -> None:
     SAFE.check_url("https://93.184.215.14/feed")
     SAFE.check_url("http://[2606:4700:4700::1111]/")
     for url in ("file:///etc/passwd", "ftp://example.org/", "gopher://x/"):
-        with pytest.raises(OutboundRefused, match="only http and https"):
+        with pytest.raises(OutboundRefused, match="only http and https") as caught:
             SAFE.check_url(url)
+        assert caught.value.code == "address_invalid"
 
 
 def resolver_to(*addresses: str):  # type: ignore[no-untyped-def]
@@ -83,12 +85,18 @@ def resolver_to(*addresses: str):  # type: ignore[no-untyped-def]
 
 def test_a_host_name_resolving_to_an_internal_address_is_refused() -> None:
     policy = OutboundPolicy(resolver=resolver_to("10.1.2.3"))
-    with pytest.raises(OutboundRefused, match=r"feeds\.example\.org \(10\.1\.2\.3\)"):
+    with pytest.raises(OutboundRefused, match=r"feeds\.example\.org \(10\.1\.2\.3\)") as inner:
         policy.check_url("https://feeds.example.org/rss")
-    # one bad answer among good ones is enough to refuse (the connection may pick it)
+    assert inner.value.code == "address_internal"
+    # one bad answer among good ones is enough to refuse (the connection may pick it); its
+    # code says the name mixes public and internal answers
     mixed = OutboundPolicy(resolver=resolver_to("93.184.215.14", "127.0.0.1"))
-    with pytest.raises(OutboundRefused):
+    with pytest.raises(OutboundRefused) as caught:
         mixed.check_url("https://feeds.example.org/rss")
+    assert caught.value.code == "address_mixed"
+    with pytest.raises(OutboundRefused) as unresolved:
+        OutboundPolicy(resolver=resolver_to()).check_url("https://feeds.example.org/rss")
+    assert unresolved.value.code == "address_unresolvable"
     good = resolver_to("93.184.215.14")
     OutboundPolicy(resolver=good).check_url("https://feeds.example.org:8443/rss")
     assert good.calls == [("feeds.example.org", 8443)]  # type: ignore[attr-defined]
@@ -240,11 +248,11 @@ def test_connecting_a_feed_on_an_internal_address_is_refused_with_a_clear_error(
     registry = ProviderRegistry({"rss": RssProvider}, outbound=SAFE)
     with pytest.raises(InvalidInput) as caught:
         _connect(db, registry, "rss", url="http://169.254.169.254/latest/meta-data/")
-    assert caught.value.code == "address_not_allowed"
+    assert caught.value.code == "address_internal"
     assert "internal address" in caught.value.message
     with pytest.raises(InvalidInput) as looped:
         _connect(db, registry, "rss", url=f"{feed_server}/feed.xml")
-    assert looped.value.code == "address_not_allowed"
+    assert looped.value.code == "address_internal"
     assert db.scalar(select(func.count()).select_from(Channel)) == 0
     # with loopback allowed, the same feed connects (a real fetch)
     allowed = ProviderRegistry(
@@ -277,7 +285,7 @@ def test_a_redirect_to_an_internal_address_is_refused_at_connect_time(
     )
     with pytest.raises(InvalidInput) as caught:
         _connect(db, registry, "rss", url="https://feeds.example.org/rss")
-    assert caught.value.code == "address_not_allowed"
+    assert caught.value.code == "address_internal"
     assert "127.0.0.1" in caught.value.message
 
 
@@ -289,7 +297,7 @@ def test_a_mastodon_instance_typed_without_scheme_is_checked_before_any_request(
     registry = ProviderRegistry({"mastodon": MastodonProvider}, outbound=SAFE)
     with pytest.raises(InvalidInput) as caught:
         _connect(db, registry, "mastodon", instance_url="169.254.169.254")
-    assert caught.value.code == "address_not_allowed"
+    assert caught.value.code == "address_internal"
 
 
 def test_using_a_channel_whose_address_is_internal_is_refused(db: Session) -> None:

@@ -23,7 +23,7 @@ from dialogo.jobs import service as jobs
 from dialogo.jobs.models import Job, JobStatus
 from dialogo.jobs.registry import TaskRegistry
 from dialogo.notifications.models import Notification
-from dialogo.providers.base import Provider, PublishResult
+from dialogo.providers.base import Provider, PublishResult, RecentPosts
 from dialogo.providers.errors import InvalidPayload, OutcomeUnknown, RateLimited, TransientError
 from dialogo.providers.registry import ProviderRegistry
 from dialogo.providers.testing import FakeNetwork
@@ -574,9 +574,9 @@ class _BusyAccount:
             for n in range(posts)
         ]
 
-    def recent_posts(self, *, limit: int = 20) -> list[PublishResult]:
+    def recent_posts(self, *, limit: int = 20) -> RecentPosts:
         self.asked.append(limit)
-        return self.posts[:limit]
+        return RecentPosts(posts=tuple(self.posts[:limit]), exhausted=limit >= len(self.posts))
 
 
 def _claimed_since(since: dt.datetime) -> dispatcher.Claimed:

@@ -422,6 +422,59 @@ def test_channel_reasons_are_worded_by_their_error_type_in_italian(
     ]
 
 
+def test_post_reasons_are_worded_by_their_error_type_in_italian(
+    db: Session, signed_in: Browser, workspace: Workspace, chans: Two, owner: User
+) -> None:
+    """A variant's last error is worded from its type in the reader's language (a provider
+    error's phrase, or the dispatcher's own sentence with its numbers), the network's own
+    text as a detail; the API keeps the English text and adds the type."""
+    signed_in.post(
+        f"/w/{workspace.id}/publishing/posts", compose_form(chans, "Ciao!", action="save")
+    )
+    [post] = posts_in(db, workspace)
+    refused, exhausted = post.variants
+    now = dt.datetime.now(dt.UTC)
+    refused.status, refused.updated_at = "failed", now
+    refused.last_error = "shortnet: link not allowed"
+    refused.last_error_code = "invalid_payload"
+    refused.last_error_params = {"detail": "shortnet: link not allowed"}
+    exhausted.status, exhausted.updated_at = "failed", now
+    exhausted.last_error = "gave up after 8 attempts: 503"
+    exhausted.last_error_code = "attempts_exhausted"
+    exhausted.last_error_params = {"attempts": 8, "error": "transient", "detail": "503"}
+    post.status = "failed"
+    db.commit()
+    signed_in.post("/language", {"language": "it", "next": "/"})
+    worded = "la rete ha rifiutato il contenuto — dettagli: shortnet: link not allowed"
+    # the dispatcher's sentence (the localiser's to translate) around an Italian reason
+    gave_up = ": la rete ha avuto un problema temporaneo — dettagli: 503"
+    health = signed_in.get(f"/w/{workspace.id}/publishing/health").text
+    assert f"<td>{worded}</td>" in health
+    assert gave_up in health
+    assert "shortnet: link not allowed</td>" in health and "<td>shortnet:" not in health
+    page = signed_in.get(f"/w/{workspace.id}/publishing/posts/{post.id}").text
+    assert f'<small class="reason">{worded}</small>' in page
+    assert gave_up in page
+    auth, _, _ = token_auth(db, owner, ["read"])
+    db.commit()
+    api = signed_in.client.get(
+        f"/api/v1/workspaces/{workspace.id}/publishing/health", headers=auth.headers
+    ).json()
+    assert sorted(
+        (f["reason"], f["last_error_code"], f["last_error_params"]) for f in api["failed"]
+    ) == [
+        ("gave up after 8 attempts: 503", "attempts_exhausted", exhausted.last_error_params),
+        ("shortnet: link not allowed", "invalid_payload", refused.last_error_params),
+    ]
+    detail = signed_in.client.get(
+        f"/api/v1/workspaces/{workspace.id}/posts/{post.id}", headers=auth.headers
+    ).json()
+    assert sorted((v["last_error"], v["last_error_code"]) for v in detail["variants"]) == [
+        ("gave up after 8 attempts: 503", "attempts_exhausted"),
+        ("shortnet: link not allowed", "invalid_payload"),
+    ]
+
+
 def test_variants_outside_the_workspace_are_not_reported(
     db: Session, signed_in: Browser, workspace: Workspace, chans: Two
 ) -> None:

@@ -13,6 +13,9 @@ Kinds with several wordings carry a ``variant`` parameter: the template is
 otherwise the stored body is shown as written (a network's own error, the note's text).
 A template that counts something is a :class:`Plural` (marked with
 :func:`~dialogo.core.i18n.Nn_`): ``ngettext`` picks its form by the number in ``params[count]``.
+A kind whose body is a post's reason (``post_failed``, ``post_unconfirmed``) carries its code
+as ``reason_code`` and its parameters as ``reason_params``: the body is worded from them
+(:func:`dialogo.publishing.reasons.variant_reason`); without a code, the stored body.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ from babel.support import NullTranslations
 from dialogo.core import i18n
 from dialogo.core.i18n import N_, Nn_
 from dialogo.notifications.models import Notification
+from dialogo.publishing.reasons import variant_reason
 
 
 @dataclass(frozen=True)
@@ -174,6 +178,14 @@ def render_params(
             text = message.body.translated(translations, params) % values
         else:
             text = translations.gettext(message.body) % values if message.body is not None else body
+        if message.body is None and params.get("reason_code"):  # a post's reason, by its code
+            reason = params.get("reason_params")
+            text = variant_reason(
+                translations,
+                str(params["reason_code"]),
+                reason if isinstance(reason, Mapping) else None,
+                body,
+            )
     except (KeyError, ValueError, TypeError, UnknownLocaleError):  # e.g. a parameter missing
         return None
     return Rendered(title[:MAX_TITLE], text)

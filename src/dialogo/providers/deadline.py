@@ -71,7 +71,8 @@ def remaining() -> float | None:
     return None if deadline is None else deadline - time.monotonic()
 
 
-_NOT_SENT = "not sent: the request's deadline (its post's lease) had passed"
+#: What a request refused by its deadline says (nothing of it was sent).
+NOT_SENT = "not sent: the request's deadline (its post's lease) had passed"
 #: The read timeout given to an answer awaited once the deadline has passed (the request left
 #: in time): the answer is as good as lost, reconciled later by asking the network.
 _LATE_READ = 0.01
@@ -94,7 +95,7 @@ def refuse_if_passed(what: str = "the request") -> None:
     transient error (nothing was sent) once the current deadline has passed."""
     left = remaining()
     if left is not None and left <= 0:
-        raise TransientError(f"{what}: {_NOT_SENT}")
+        raise TransientError(f"{what}: {NOT_SENT}")
 
 
 def _capped(timeouts: dict[str, Any], left: float, phases: tuple[str, ...]) -> dict[str, Any]:
@@ -117,7 +118,7 @@ def apply(request: httpx.Request) -> None:
         return
     left = deadline - time.monotonic()
     if left <= 0:
-        raise httpx.ConnectTimeout(_NOT_SENT, request=request)
+        raise httpx.ConnectTimeout(NOT_SENT, request=request)
     request.extensions["timeout"] = _capped(
         dict(request.extensions.get("timeout") or {}), left, _PHASES
     )
@@ -142,7 +143,7 @@ class _Trace:
         late = self.deadline - time.monotonic()
         if event in _FIRST_BYTE:
             if late <= 0:  # nothing of this request was written: it did not leave
-                raise httpx.ConnectTimeout(_NOT_SENT, request=self.request)
+                raise httpx.ConnectTimeout(NOT_SENT, request=self.request)
             phases: tuple[str, ...] = ("write", "read")
         else:
             phases = (_LATER[event],)

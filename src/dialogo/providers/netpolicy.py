@@ -62,7 +62,8 @@ ADDRESS_KEYS = frozenset(
 
 
 class OutboundRefused(ProviderError):
-    """The server will not fetch this address: it is internal, or not http(s)."""
+    """The server will not fetch this address: it is internal, or not http(s). Its code says
+    which (:data:`ADDRESS_REFUSALS`; worded for people in ``dialogo.providers.labels``)."""
 
     code = "address_not_allowed"
     status = 422
@@ -71,6 +72,22 @@ class OutboundRefused(ProviderError):
 class Unresolvable(OutboundRefused):
     """The host name has no address (or the look-up failed). Refused by a check made ahead;
     at connect time the clients raise their own connection error instead (transient)."""
+
+    code = "address_unresolvable"
+
+
+#: The codes of :class:`OutboundRefused`: refused with no more precise reason; an internal
+#: address (a literal one, or every answer of a name); a name answering public and internal
+#: addresses (refused as a whole); a name without an address; not an http(s) URL.
+ADDRESS_REFUSALS = frozenset(
+    {
+        "address_not_allowed",
+        "address_internal",
+        "address_mixed",
+        "address_unresolvable",
+        "address_invalid",
+    }
+)
 
 
 def system_resolve(host: str, port: int) -> list[str]:
@@ -160,15 +177,18 @@ class OutboundPolicy:
         if self._admits_any(host):
             return answers
         bare = host.strip("[]")
-        for text in answers:
-            address = ipaddress.ip_address(text.split("%", 1)[0])  # drop an IPv6 zone
-            if not self._allowed(address):
+        parsed = [ipaddress.ip_address(text.split("%", 1)[0]) for text in answers]  # no zone
+        allowed = [self._allowed(address) for address in parsed]
+        for text, address, ok in zip(answers, parsed, allowed, strict=True):
+            if not ok:
                 where = bare if text == bare else f"{host} ({address})"
                 raise OutboundRefused(
                     f"{where} is an internal address (private, loopback, link-local, "
                     "multicast or reserved); the server does not fetch internal addresses "
                     "unless DIALOGO_OUTBOUND_ALLOW lists it or DIALOGO_OUTBOUND_ALLOW_PRIVATE "
-                    "is true"
+                    "is true",
+                    # a name with public answers too: refused as a whole, said so
+                    code="address_mixed" if any(allowed) else "address_internal",
                 )
         return answers
 
@@ -198,14 +218,17 @@ class OutboundPolicy:
         try:
             parsed = httpx.URL(url)
         except (httpx.InvalidURL, TypeError):
-            raise OutboundRefused("the address is not a valid URL") from None
+            raise OutboundRefused(
+                "the address is not a valid URL", code="address_invalid"
+            ) from None
         if parsed.scheme not in ("http", "https"):
             raise OutboundRefused(
-                f"only http and https addresses can be fetched, not {parsed.scheme or 'none'!r}"
+                f"only http and https addresses can be fetched, not {parsed.scheme or 'none'!r}",
+                code="address_invalid",
             )
         host = parsed.host
         if not host:
-            raise OutboundRefused("the address names no host")
+            raise OutboundRefused("the address names no host", code="address_invalid")
         if self._admits_any(host):
             return  # nothing to judge: not even resolved
         if resolve or self._literal(host) is not None:

@@ -15,7 +15,9 @@ How a variant travels (every state is on the variant row, so nothing depends on 
   variants, the service's order). On PostgreSQL that is two statements whatever the batch's
   size (posts locked and variants written from one JSON document, every status of the batch's
   posts read back, in one; posts and their audit entries written together), and id lists are
-  bound as one array (``= ANY``), so every batch reuses the same SQL text.
+  bound as one array (``= ANY``), so every batch reuses the same SQL text. That transaction
+  commits asynchronously on PostgreSQL (a crash that loses it leaves the claim's lease: the
+  reconciliation path, :data:`_ASYNC_COMMIT`); the claim's commit stays synchronous.
 - A worker that dies mid-send leaves variants ``unconfirmed`` with an expired lease. Claiming
   such a variant sets ``needs_check``: the network is asked for the account's recent posts
   (matching by the idempotency key it echoes, or by text) before anything is published again.
@@ -128,7 +130,14 @@ from dialogo.jobs.models import Job, JobStatus
 from dialogo.notifications import service as notifications
 from dialogo.providers import deadline as deadlines
 from dialogo.providers import uploads
-from dialogo.providers.base import Credentials, Provider, PublishResult, RemoteRef, new_http_client
+from dialogo.providers.base import (
+    Credentials,
+    Provider,
+    PublishResult,
+    RecentPosts,
+    RemoteRef,
+    new_http_client,
+)
 from dialogo.providers.base import Draft as ProviderDraft
 from dialogo.providers.base import Media as ProviderMedia
 from dialogo.providers.errors import (
@@ -381,6 +390,9 @@ class Claimed:
     url: str | None = None
     thread_ids: list[Any] = dataclasses.field(default_factory=list)
     last_error: str | None = None
+    # its type and the parameters of its sentence (``dialogo.publishing.reasons``)
+    last_error_code: str | None = None
+    last_error_params: dict[str, Any] | None = None
     next_attempt_at: dt.datetime | None = None
     published_at: dt.datetime | None = None
     notify: str | None = None  # notification kind to send when recorded
@@ -621,7 +633,8 @@ _CLAIM_PG = text(
     " nullif(CAST(v.pending_state AS text), 'null') AS pending_state)"
     " SELECT upd.*, chosen.status AS previous_status, ch.network AS ch_network,"
     " ch.status AS ch_status, ch.status_reason AS ch_reason, ch.credentials AS ch_credentials,"
-    " CAST(ch.config AS text) AS ch_config FROM upd JOIN chosen ON chosen.id = upd.id"
+    " nullif(CAST(ch.config AS text), '{}') AS ch_config"  # most channels: nothing to decode
+    " FROM upd JOIN chosen ON chosen.id = upd.id"
     " LEFT JOIN channels AS ch ON ch.id = upd.channel_id ORDER BY upd.id"
 ).bindparams(
     bindparam("skip", type_=ARRAY(BigInteger)),
@@ -851,15 +864,18 @@ def send(
         info = infos.get(channel_id) if channel_id is not None else None
         if info is None:
             for c in group:
-                _failed(c, "the channel was removed before the post went out")
+                _failed(c, "the channel was removed before the post went out", "channel_removed")
             continue
         if info.network not in registry:
             for c in group:
-                _failed(c, f"no provider for {info.network!r} is installed")
+                reason = f"no provider for {info.network!r} is installed"
+                _failed(c, reason, "provider_missing", {"network": info.network})
             continue
         if info.status != ChannelStatus.ok.value:
             for c in group:
-                _waiting(c, info.status_reason or f"the channel is {info.status}")
+                reason = info.status_reason or f"the channel is {info.status}"
+                # the channel's status is the provider error that flagged it (a code)
+                _waiting(c, reason, info.status, {"detail": info.status_reason})
             continue
         before = credentials.get(info.credentials)
         batch.read[info.id] = info.credentials
@@ -873,14 +889,16 @@ def send(
                 if time.monotonic() > deadline:
                     continue  # released: its lease must not run out while we work
                 if info.id in batch.channel_errors:
-                    _waiting(c, batch.channel_errors[info.id].message)
+                    flagged = batch.channel_errors[info.id]
+                    _waiting(c, flagged.message, flagged.code, {"detail": flagged.message})
                     continue
                 if app is not None and (info.network, app) in apps:
                     reason = "waiting for the rate limit of the channel's app"
-                    _retry(c, apps[(info.network, app)], reason, count=False)
+                    _retry(c, apps[(info.network, app)], reason, "app_rate_limit_wait", count=False)
                     continue
                 if info.id in windows:
-                    _retry(c, windows[info.id], "waiting for the network's rate limit", count=False)
+                    reason = "waiting for the network's rate limit"
+                    _retry(c, windows[info.id], reason, "rate_limit_wait", count=False)
                     continue
                 seen = len(provider.app_signals)
                 with deadlines.request_deadline(request_deadline):
@@ -927,16 +945,17 @@ def _send_one(
             _check_pending(provider, c, now)  # slow media: the same container, never a new one
             return None
         if c.media_error:
-            _failed(c, c.media_error)
+            _failed(c, c.media_error, "media_unavailable", {"detail": c.media_error})
             return None
         if c.files and media is None:
-            _failed(c, "this worker cannot read the media library (no media source)")
+            reason = "this worker cannot read the media library (no media source)"
+            _failed(c, reason, "media_source_missing")
             return None
         try:
             # Read now, for this variant only: a batch's media are never all in memory.
             attachments = media.media(c.files) if c.files and media is not None else []
         except MissingMedia as exc:
-            _failed(c, str(exc))
+            _failed(c, str(exc), "media_unavailable", {"detail": str(exc)})
             return None
         draft = c.draft(attachments)
         if checkpoint is not None:  # an upload left off in an earlier lease: go on from there
@@ -958,22 +977,26 @@ def _send_one(
             c,
             f"{c.network} cannot list recent posts, so whether the post went out is "
             "unknown: look at the account and publish again by hand if it is not there",
+            "cannot_list_recent",
+            {"network": c.network},
         )
         return None
-    except _CannotTell:
+    except _CannotTell as exc:
         _give_up(
             c,
-            f"the account posted more than {RECENT_POSTS_MAX} times on {c.network} since this "
-            "post was sent, so whether it went out is unknown: look at the account and "
+            f"{exc.reason}, so whether it went out is unknown: look at the account and "
             "publish again by hand if it is not there",
+            "reconcile_cannot_tell",
+            {"network": c.network, "detail": str(exc)},
         )
         return None
     except (ReauthRequired, InsufficientScopes, Disconnected) as exc:
         _keep_upload(c, exc, now)
-        _waiting(c, exc.message)
+        _waiting(c, exc.message, exc.code, {"detail": exc.message})
         return exc
     except InvalidPayload as exc:
-        _failed(c, exc.message + (f" ({'; '.join(exc.issues)})" if exc.issues else ""))
+        reason = exc.message + (f" ({'; '.join(exc.issues)})" if exc.issues else "")
+        _failed(c, reason, exc.code, {"detail": reason})
         return None
     except OutcomeUnknown as exc:
         _keep_upload(c, exc, now)
@@ -982,10 +1005,14 @@ def _send_one(
     except ProviderError as exc:
         _keep_upload(c, exc, now)
         attempt = c.attempts + 1
+        detail = {"detail": exc.message}
         if not exc.transient:
-            _failed(c, exc.message)
+            _failed(c, exc.message, exc.code, detail)
         elif attempt >= PUBLISH_MAX_ATTEMPTS:
-            _failed(c, f"gave up after {attempt} attempts: {exc.message}")
+            reason = f"gave up after {attempt} attempts: {exc.message}"
+            _failed(
+                c, reason, "attempts_exhausted", {**detail, "attempts": attempt, "error": exc.code}
+            )
         else:
             if isinstance(exc, RateLimited):
                 delay = max(1.0, float(exc.retry_after))
@@ -993,7 +1020,8 @@ def _send_one(
                 delay = jobs.backoff_delay(attempt, base=backoff_base, cap=backoff_cap)
                 # A server error may come after the post was made: check before retrying.
                 c.needs_check = True
-            _retry(c, now + dt.timedelta(seconds=delay), f"{c.network}: {exc.message}")
+            reason = f"{c.network}: {exc.message}"
+            _retry(c, now + dt.timedelta(seconds=delay), reason, exc.code, detail)
         return exc
 
 
@@ -1021,7 +1049,8 @@ def _upload_paused(c: Claimed, checkpoint: dict[str, str], now: dt.datetime) -> 
         "leases": leases,
     }
     c.next_attempt_at = now
-    c.last_error = f"{c.network}: the video is being uploaded (continued in the next lease)"
+    reason = f"{c.network}: the video is being uploaded (continued in the next lease)"
+    _error(c, reason, "uploading", {"network": c.network})
 
 
 def _keep_upload(c: Claimed, exc: ProviderError, now: dt.datetime) -> None:
@@ -1043,6 +1072,8 @@ def _check_pending(provider: Provider, c: Claimed, now: dt.datetime) -> None:
             c,
             f"{c.network} was still processing the media {hours:g} hours after the post was "
             "sent, so it was not published: check the file (format, length) and schedule again",
+            "processing_timeout",
+            {"network": c.network, "hours": round(hours)},
         )
         return
     state = {str(k): str(v) for k, v in (pending.get("state") or {}).items()}
@@ -1073,7 +1104,7 @@ def _processing(
     }
     wait = min(PROCESSING_POLL * (2**checks), PROCESSING_POLL_CAP)
     c.next_attempt_at = now + wait
-    c.last_error = f"{c.network} is processing the media"
+    _error(c, f"{c.network} is processing the media", "processing", {"network": c.network})
     if checks == 0:
         c.attempts += 1  # the publish itself
 
@@ -1095,26 +1126,44 @@ def _published(c: Claimed, result: PublishResult, now: dt.datetime) -> None:
     c.needs_check = False
     c.attempts += 1
     c.published_at = now
-    c.last_error = None
+    _error(c, None, None)
     c.pending_state = None
 
 
-def _failed(c: Claimed, reason: str) -> None:
-    c.status = VariantStatus.failed.value
+def _error(
+    c: Claimed, reason: str | None, code: str | None, params: dict[str, Any] | None = None
+) -> None:
+    """Set the variant's last error: the English ``reason``, its ``code`` (a provider error's
+    or one of :data:`dialogo.publishing.reasons.REASONS`) and its sentence's ``params``."""
     c.last_error = reason
+    c.last_error_code = code
+    c.last_error_params = params
+
+
+def _failed(c: Claimed, reason: str, code: str, params: dict[str, Any] | None = None) -> None:
+    c.status = VariantStatus.failed.value
+    _error(c, reason, code, params)
     c.notify = "post_failed"
 
 
-def _waiting(c: Claimed, reason: str) -> None:
+def _waiting(c: Claimed, reason: str, code: str, params: dict[str, Any] | None = None) -> None:
     c.status = VariantStatus.waiting_channel.value
-    c.last_error = reason
+    _error(c, reason, code, params)
 
 
-def _retry(c: Claimed, when: dt.datetime, reason: str, *, count: bool = True) -> None:
+def _retry(
+    c: Claimed,
+    when: dt.datetime,
+    reason: str,
+    code: str,
+    params: dict[str, Any] | None = None,
+    *,
+    count: bool = True,
+) -> None:
     # A variant that may be on the network stays unconfirmed (nobody may cancel it meanwhile).
     c.status = _UNCONFIRMED if c.needs_check else _QUEUED
     c.next_attempt_at = when
-    c.last_error = reason
+    _error(c, reason, code, params)
     if count:
         c.attempts += 1
 
@@ -1123,21 +1172,24 @@ def _unknown(c: Claimed, reason: str, now: dt.datetime) -> None:
     """The request left and no answer came: check with the network later."""
     c.needs_check = True
     c.attempts += 1
-    c.last_error = f"outcome unknown: {reason}"
+    _error(c, f"outcome unknown: {reason}", "outcome_unknown", {"detail": reason})
     c.dispatch_round += 1
     if c.attempts >= PUBLISH_MAX_ATTEMPTS:
-        _give_up(c, f"{c.attempts} publishes had no answer: {reason}")
+        params = {"attempts": c.attempts, "error": "outcome_unknown", "detail": reason}
+        _give_up(
+            c, f"{c.attempts} publishes had no answer: {reason}", "unanswered_exhausted", params
+        )
         return
     c.status = _UNCONFIRMED
     c.next_attempt_at = now + RECONCILE_DELAY
 
 
-def _give_up(c: Claimed, reason: str) -> None:
+def _give_up(c: Claimed, reason: str, code: str, params: dict[str, Any] | None = None) -> None:
     """Stop: a person has to look (unconfirmed with nothing scheduled)."""
     c.status = _UNCONFIRMED
     c.needs_check = True
     c.next_attempt_at = None
-    c.last_error = reason
+    _error(c, reason, code, params)
     c.notify = "post_unconfirmed"
 
 
@@ -1166,40 +1218,62 @@ def matches(variant: PostVariant | Claimed, found: PublishResult) -> bool:
 
 
 class _CannotTell(Exception):
-    """The network's listing does not reach back to the variant's first attempt."""
+    """The network's listing does not reach back to the variant's first attempt; ``reason``
+    says why, for the person who looks (it ends the variant's ``last_error``)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 def _find_on_network(provider: Provider, c: Claimed) -> PublishResult | None:
     """The variant's post among the account's recent posts, ``None`` when it is not there.
 
-    Absent only when the listing reaches back to the first attempt (less the clock skew) or
-    holds every post the network returned: a full page of posts all newer than the attempt
+    Absent only when the listing is known complete back to the first attempt (less the clock
+    skew): the network said the account has nothing older (``RecentPosts.exhausted``), or
+    the oldest post listed was made before the attempt. A listing all newer than the attempt
     (an account busier than :data:`RECENT_POSTS_LIMIT` posts since, as in the chaos test,
     where a check 6 s late missed a post and sent it again) is asked again for more, up to
-    :data:`RECENT_POSTS_MAX`, then :class:`_CannotTell`. Posts without a creation time
-    cannot say how far back a page reaches: a page of them is taken as it is."""
+    :data:`RECENT_POSTS_MAX`. The provider pages the network's capped pages (X 100,
+    Mastodon 40): fewer posts than asked, not exhausted, means the network would not list
+    further back, and a listing whose oldest post has no creation time cannot say how far
+    back it reaches: then, as past the maximum, :class:`_CannotTell` (a person looks; never
+    a repost). A provider answering a plain list (not :class:`RecentPosts`) is never
+    taken as exhausted."""
     limit = RECENT_POSTS_LIMIT
     while True:
-        listed = provider.recent_posts(limit=limit)
+        listing = provider.recent_posts(limit=limit)
+        listed = tuple(listing)
         for found in listed:
             if matches(c, found):
                 return found
-        if len(listed) < limit or not _all_after_attempt(listed, c):
+        if isinstance(listing, RecentPosts) and listing.exhausted:
             return None
+        oldest = _created(listed[-1]) if listed else None
+        attempt = ensure_aware(c.first_attempt_at) if c.first_attempt_at else None
+        if oldest is not None and attempt is not None and oldest < attempt - CLOCK_SKEW:
+            return None
+        if listed and oldest is None:
+            raise _CannotTell(
+                f"{c.network} lists the account's posts without the time they were made"
+            )
+        if len(listed) < limit:
+            raise _CannotTell(
+                f"{c.network} would not list the account's posts back to when this post was "
+                f"sent (it stopped after {len(listed)})"
+            )
         if limit >= RECENT_POSTS_MAX:
-            raise _CannotTell
+            raise _CannotTell(
+                f"the account posted more than {RECENT_POSTS_MAX} times on {c.network} since "
+                "this post was sent"
+            )
         limit = min(limit * 4, RECENT_POSTS_MAX)
 
 
-def _all_after_attempt(listed: Sequence[PublishResult], c: Claimed) -> bool:
-    if c.first_attempt_at is None:
-        return False
-    since = ensure_aware(c.first_attempt_at) - CLOCK_SKEW
-    for found in listed:
-        created = _parse_time(str((found.state or {}).get("created_at", "")).replace("Z", "+00:00"))
-        if created is None or created < since:
-            return False
-    return True
+def _created(found: PublishResult) -> dt.datetime | None:
+    """When a listed post was made (its ``created_at``), ``None`` when the network did not
+    say or said it in no ISO 8601 form."""
+    return _parse_time(str((found.state or {}).get("created_at", "")).replace("Z", "+00:00"))
 
 
 def _first_comment(provider: Provider, c: Claimed, result: PublishResult) -> None:
@@ -1214,10 +1288,30 @@ def _first_comment(provider: Provider, c: Claimed, result: PublishResult) -> Non
         )
     except (ProviderError, NotImplementedError) as exc:
         c.comment_error = str(exc)
-        c.last_error = f"the post is out, but its first comment failed: {exc}"
+        error = exc.code if isinstance(exc, ProviderError) else "not_supported"
+        reason = f"the post is out, but its first comment failed: {exc}"
+        _error(c, reason, "first_comment_failed", {"error": error, "detail": str(exc)})
 
 
 # --- recording ----------------------------------------------------------------------------------
+
+#: The outcomes' transaction commits asynchronously on PostgreSQL (``SET LOCAL``: that
+#: transaction only; the claim's commit, and every other, stays synchronous). Why it is safe:
+#: a server crash can lose the last moments of asynchronous commits (never part of one, and
+#: never one a later synchronous commit has flushed), and all that is lost is this whole
+#: transaction: the variants' outcomes with the posts' roll-up, audit entries, notifications,
+#: webhook events, channel flags and app windows. The variants are then as their claim
+#: (committed synchronously) left them: ``unconfirmed`` with its lease, so after the lease
+#: another worker takes them over with ``needs_check`` and asks the network before anything
+#: is sent again, the path of a lost answer: a post made is found and recorded published,
+#: one not made (failed, rate-limited, waiting for its channel) is sent again and gets its
+#: outcome again. Not when the batch renewed credentials: a rotated refresh token must never
+#: be lost, and ``channels.save_renewal`` may have written it in this transaction. What a
+#: reader saw of a lost transaction (a post shown published, a webhook delivered, a
+#: notification) is seen again when the outcome is recorded again. It saves the WAL flush
+#: of each batch's second commit (a lane waiting on the disk; with ``fsync = off``, as on
+#: the dev server, there is next to nothing to save): ``benchmarks/publishing.py``.
+_ASYNC_COMMIT = text("SET LOCAL synchronous_commit = off")
 
 _t = cast(Table, PostVariant.__table__)
 _RECORD = (
@@ -1232,6 +1326,8 @@ _RECORD = (
         attempts=bindparam("b_attempts"),
         dispatch_round=bindparam("b_round"),
         last_error=bindparam("b_last_error"),
+        last_error_code=bindparam("b_last_error_code"),
+        last_error_params=bindparam("b_last_error_params"),
         next_attempt_at=bindparam("b_next"),
         published_at=bindparam("b_published_at"),
         pending_state=bindparam("b_pending"),
@@ -1253,6 +1349,8 @@ def record(
     for channel_id, renewed in sorted(batch.renewed.items()):
         channels.save_renewal(session, channel_id, cipher, renewed, read=batch.read[channel_id])
     pg = _is_pg(session)
+    if pg and not batch.renewed:
+        session.execute(_ASYNC_COMMIT)
     post_ids = sorted({c.post_id for c in batch.variants})
     counts: dict[str, int] = defaultdict(int)
     for c in batch.variants:
@@ -1294,6 +1392,8 @@ def record(
                     "b_attempts": c.attempts,
                     "b_round": c.dispatch_round,
                     "b_last_error": c.last_error,
+                    "b_last_error_code": c.last_error_code,
+                    "b_last_error_params": c.last_error_params,
                     "b_next": c.next_attempt_at,
                     "b_published_at": c.published_at,
                     "b_pending": c.pending_state,
@@ -1313,7 +1413,11 @@ def record(
                 session,
                 c.workspace_id,
                 kind="first_comment_failed",
-                params={"network": c.network},
+                params={  # the body worded from the comment's error type (``_first_comment``)
+                    "network": c.network,
+                    "reason_code": (c.last_error_params or {}).get("error"),
+                    "reason_params": {"detail": c.comment_error},
+                },
                 body=c.comment_error,
                 link=f"/w/{c.workspace_id}/posts/{c.post_id}",
                 dedupe_key=f"variant-comment:{c.id}",
@@ -1341,6 +1445,8 @@ _RECORD_PG_COLUMNS = (
     ("attempts", "integer"),
     ("dispatch_round", "integer"),
     ("last_error", "text"),
+    ("last_error_code", "text"),
+    ("last_error_params", "json"),
     ("next_attempt_at", "timestamptz"),
     ("published_at", "timestamptz"),
     ("pending_state", "json"),
@@ -1356,9 +1462,14 @@ _RECORD_PG = text(
     + ", ".join(f"{name} = u.{name}" for name, _ in _RECORD_PG_COLUMNS)
     + ", updated_at = :now, lease_until = NULL, claimed_by = NULL FROM u"
     " WHERE v.id = u.id AND v.claimed_by = :claim AND (SELECT count(*) FROM p) >= 0"
-    " RETURNING v.id, v.status)"
-    " SELECT p.id, p.workspace_id, p.status, p.hooked, coalesce(w.status, pv.status)"
-    " FROM p JOIN post_variants AS pv ON pv.post_id = p.id LEFT JOIN w ON w.id = pv.id"
+    " RETURNING v.id, v.status),"
+    # The statuses written, as one map read once: joined to ``w`` (estimated at one row) the
+    # plan was a nested loop scanning all of ``w`` for every variant (200 × 200 rows; the
+    # statement took 6.4 ms per batch of 200, 4.3 ms as written now).
+    " m AS (SELECT jsonb_object_agg(w.id, w.status) AS m FROM w)"
+    " SELECT p.id, p.workspace_id, p.status, p.hooked,"
+    " coalesce((SELECT m.m FROM m) ->> CAST(pv.id AS text), pv.status)"
+    " FROM p JOIN post_variants AS pv ON pv.post_id = p.id"
     " WHERE pv.post_id = ANY(:posts)"  # by index: a join to ``p`` alone was a table scan
 ).bindparams(bindparam("posts", type_=ARRAY(BigInteger)))
 _ROLLUP_PG = text(
@@ -1407,6 +1518,8 @@ def _record_pg(
                 "attempts": c.attempts,
                 "dispatch_round": c.dispatch_round,
                 "last_error": c.last_error,
+                "last_error_code": c.last_error_code,
+                "last_error_params": c.last_error_params,
                 "next_attempt_at": c.next_attempt_at,
                 "published_at": c.published_at,
                 "pending_state": c.pending_state,
@@ -1548,7 +1661,12 @@ def _notify(session: Session, c: Claimed) -> None:
         c.workspace_id,
         kind=c.notify or "post_failed",
         severity="error",
-        params={"network": c.network},
+        # the body is worded from the reason's code in each reader's language
+        params={
+            "network": c.network,
+            "reason_code": c.last_error_code,
+            "reason_params": c.last_error_params,
+        },
         body=c.last_error or "",
         link=f"/w/{c.workspace_id}/posts/{c.post_id}",
         dedupe_key=f"variant:{c.id}",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
@@ -35,6 +36,10 @@ class VariantProblem:
     attempts: int
     reason: str | None
     since: dt.datetime
+    #: the type of ``reason`` and its sentence's parameters (``dialogo.publishing.reasons``;
+    #: None: written before codes were kept)
+    code: str | None = None
+    params: dict[str, Any] | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,6 +88,8 @@ def _problem(v: PostVariant, names: dict[int, str]) -> VariantProblem:
         attempts=v.attempts,
         reason=v.last_error,
         since=ensure_aware(v.updated_at),
+        code=v.last_error_code,
+        params=v.last_error_params,
     )
 
 

@@ -196,6 +196,11 @@ class PostVariant(Base):
     url: Mapped[str | None] = mapped_column(String(1000), default=None)
     thread_ids: Mapped[list[Any]] = mapped_column(JSON, default=list)
     last_error: Mapped[str | None] = mapped_column(Text, default=None)
+    # The type of ``last_error`` (a provider error code or one of the dispatcher's own,
+    # :mod:`dialogo.publishing.reasons`) and its sentence's parameters: the pages word it in
+    # the reader's language. NULL on rows written before codes were kept (their text shows).
+    last_error_code: Mapped[str | None] = mapped_column(String(40), default=None)
+    last_error_params: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
     published_at: Mapped[dt.datetime | None] = mapped_column(default=None)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
 

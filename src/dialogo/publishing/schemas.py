@@ -152,6 +152,11 @@ class VariantOut(BaseModel):
     url: str | None
     attempts: int
     last_error: str | None
+    #: the type of ``last_error`` (a provider error code, or one of the dispatcher's own) and
+    #: the parameters of its sentence, with the network's own text as ``detail``, to word it in
+    #: another language; ``last_error`` stays English (null: written before codes were kept)
+    last_error_code: str | None = None
+    last_error_params: dict[str, Any] | None = None
     idempotency_key: str
     published_at: dt.datetime | None
 

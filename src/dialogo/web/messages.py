@@ -19,6 +19,9 @@ from dialogo.core.errors import (
     TooManyAttempts,
 )
 from dialogo.core.i18n import N_
+from dialogo.providers.labels import ERROR_LABELS
+from dialogo.providers.labels import provider_reason as provider_reason
+from dialogo.publishing.reasons import variant_reason as variant_reason
 
 ROLE_LABELS = {
     "owner": N_("Owner"),
@@ -64,16 +67,8 @@ ENTITY_LABELS = {
 }
 #: The shared provider errors (``dialogo.providers.errors``) by code: what went wrong, in words
 #: a person understands; the network's own text follows as a detail (:func:`provider_reason`).
-PROVIDER_ERROR_LABELS = {
-    "reauth_required": N_("the network refused the credentials or they expired"),
-    "insufficient_scopes": N_("a permission this needs was not granted"),
-    "disconnected": N_("the account is no longer available on the network"),
-    "invalid_payload": N_("the network refused the content"),
-    "rate_limited": N_("the network's rate limit was reached"),
-    "transient": N_("the network had a temporary problem"),
-    "outcome_unknown": N_("the network did not answer in time"),
-    "provider_error": N_("the network answered with an error"),
-}
+#: Kept with the providers (notifications word them too): ``dialogo.providers.labels``.
+PROVIDER_ERROR_LABELS = ERROR_LABELS
 CHANNEL_STATUS_LABELS = {
     "ok": N_("Working"),
     "reauth_required": N_("Needs re-authorisation"),
@@ -267,20 +262,6 @@ def domain_error(tr: NullTranslations, exc: DomainError) -> str:
     if isinstance(exc, InvalidInput):
         return tr.gettext("Some of the values are not valid.")
     return tr.gettext("The request could not be completed.")
-
-
-def provider_reason(tr: NullTranslations, code: str, detail: str) -> str:
-    """A reason for a sentence: the translated phrase of a known provider error ``code`` with
-    the network's own text (never translated) after it as a detail; ``detail`` alone else."""
-    msgid = PROVIDER_ERROR_LABELS.get(code)
-    if msgid is None:
-        return detail
-    if not detail:
-        return tr.gettext(msgid)
-    return tr.gettext("%(reason)s — details: %(detail)s") % {
-        "reason": tr.gettext(msgid),
-        "detail": detail,
-    }
 
 
 def error_reason(tr: NullTranslations, exc: DomainError, *, implied: str = "") -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from typing import Any
 
@@ -27,6 +28,11 @@ class VariantProblemOut(BaseModel):
     attempts: int
     reason: str | None
     since: dt.datetime
+    #: the type of ``reason`` (a provider error code, or one of the dispatcher's own) and the
+    #: parameters of its sentence, with the network's own text as ``detail``, to word it in
+    #: another language; ``reason`` stays English (null: written before codes were kept)
+    last_error_code: str | None = None
+    last_error_params: dict[str, Any] = {}
 
 
 class ChannelProblemOut(BaseModel):
@@ -109,7 +115,16 @@ def get_publishing_health(
     )
 
     def rows(items: list[health.VariantProblem]) -> list[VariantProblemOut]:
-        return [VariantProblemOut.model_validate(p, from_attributes=True) for p in items]
+        return [
+            VariantProblemOut.model_validate(
+                {
+                    **dataclasses.asdict(p),
+                    "last_error_code": p.code,
+                    "last_error_params": p.params or {},
+                }
+            )
+            for p in items
+        ]
 
     return PublishingHealthOut(
         ok=report.ok,

@@ -21,7 +21,10 @@ also runs under one overall deadline (``timeout``), because nio sends uploads an
 without any timeout of its own, and that deadline is cut to the time left before the request
 deadline of :mod:`dialogo.providers.deadline` when one is set (the dispatcher's lease, as for
 every httpx provider): no call starts once it has passed (a plain transient error: nothing was
-sent) and none waits beyond it (a write cut short is ``OutcomeUnknown``, reconciled).
+sent) and none waits beyond it (a write cut short is ``OutcomeUnknown``, reconciled). Each of
+a call's requests is checked again when aiohttp hands it its connection, just before it is
+written (:class:`~dialogo.providers.pinning.DeadlineConnector`): a call held past the
+deadline after it started (a slow connect, a pool wait, a frozen process) sends nothing.
 
 Endpoints that nio lacks or wraps badly (relations, whose iterator swallows errors) go through
 nio's public ``send`` with the same error mapping.
@@ -59,7 +62,7 @@ from dialogo.providers.errors import (
 )
 from dialogo.providers.http import DEFAULT_RETRY_AFTER, retry_after
 from dialogo.providers.netpolicy import OutboundPolicy
-from dialogo.providers.pinning import PinnedConnector
+from dialogo.providers.pinning import DeadlineConnector, PinnedConnector
 
 NETWORK = "matrix"
 DEFAULT_TIMEOUT = 20.0
@@ -236,17 +239,20 @@ class MatrixClient:
         return value if isinstance(value, str) and value else None
 
     async def _in_session(self, call: Awaitable[T]) -> T:
-        """Await ``call`` once nio has its HTTP session: with a policy, one whose connector
-        connects only to addresses the policy checked (:class:`PinnedConnector`), built as
-        nio builds its own (same timeout, upload progress trace and write buffer), since nio
-        takes no connector. Built here because aiohttp builds a session on a running loop."""
-        if self.policy is not None and self._nio.client_session is None:
+        """Await ``call`` once nio has its HTTP session: one whose connector checks the request
+        deadline again when it hands a request its connection, just before the request is
+        written (:class:`DeadlineConnector`), and, with a policy, connects only to addresses
+        the policy checked (:class:`PinnedConnector`); built as nio builds its own (same
+        timeout, upload progress trace and write buffer), since nio takes no connector. Built
+        here because aiohttp builds a session on a running loop."""
+        if self._nio.client_session is None:
             trace = aiohttp.TraceConfig()
             trace.on_request_chunk_sent.append(on_request_chunk_sent)
+            connector = DeadlineConnector() if self.policy is None else PinnedConnector(self.policy)
             session = aiohttp.ClientSession(
                 timeout=aiohttp.ClientTimeout(total=self._nio.config.request_timeout),
                 trace_configs=[trace],
-                connector=PinnedConnector(self.policy),
+                connector=connector,
             )
             session.connector.connect = functools.partial(connect_wrapper, session.connector)  # type: ignore[method-assign,union-attr]
             self._nio.client_session = session
@@ -269,10 +275,7 @@ class MatrixClient:
             if left <= 0:
                 if asyncio.iscoroutine(call):
                     call.close()
-                raise TransientError(
-                    "not sent: the request's deadline (its post's lease) had passed",
-                    network=NETWORK,
-                )
+                raise TransientError(deadlines.NOT_SENT, network=NETWORK)
             limit = min(limit, left)
         try:
             return self._loop.run_until_complete(asyncio.wait_for(self._in_session(call), limit))

@@ -29,6 +29,7 @@ from dialogo.core.errors import DomainError, InvalidInput
 from dialogo.core.i18n import N_
 from dialogo.providers.base import AuthKind, ConnectField, ConnectFieldKind, Provider
 from dialogo.providers.errors import ProviderError
+from dialogo.providers.netpolicy import ADDRESS_REFUSALS
 from dialogo.web import messages, templating
 from dialogo.web.cookies import Flash
 from dialogo.web.forms import read_form, text
@@ -198,7 +199,7 @@ def refusal(viewer: Viewer, exc: DomainError, network: str) -> str:
             "network": name,
             "reason": messages.error_reason(viewer.tr, exc, implied="reauth_required"),
         }
-    if exc.code == "address_not_allowed":
+    if exc.code in ADDRESS_REFUSALS:
         return viewer.gettext("%(network)s: this address cannot be used. %(reason)s") % {
             "network": name,
             "reason": messages.error_reason(viewer.tr, exc),

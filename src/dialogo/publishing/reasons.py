@@ -1,0 +1,104 @@
+"""Why a variant is not (yet) published, worded in the reader's language.
+
+The dispatcher stores three things with each outcome: ``last_error``, the English text (what
+logs, webhooks and API clients that ignore codes read); ``last_error_code``, its type; and
+``last_error_params``, the numbers and names its sentence needs, with the network's own text
+as ``detail`` (never translated). The code is either a shared provider error
+(``invalid_payload``, ``rate_limited``, … :data:`dialogo.providers.labels.ERROR_LABELS`:
+worded as that phrase with the detail after it) or one of the dispatcher's own below, whose
+templates take the parameters. A template with ``%(reason)s`` words a provider error inside
+it: the parameters then carry its code as ``error``. Rows written before codes were kept show
+their English text (:func:`variant_reason`).
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Mapping
+from importlib.metadata import entry_points
+from typing import Any
+
+from babel.support import NullTranslations
+
+from dialogo.core import i18n
+from dialogo.core.i18n import N_
+from dialogo.providers.labels import provider_reason
+from dialogo.providers.registry import GROUP
+
+log = logging.getLogger("dialogo.publishing")
+
+#: The dispatcher's own reasons (``dialogo.publishing.dispatcher``) by code.
+REASONS: dict[str, str] = {
+    "channel_removed": N_("the channel was removed before the post went out"),
+    "provider_missing": N_("no provider for %(network)s is installed"),
+    "app_rate_limit_wait": N_("waiting for the rate limit of the channel's app"),
+    "rate_limit_wait": N_("waiting for the network's rate limit"),
+    "media_unavailable": N_("the post's media cannot be sent: %(detail)s"),
+    "media_source_missing": N_("this worker cannot read the media library (no media source)"),
+    "cannot_list_recent": N_(
+        "%(network)s cannot list recent posts, so whether the post went out is unknown: look "
+        "at the account and publish again by hand if it is not there"
+    ),
+    "reconcile_cannot_tell": N_(
+        "whether the post went out on %(network)s is unknown (%(detail)s): look at the account "
+        "and publish again by hand if it is not there"
+    ),
+    "attempts_exhausted": N_("gave up after %(attempts)s attempts: %(reason)s"),
+    "unanswered_exhausted": N_("%(attempts)s publishes had no answer: %(reason)s"),
+    "uploading": N_("%(network)s: the video is being uploaded (continued in the next lease)"),
+    "processing": N_("%(network)s is processing the media"),
+    "processing_timeout": N_(
+        "%(network)s was still processing the media %(hours)s hours after the post was sent, "
+        "so it was not published: check the file (format, length) and schedule again"
+    ),
+    "first_comment_failed": N_("the post is out, but its first comment failed: %(reason)s"),
+}
+
+
+@functools.cache
+def _display_names() -> dict[str, str]:
+    """The installed providers' names as people read them (``instagram`` → "Instagram"), from
+    the ``dialogo.providers`` entry points; one that cannot be loaded is left out."""
+    names: dict[str, str] = {}
+    for ep in entry_points(group=GROUP):
+        try:
+            provider = ep.load()
+            names[ep.name] = str(provider.capabilities.display_name) or ep.name
+        except Exception:  # a broken plug-in only loses its pretty name here
+            log.warning("provider %s could not be loaded for its name", ep.name, exc_info=True)
+    return names
+
+
+def network_name(network: str) -> str:
+    """A network's display name, or its code when no installed provider declares it."""
+    return _display_names().get(network, network)
+
+
+def variant_reason(
+    tr: NullTranslations,
+    code: str | None,
+    params: Mapping[str, Any] | None,
+    text: str | None,
+) -> str:
+    """A variant's last error in the language of ``tr``: by its ``code`` and ``params`` (see
+    the module), else (an old row, a code this version does not know) its English ``text``."""
+    fallback = text or ""
+    if not code:
+        return fallback
+    values = {str(k): v for k, v in (params or {}).items() if v is not None}
+    detail = str(values.pop("detail", "") or "")
+    template = REASONS.get(code)
+    if template is None:  # a provider error: its phrase, the network's text as the detail
+        return provider_reason(tr, code, detail or fallback) or fallback
+    if "error" in values:
+        values["reason"] = provider_reason(tr, str(values.pop("error")), detail) or fallback
+    else:
+        values["detail"] = detail
+    if "network" in values:  # stored as the network's code ("instagram"): shown by its name
+        values["network"] = network_name(str(values["network"]))
+    filled = {k: v if isinstance(v, int | float) else str(v) for k, v in values.items()}
+    try:
+        return i18n.interpolate(tr.gettext, template, filled)
+    except (KeyError, ValueError, TypeError):  # parameters missing: the stored text
+        return fallback
