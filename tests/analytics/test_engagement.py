@@ -148,6 +148,7 @@ def test_the_fitted_model_is_reused_until_the_history_changes(db: Session, brand
     assert predict.train(db, brand.id) is not first
 
 
+@pytest.mark.slow  # ~13 s idle: a nested cross-validation on 250 posts, 3 models, 2 outputs
 @pytest.mark.skipif(not FACEBOOK.is_file(), reason="the Facebook metrics data set is absent")
 def test_evaluation_on_a_slice_of_the_facebook_data() -> None:
     rows, targets = evaluation.read_facebook(FACEBOOK)
