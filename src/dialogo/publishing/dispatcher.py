@@ -1049,7 +1049,7 @@ def _upload_paused(c: Claimed, checkpoint: dict[str, str], now: dt.datetime) -> 
         "leases": leases,
     }
     c.next_attempt_at = now
-    reason = f"{c.network}: the video is being uploaded (continued in the next lease)"
+    reason = f"{c.network}: the video is being uploaded (it carries on in the next run)"
     _error(c, reason, "uploading", {"network": c.network})
 
 

@@ -46,7 +46,7 @@ REASONS: dict[str, str] = {
     ),
     "attempts_exhausted": N_("gave up after %(attempts)s attempts: %(reason)s"),
     "unanswered_exhausted": N_("%(attempts)s publishes had no answer: %(reason)s"),
-    "uploading": N_("%(network)s: the video is being uploaded (continued in the next lease)"),
+    "uploading": N_("%(network)s: the video is being uploaded (it carries on in the next run)"),
     "processing": N_("%(network)s is processing the media"),
     "processing_timeout": N_(
         "%(network)s was still processing the media %(hours)s hours after the post was sent, "

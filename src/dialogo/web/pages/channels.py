@@ -200,7 +200,7 @@ def refusal(viewer: Viewer, exc: DomainError, network: str) -> str:
             "reason": messages.error_reason(viewer.tr, exc, implied="reauth_required"),
         }
     if exc.code in ADDRESS_REFUSALS:
-        return viewer.gettext("%(network)s: this address cannot be used. %(reason)s") % {
+        return viewer.gettext("%(network)s cannot use this address: %(reason)s") % {
             "network": name,
             "reason": messages.error_reason(viewer.tr, exc),
         }
