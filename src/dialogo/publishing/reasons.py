@@ -14,9 +14,7 @@ their English text (:func:`variant_reason`).
 from __future__ import annotations
 
 import functools
-import logging
 from collections.abc import Mapping
-from importlib.metadata import entry_points
 from typing import Any
 
 from babel.support import NullTranslations
@@ -24,9 +22,7 @@ from babel.support import NullTranslations
 from dialogo.core import i18n
 from dialogo.core.i18n import N_
 from dialogo.providers.labels import provider_reason
-from dialogo.providers.registry import GROUP
-
-log = logging.getLogger("dialogo.publishing")
+from dialogo.providers.registry import ProviderRegistry
 
 #: The dispatcher's own reasons (``dialogo.publishing.dispatcher``) by code.
 REASONS: dict[str, str] = {
@@ -58,16 +54,10 @@ REASONS: dict[str, str] = {
 
 @functools.cache
 def _display_names() -> dict[str, str]:
-    """The installed providers' names as people read them (``instagram`` → "Instagram"), from
-    the ``dialogo.providers`` entry points; one that cannot be loaded is left out."""
-    names: dict[str, str] = {}
-    for ep in entry_points(group=GROUP):
-        try:
-            provider = ep.load()
-            names[ep.name] = str(provider.capabilities.display_name) or ep.name
-        except Exception:  # a broken plug-in only loses its pretty name here
-            log.warning("provider %s could not be loaded for its name", ep.name, exc_info=True)
-    return names
+    """The installed providers' names as people read them (``instagram`` → "Instagram"): the
+    registry's entry points (one that cannot be loaded is logged there and left out)."""
+    registry = ProviderRegistry.from_entry_points()
+    return {n: registry.get(n).capabilities.display_name or n for n in registry.names()}
 
 
 def network_name(network: str) -> str:
