@@ -17,6 +17,7 @@ from dialogo.notifications import service as notifications
 from dialogo.notifications.models import Notification
 from dialogo.server import create_app
 from tests.api.conftest import Api, token_auth
+from tests.catalogues import stand_in
 from tests.factories import make_user, make_workspace
 
 # One notification of every wording, with what its producer passes.
@@ -103,8 +104,12 @@ def test_each_kind_is_stored_in_english_and_shown_in_italian(db: Session, key: s
 
     # The Italian catalogue translates the template (the localiser adds new ones), and the
     # Italian reader sees that translation, filled with Italian-formatted values.
-    translated = italian(message.title)
-    assert translated != message.title, f"{message.title!r} has no Italian translation yet"
+    if isinstance(message.title, kinds.Plural):
+        translated = message.title.translated(i18n.translator("it"), SAMPLES[key])
+        assert translated not in message.title.forms, f"{message.title!r} has no Italian yet"
+    else:
+        translated = italian(message.title)
+        assert translated != message.title, f"{message.title!r} has no Italian translation yet"
     shown = kinds.render(n, "it")
     assert shown.title != n.title
     assert shown.title.startswith(translated.split("%(")[0])  # the translation, filled
@@ -165,6 +170,44 @@ def test_counted_wordings_take_the_singular_or_the_plural(
     # A count that is not a number: the stored text, not a broken template.
     broken = Notification(
         kind="report_delivery", params={**params, "attempts": "many"}, title="t", body="b"
+    )
+    assert kinds.render(broken, "it") == kinds.Rendered("t", "b")
+
+
+def test_a_counted_title_takes_the_singular_or_the_plural(
+    db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    title = kinds.MESSAGES["webhook_failed"].title
+    assert isinstance(title, kinds.Plural)
+    # Italian as the localiser will word it (the project's catalogue lacks it until it runs).
+    standin = stand_in(
+        "it",
+        {
+            title.forms: (
+                "Un webhook verso %(url)s non è riuscito %(attempts)s volta",
+                "Un webhook verso %(url)s non è riuscito %(attempts)s volte",
+            )
+        },
+    )
+    english = i18n.translator
+    monkeypatch.setattr(i18n, "translator", lambda lang: standin if lang == "it" else english(lang))
+    owner = make_user(db)
+    workspace = make_workspace(db, owner)
+    url = "https://hooks.example/in"
+    shown = {}
+    for attempts in (1, 8, 0, 1200):
+        n = notifications.notify(
+            db, workspace.id, kind="webhook_failed", params={"url": url, "attempts": attempts}
+        )
+        shown[attempts] = (n.title, kinds.render(n, "en").title, kinds.render(n, "it").title)
+    stem, it = f"A webhook to {url} failed", f"Un webhook verso {url} non è riuscito"
+    assert shown[1] == (f"{stem} 1 time", f"{stem} 1 time", f"{it} 1 volta")
+    assert shown[8] == (f"{stem} 8 times", f"{stem} 8 times", f"{it} 8 volte")
+    assert shown[0] == (f"{stem} 0 times", f"{stem} 0 times", f"{it} 0 volte")
+    assert shown[1200] == (f"{stem} 1,200 times", f"{stem} 1,200 times", f"{it} 1.200 volte")
+    # A count that is not a number: the stored text, not a broken template.
+    broken = Notification(
+        kind="webhook_failed", params={"url": url, "attempts": "often"}, title="t", body="b"
     )
     assert kinds.render(broken, "it") == kinds.Rendered("t", "b")
 

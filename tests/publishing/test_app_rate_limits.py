@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from dialogo.channels import app_limits
 from dialogo.channels.crypto import CredentialCipher
 from dialogo.channels.models import AppRateLimit, Channel
+from dialogo.core import i18n
 from dialogo.core.clock import FrozenClock, ensure_aware
 from dialogo.core.config import Settings
 from dialogo.inbox import poll
@@ -32,10 +33,14 @@ from dialogo.providers.testing import FakeNetwork
 from dialogo.publishing import dispatcher, health, tasks
 from dialogo.publishing.models import Post, VariantStatus
 from dialogo.worker.runner import Worker
+from tests.catalogues import stand_in
 from tests.publishing.conftest import Brand
 from tests.publishing.test_dispatcher import Rig as DispatchRig
 
 START = dt.datetime(2031, 3, 1, 8, 0, tzinfo=dt.UTC)
+IT = i18n.translator("it")
+# The usage reason as the localiser will word it (the project's catalogue lacks it until then).
+USAGE_IT = stand_in("it", {app_limits.USAGE_REASON: "%(percent)s %% del limite dell'app usato"})
 APPS = {"101": "app-A", "102": "app-A", "201": "app-B"}  # Page id → the Meta app it uses
 
 
@@ -160,6 +165,23 @@ def test_an_app_limit_holds_every_channel_of_the_app_and_no_other(rig: Rig) -> N
     assert (window.network, window.app_id, window.scope) == ("facebook", "app-A", "app")
     assert ensure_aware(window.until) == window_end  # type: ignore[arg-type]
     assert "Application request limit reached" in (window.reason or "")
+    # The health page words the window's reason by its code, derived from the stored text:
+    # the network's own refusal is the rate-limit phrase with the network's text as detail.
+    [app] = health.publishing_health(
+        rig.db,
+        rig.brand.principal,
+        rig.brand.id,
+        stale_after=dt.timedelta(minutes=1),
+        now=rig.clock.now(),
+    ).apps
+    assert (app.reason, app.reason_code, app.reason_params) == (
+        window.reason,
+        "rate_limited",
+        {"detail": window.reason},
+    )
+    assert app_limits.app_limit_reason(IT, app.reason) == (
+        f"è stato raggiunto il limite di chiamate della rete — dettagli: {window.reason}"
+    )
 
     # Every worker sees it: a new post for the app's other channel is not claimed (another
     # lane, another transaction), while the other app's channels go on.
@@ -239,6 +261,13 @@ def test_an_app_near_its_limit_slows_down_before_the_network_refuses(rig: Rig) -
         2,
     )
     assert other.app_id == "app-B" and other.until is None and other.channels == 1
+    # Why the app waits: its own usage, in English for the API and the logs, with a code and
+    # the percentage to word it in the reader's language.
+    assert limited.reason == "97 % of the app's limit used"
+    assert (limited.reason_code, limited.reason_params) == ("app_usage_high", {"percent": 97})
+    assert (other.reason, other.reason_code, other.reason_params) == (None, None, {})
+    assert app_limits.app_limit_reason(i18n.translator("en"), limited.reason) == limited.reason
+    assert app_limits.app_limit_reason(USAGE_IT, limited.reason) == "97 % del limite dell'app usato"
 
     rig.graph.usage = {}
     rig.clock.advance(seconds=ratelimits.SLOW_DOWN_WAIT + 1)

@@ -14,6 +14,7 @@ from dialogo.providers.errors import InvalidPayload, RateLimited, TransientError
 from dialogo.publishing import dispatcher, reasons
 from dialogo.publishing.models import PostVariant, VariantStatus
 from dialogo.publishing.reasons import REASONS, variant_reason
+from tests.catalogues import stand_in
 from tests.publishing.test_dispatcher import Rig, rig  # noqa: F401 - the fixture
 
 IT = i18n.translator("it")
@@ -190,3 +191,103 @@ def test_the_network_is_named_as_people_read_it() -> None:
     assert reasons.network_name("no-such-network") == "no-such-network"
     shown = variant_reason(EN, "processing", {"network": "linkedin"}, "linkedin is processing")
     assert shown == "LinkedIn is processing the media"
+
+
+def forms(code: str) -> tuple[str, str]:
+    template = REASONS[code]
+    assert isinstance(template, i18n.Plural), f"{code} does not count"
+    return template.forms
+
+
+# Italian as the localiser will word the counted reasons (the project's catalogue lacks them
+# until it runs): the form must follow the number, by the catalogue's plural rule.
+ITALIAN_COUNTED = stand_in(
+    "it",
+    {
+        forms("attempts_exhausted"): (
+            "rinuncia dopo %(attempts)s tentativo: %(reason)s",
+            "rinuncia dopo %(attempts)s tentativi: %(reason)s",
+        ),
+        forms("unanswered_exhausted"): (
+            "%(attempts)s pubblicazione senza risposta: %(reason)s",
+            "%(attempts)s pubblicazioni senza risposta: %(reason)s",
+        ),
+        forms("processing_timeout"): (
+            "dopo %(hours)s ora %(network)s elaborava ancora il file",
+            "dopo %(hours)s ore %(network)s elaborava ancora il file",
+        ),
+    },
+)
+TRANSIENT = {"error": "transient", "detail": "503"}
+UNANSWERED = {"error": "outcome_unknown", "detail": "timeout"}
+
+
+@pytest.mark.parametrize(
+    ("code", "params", "english", "italian"),
+    [
+        (
+            "attempts_exhausted",
+            {"attempts": 1, **TRANSIENT},
+            "gave up after 1 attempt: the network had a temporary problem — details: 503",
+            "rinuncia dopo 1 tentativo: la rete ha avuto un problema temporaneo — dettagli: 503",
+        ),
+        (
+            "attempts_exhausted",
+            {"attempts": 8, **TRANSIENT},
+            "gave up after 8 attempts: the network had a temporary problem — details: 503",
+            "rinuncia dopo 8 tentativi: la rete ha avuto un problema temporaneo — dettagli: 503",
+        ),
+        (
+            "unanswered_exhausted",
+            {"attempts": 1, **UNANSWERED},
+            "1 publish had no answer: the network did not answer in time — details: timeout",
+            "1 pubblicazione senza risposta: ",
+        ),
+        (
+            "unanswered_exhausted",
+            {"attempts": 0, **UNANSWERED},  # zero takes the plural in both languages
+            "0 publishes had no answer: the network did not answer in time — details: timeout",
+            "0 pubblicazioni senza risposta: ",
+        ),
+        (
+            "processing_timeout",
+            {"network": "instagram", "hours": 1},
+            "Instagram was still processing the media 1 hour after the post was sent, so",
+            "dopo 1 ora Instagram elaborava ancora il file",
+        ),
+        (
+            "processing_timeout",
+            {"network": "instagram", "hours": 24},
+            "Instagram was still processing the media 24 hours after the post was sent, so",
+            "dopo 24 ore Instagram elaborava ancora il file",
+        ),
+    ],
+)
+def test_counted_reasons_take_the_singular_or_the_plural_by_their_number(
+    code: str, params: dict[str, object], english: str, italian: str
+) -> None:
+    assert variant_reason(EN, code, params, "stored").startswith(english)
+    assert variant_reason(ITALIAN_COUNTED, code, params, "stored").startswith(italian)
+
+
+def test_a_counted_reason_without_a_usable_number_shows_the_stored_text() -> None:
+    for attempts in ("many", None, True, [8]):
+        params = {"attempts": attempts, **TRANSIENT}
+        assert variant_reason(ITALIAN_COUNTED, "attempts_exhausted", params, "kept") == "kept"
+    # a number stored as text still counts
+    shown = variant_reason(EN, "attempts_exhausted", {"attempts": "1", **TRANSIENT}, "kept")
+    assert shown.startswith("gave up after 1 attempt: ")
+
+
+def test_a_translation_that_misspells_a_placeholder_falls_back_to_the_english_form() -> None:
+    broken = stand_in(
+        "it",
+        {
+            forms("processing_timeout"): (
+                "dopo %(ora)s ora",
+                "dopo %(ore)s ore",
+            )
+        },
+    )
+    shown = variant_reason(broken, "processing_timeout", {"network": "x", "hours": 1}, "")
+    assert shown.startswith("X was still processing the media 1 hour after the post was sent")

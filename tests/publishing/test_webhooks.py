@@ -99,7 +99,10 @@ def test_scheduling_emits_a_signed_event_verified_by_the_reference_library(
     verified = Webhook(secret).verify(body, headers)  # raises on a bad signature or time
     assert verified["type"] == "post.scheduled"
     assert verified["data"]["post_id"] == post.id
-    assert verified["data"]["variants"][0]["status"] == "scheduled"
+    [variant] = verified["data"]["variants"]
+    assert variant["status"] == "scheduled"
+    # no error yet: its English text, code and parameters are all null (present, not missing)
+    assert (variant["error"], variant["error_code"], variant["error_params"]) == (None, None, None)
     assert headers["webhook-id"] == delivery.message_id
     with pytest.raises(Exception, match=r"(?i)signature"):
         Webhook(webhooks.new_secret()).verify(body, headers)
@@ -156,11 +159,13 @@ def test_an_unreachable_endpoint_fails_after_the_last_attempt_and_notifies(
     db.refresh(delivery)
     assert delivery.status == "failed" and delivery.attempts == webhooks.MAX_ATTEMPTS
     assert all("ConnectError" in e["error"] for e in delivery.log)
-    assert db.scalar(
+    note = db.scalar(
         select(Notification).where(
             Notification.workspace_id == brand.id, Notification.kind == "webhook_failed"
         )
     )
+    assert note is not None
+    assert note.title == f"A webhook to {endpoint.url} failed {webhooks.MAX_ATTEMPTS} times"
 
 
 def test_only_subscribed_events_of_active_endpoints_and_no_event_on_rollback(

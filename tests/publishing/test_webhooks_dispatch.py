@@ -9,8 +9,9 @@ import datetime as dt
 from sqlalchemy import select
 from standardwebhooks import Webhook
 
+from dialogo.core import i18n
 from dialogo.providers.errors import InvalidPayload
-from dialogo.publishing import dispatcher, webhooks
+from dialogo.publishing import dispatcher, reasons, webhooks
 from dialogo.publishing.models import Post, PostStatus, WebhookDelivery
 from dialogo.publishing.webhooks import WebhookIn
 from tests.publishing import test_dispatcher, test_webhooks
@@ -82,7 +83,7 @@ def test_failed_and_unconfirmed_fire_and_reconciliation_fires_published(
     rig: Rig,
     receiver: Receiver,
 ) -> None:
-    endpoint(rig, receiver.url, ["post.failed", "post.unconfirmed", "post.published"])
+    secret = endpoint(rig, receiver.url, ["post.failed", "post.unconfirmed", "post.published"])
     refused = rig.schedule("refused")
     rig.network.fail_next(InvalidPayload("link not allowed"))
     rig.clock.advance(minutes=2)
@@ -105,6 +106,29 @@ def test_failed_and_unconfirmed_fire_and_reconciliation_fires_published(
         webhooks.deliver(rig.db, delivery(rig, lost, event_type).message_id, cipher=rig.cipher)
     webhooks.deliver(rig.db, failed.message_id, cipher=rig.cipher)
     assert len(receiver.received) == 3
+    # Each variant's error as the receiver verified it: the English text, its code and the
+    # values of its sentence (null when none), enough to word it in the receiver's language.
+    signed = [Webhook(secret).verify(body, headers) for headers, body in receiver.received]
+    errors = {
+        e["type"]: {k: v for k, v in e["data"]["variants"][0].items() if k.startswith("error")}
+        for e in signed
+    }
+    assert errors["post.failed"] == {
+        "error": "link not allowed",
+        "error_code": "invalid_payload",
+        "error_params": {"detail": "link not allowed"},
+    }
+    worded = reasons.variant_reason(
+        i18n.translator("it"),
+        errors["post.failed"]["error_code"],
+        errors["post.failed"]["error_params"],
+        errors["post.failed"]["error"],
+    )
+    assert worded == "la rete ha rifiutato il contenuto — dettagli: link not allowed"
+    unconfirmed = errors["post.unconfirmed"]
+    assert unconfirmed["error_code"] == "outcome_unknown"
+    assert unconfirmed["error_params"] == {"detail": unconfirmed["error"].split(": ", 1)[1]}
+    assert errors["post.published"] == {"error": None, "error_code": None, "error_params": None}
 
 
 def test_a_recorded_batch_that_rolls_back_emits_nothing(

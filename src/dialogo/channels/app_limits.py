@@ -13,6 +13,12 @@ windows, and only when one is live a query for its apps' channels; :func:`limite
 the same as one subquery for the poller's tick). Usage below the threshold is stored too (no
 window), for the health page.
 
+A window's ``reason`` is English, in one of two shapes: the app's own usage
+(:data:`USAGE_REASON`, "97 % of the app's limit used") or the network's own text of its
+refusal. The table has no code column (no schema change for it), so the code the health page
+and its API word it by is derived from that text (:func:`reason_code`): ``app_usage_high``
+with the percentage, else the provider error ``rate_limited`` with the text as its detail.
+
 The channels of a limited app are found by :attr:`~dialogo.channels.models.Channel.app_key`
 (``config["client_id"]`` stored apart, kept in step on every write, indexed with the network:
 migration 0019), not by reading every channel's JSON (``benchmarks/app_limits.py`` compares
@@ -23,23 +29,33 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, cast
 
+from babel.support import NullTranslations
 from sqlalchemy import Select, Table, and_, case, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from dialogo.channels.models import AppRateLimit, Channel, app_key_of
+from dialogo.core import i18n
 from dialogo.core.clock import ensure_aware
+from dialogo.core.i18n import N_
 from dialogo.providers import ratelimits
 from dialogo.providers.errors import RateLimited
+from dialogo.providers.labels import provider_reason
 
 #: The scopes that hold every channel of an app (the others are the channel's own).
 APP_SCOPES = frozenset({ratelimits.APP, ratelimits.APP_24H})
 #: The health page shows an app's usage this long after it was last reported.
 SHOW_USAGE_FOR = dt.timedelta(hours=1)
+#: The reason of a window the app's own usage opened (``percent``: a whole number).
+USAGE_REASON = N_("%(percent)s %% of the app's limit used")
+USAGE_CODE = "app_usage_high"
+#: :data:`USAGE_REASON` in English as :func:`notes_for` writes it (and always wrote it).
+_USAGE_TEXT = re.compile(r"(\d+) % of the app's limit used")
 
 
 def app_id_of(config: Mapping[str, Any] | None) -> str | None:
@@ -80,7 +96,8 @@ def notes_for(
             if app is not None:
                 reason = None
                 if until is not None:
-                    reason = f"{signal.used_percent or 0:.0f} % of the app's limit used"
+                    percent = f"{signal.used_percent or 0:.0f}"
+                    reason = i18n.english(USAGE_REASON, {"percent": percent})
                 notes.append(
                     Note(
                         network,
@@ -212,6 +229,26 @@ def app_window(
     )
 
 
+def reason_code(reason: str | None) -> tuple[str | None, dict[str, Any]]:
+    """The code and parameters of a stored window ``reason`` (see the module): derived from
+    its English text, since the table keeps no code. ``(None, {})`` without a reason."""
+    if not reason:
+        return None, {}
+    usage = _USAGE_TEXT.fullmatch(reason)
+    if usage is not None:
+        return USAGE_CODE, {"percent": int(usage.group(1))}
+    return RateLimited.code, {"detail": reason}
+
+
+def app_limit_reason(tr: NullTranslations, reason: str | None) -> str:
+    """A stored window ``reason`` in the language of ``tr``: the app's usage in words, or the
+    rate-limit phrase with the network's own text (never translated) as its detail."""
+    code, params = reason_code(reason)
+    if code == USAGE_CODE:
+        return i18n.translate(tr, USAGE_REASON, params)
+    return provider_reason(tr, code, str(params["detail"])) if code else ""
+
+
 @dataclasses.dataclass(frozen=True)
 class AppLimitView:
     """One app of a workspace's channels, as the health page shows it."""
@@ -229,6 +266,17 @@ class AppLimitView:
     @property
     def limited(self) -> bool:
         return self.until is not None
+
+    @property
+    def reason_code(self) -> str | None:
+        """The type of ``reason``: ``app_usage_high`` or ``rate_limited`` (:func:`reason_code`,
+        derived from the stored text); None without a reason."""
+        return reason_code(self.reason)[0]
+
+    @property
+    def reason_params(self) -> dict[str, Any]:
+        """The values of ``reason``'s sentence: ``percent``, or the network's ``detail``."""
+        return reason_code(self.reason)[1]
 
 
 def workspace_limits(

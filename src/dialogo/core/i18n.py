@@ -23,6 +23,7 @@ translations into its own template environments.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import functools
 import io
@@ -61,6 +62,48 @@ def Nn_(singular: str, plural: str) -> tuple[str, str]:
 Param = str | int | float
 
 
+@dataclasses.dataclass(frozen=True)
+class Plural:
+    """A message that counts something: a singular and a plural form (marked with
+    :func:`Nn_`), picked by the number in the parameter ``count`` (``ngettext``: the catalogue's
+    plural rule, Italian's ``nplurals=2`` as English's). A count that is missing or not a
+    number raises ``KeyError``/``ValueError``/``TypeError``, like a missing placeholder."""
+
+    forms: tuple[str, str]  # (singular, plural), as :func:`Nn_` marks them
+    count: str
+
+    def number(self, params: Mapping[str, object]) -> int:
+        value = params[self.count]
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise TypeError(f"{self.count} is not a number: {value!r}")
+        return int(value)
+
+    def english(self, params: Mapping[str, object]) -> str:
+        """The English form for the count in ``params`` (not filled)."""
+        return self.forms[0] if self.number(params) == 1 else self.forms[1]
+
+    def translated(self, translations: NullTranslations, params: Mapping[str, object]) -> str:
+        """The form for the count in ``params`` in the language of ``translations`` (not
+        filled)."""
+        return str(translations.ngettext(*self.forms, self.number(params)))
+
+
+def translate(
+    translations: NullTranslations,
+    template: str | Plural,
+    params: Mapping[str, Param] | None = None,
+    number: Callable[[float], str] | None = None,
+) -> str:
+    """:func:`interpolate` with a catalogue: a :class:`Plural` in the form its count asks
+    for, a plain template through ``gettext``; the English text when the translation misses
+    or misspells a placeholder."""
+    if not isinstance(template, Plural):
+        return interpolate(translations.gettext, template, params, number)
+    values = params or {}
+    form = template.translated(translations, values)
+    return interpolate(lambda _english: form, template.english(values), values, number)
+
+
 def interpolate(
     gettext: Callable[[str], str],
     template: str,
@@ -83,10 +126,12 @@ def interpolate(
         return template % values
 
 
-def english(template: str, params: Mapping[str, Param] | None = None) -> str:
-    """``template`` filled in English (what logs, errors and the API say), numbers as the
-    source texts always wrote them: grouped by thousands from five digits ("1,000,001",
-    "4096")."""
+def english(template: str | Plural, params: Mapping[str, Param] | None = None) -> str:
+    """``template`` filled in English (what logs, errors and the API say; a :class:`Plural` in
+    the form of its count), numbers as the source texts always wrote them: grouped by
+    thousands from five digits ("1,000,001", "4096")."""
+    if isinstance(template, Plural):
+        return translate(NullTranslations(), template, params, _english_number)
     return interpolate(str, template, params, _english_number)
 
 

@@ -11,8 +11,9 @@ kind this catalogue does not know, shows its stored text.
 Kinds with several wordings carry a ``variant`` parameter: the template is
 ``MESSAGES["<kind>/<variant>"]``. A body template is given only where the body is all ours;
 otherwise the stored body is shown as written (a network's own error, the note's text).
-A template that counts something is a :class:`Plural` (marked with
-:func:`~dialogo.core.i18n.Nn_`): ``ngettext`` picks its form by the number in ``params[count]``.
+A template that counts something (a title or a body) is a :class:`~dialogo.core.i18n.Plural`
+(marked with :func:`~dialogo.core.i18n.Nn_`): ``ngettext`` picks its form by the number in
+``params[count]``.
 A kind whose body is a post's reason (``post_failed``, ``post_unconfirmed``) carries its code
 as ``reason_code`` and its parameters as ``reason_params``: the body is worded from them
 (:func:`dialogo.publishing.reasons.variant_reason`); without a code, the stored body.
@@ -30,24 +31,14 @@ from babel.support import NullTranslations
 
 from dialogo.core import i18n
 from dialogo.core.i18n import N_, Nn_
+from dialogo.core.i18n import Plural as Plural
 from dialogo.notifications.models import Notification
 from dialogo.publishing.reasons import variant_reason
 
 
 @dataclass(frozen=True)
-class Plural:
-    """A template with a singular and a plural form, picked by the number ``params[count]``."""
-
-    forms: tuple[str, str]  # (singular, plural), as :func:`~dialogo.core.i18n.Nn_` marks them
-    count: str
-
-    def translated(self, translations: NullTranslations, params: Mapping[str, Any]) -> str:
-        return translations.ngettext(*self.forms, int(params[self.count]))
-
-
-@dataclass(frozen=True)
 class Message:
-    title: str
+    title: str | Plural
     body: str | Plural | None = None  # None: the stored body, as written
     percent: tuple[str, ...] = ()  # the parameters that are shares (0.42 → "42%")
 
@@ -76,7 +67,15 @@ MESSAGES: dict[str, Message] = {
     # dialogo.publishing.recurrence
     "recurring_post_not_scheduled": Message(N_("A recurring post (%(name)s) was not scheduled")),
     # dialogo.publishing.webhooks
-    "webhook_failed": Message(N_("A webhook to %(url)s failed %(attempts)s times")),
+    "webhook_failed": Message(
+        Plural(
+            Nn_(
+                "A webhook to %(url)s failed %(attempts)s time",
+                "A webhook to %(url)s failed %(attempts)s times",
+            ),
+            count="attempts",
+        )
+    ),
     # dialogo.inbox
     "inbox_mention": Message(N_("%(who)s mentioned you in a note")),
     "inbox_ack_missing": Message(
@@ -157,6 +156,15 @@ def _values(
     return values
 
 
+def _template(
+    translations: NullTranslations, template: str | Plural, params: Mapping[str, Any]
+) -> str:
+    """A title's or body's template in the language of ``translations`` (not filled)."""
+    if isinstance(template, Plural):
+        return template.translated(translations, params)
+    return translations.gettext(template)
+
+
 def render_params(
     kind: str,
     params: Mapping[str, Any],
@@ -173,11 +181,11 @@ def render_params(
     translations = i18n.translator(language)
     try:
         values = _values(message, params, language, network_name)
-        title = translations.gettext(message.title) % values
-        if isinstance(message.body, Plural):
-            text = message.body.translated(translations, params) % values
+        title = _template(translations, message.title, params) % values
+        if message.body is not None:
+            text = _template(translations, message.body, params) % values
         else:
-            text = translations.gettext(message.body) % values if message.body is not None else body
+            text = body
         if message.body is None and params.get("reason_code"):  # a post's reason, by its code
             reason = params.get("reason_params")
             text = variant_reason(

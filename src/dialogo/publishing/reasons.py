@@ -7,8 +7,9 @@ as ``detail`` (never translated). The code is either a shared provider error
 (``invalid_payload``, ``rate_limited``, … :data:`dialogo.providers.labels.ERROR_LABELS`:
 worded as that phrase with the detail after it) or one of the dispatcher's own below, whose
 templates take the parameters. A template with ``%(reason)s`` words a provider error inside
-it: the parameters then carry its code as ``error``. Rows written before codes were kept show
-their English text (:func:`variant_reason`).
+it: the parameters then carry its code as ``error``. A template that counts something is a
+:class:`~dialogo.core.i18n.Plural`, its form picked by the number in its parameter (``attempts``,
+``hours``). Rows written before codes were kept show their English text (:func:`variant_reason`).
 """
 
 from __future__ import annotations
@@ -20,12 +21,12 @@ from typing import Any
 from babel.support import NullTranslations
 
 from dialogo.core import i18n
-from dialogo.core.i18n import N_
+from dialogo.core.i18n import N_, Nn_, Plural
 from dialogo.providers.labels import provider_reason
 from dialogo.providers.registry import ProviderRegistry
 
 #: The dispatcher's own reasons (``dialogo.publishing.dispatcher``) by code.
-REASONS: dict[str, str] = {
+REASONS: dict[str, str | Plural] = {
     "channel_removed": N_("the channel was removed before the post went out"),
     "provider_missing": N_("no provider for %(network)s is installed"),
     "app_rate_limit_wait": N_("waiting for the rate limit of the channel's app"),
@@ -36,17 +37,63 @@ REASONS: dict[str, str] = {
         "%(network)s cannot list recent posts, so whether the post went out is unknown: look "
         "at the account and publish again by hand if it is not there"
     ),
+    # Rows stored before the three reasons below had their own codes (the English as detail).
     "reconcile_cannot_tell": N_(
         "whether the post went out on %(network)s is unknown (%(detail)s): look at the account "
         "and publish again by hand if it is not there"
     ),
-    "attempts_exhausted": N_("gave up after %(attempts)s attempts: %(reason)s"),
-    "unanswered_exhausted": N_("%(attempts)s publishes had no answer: %(reason)s"),
+    # A lost answer the account's listing cannot settle (dispatcher._find_on_network).
+    "reconcile_no_times": N_(
+        "%(network)s lists the account's posts without the time they were made, so whether "
+        "it went out is unknown: look at the account and publish again by hand if it is not "
+        "there"
+    ),
+    "reconcile_stopped_short": Plural(
+        Nn_(
+            "%(network)s would not list the account's posts back to when this post was sent "
+            "(it stopped after %(count)s post), so whether it went out is unknown: look at the "
+            "account and publish again by hand if it is not there",
+            "%(network)s would not list the account's posts back to when this post was sent "
+            "(it stopped after %(count)s posts), so whether it went out is unknown: look at "
+            "the account and publish again by hand if it is not there",
+        ),
+        count="count",
+    ),
+    "reconcile_too_many": Plural(
+        Nn_(
+            "the account posted more than %(limit)s time on %(network)s since this post was "
+            "sent, so whether it went out is unknown: look at the account and publish again "
+            "by hand if it is not there",
+            "the account posted more than %(limit)s times on %(network)s since this post was "
+            "sent, so whether it went out is unknown: look at the account and publish again "
+            "by hand if it is not there",
+        ),
+        count="limit",
+    ),
+    "attempts_exhausted": Plural(
+        Nn_(
+            "gave up after %(attempts)s attempt: %(reason)s",
+            "gave up after %(attempts)s attempts: %(reason)s",
+        ),
+        count="attempts",
+    ),
+    "unanswered_exhausted": Plural(
+        Nn_(
+            "%(attempts)s publish had no answer: %(reason)s",
+            "%(attempts)s publishes had no answer: %(reason)s",
+        ),
+        count="attempts",
+    ),
     "uploading": N_("%(network)s: the video is being uploaded (it carries on in the next run)"),
     "processing": N_("%(network)s is processing the media"),
-    "processing_timeout": N_(
-        "%(network)s was still processing the media %(hours)s hours after the post was sent, "
-        "so it was not published: check the file (format, length) and schedule again"
+    "processing_timeout": Plural(
+        Nn_(
+            "%(network)s was still processing the media %(hours)s hour after the post was "
+            "sent, so it was not published: check the file (format, length) and schedule again",
+            "%(network)s was still processing the media %(hours)s hours after the post was "
+            "sent, so it was not published: check the file (format, length) and schedule again",
+        ),
+        count="hours",
     ),
     "first_comment_failed": N_("the post is out, but its first comment failed: %(reason)s"),
 }
@@ -89,6 +136,6 @@ def variant_reason(
         values["network"] = network_name(str(values["network"]))
     filled = {k: v if isinstance(v, int | float) else str(v) for k, v in values.items()}
     try:
-        return i18n.interpolate(tr.gettext, template, filled)
+        return i18n.translate(tr, template, filled)
     except (KeyError, ValueError, TypeError):  # parameters missing: the stored text
         return fallback

@@ -12,6 +12,15 @@ HMAC-SHA256 over ``"{id}.{timestamp}.{body}"`` keyed with the secret's decoded b
 answer delivers it; anything else is logged and retried by a new job with exponential backoff,
 up to :data:`MAX_ATTEMPTS`, after which the delivery fails and the team is notified.
 
+The body of a post event (:func:`post_payload`) is JSON: ``type`` (``post.published``, …),
+``timestamp``, and ``data`` with ``post_id``, ``workspace_id``, ``campaign_id``, ``status``,
+``scheduled_at`` and ``variants``, one per channel: ``channel_id``, ``network``, ``status``,
+``remote_id``, ``url``, ``error`` (the last error in English, null when none), ``error_code``
+(its type: a provider error such as ``rate_limited`` or one of the dispatcher's own,
+:data:`dialogo.publishing.reasons.REASONS`) and ``error_params`` (the values of its sentence,
+the network's own text as ``detail``), so a receiver can word the error in its own language;
+both null when the variant has no error or its error was stored before codes were kept.
+
 Limits: posts created directly in an event status (not through draft first, which every service
 does) emit nothing, since they have no id before the flush; status changes made with bulk SQL
 ``UPDATE`` statements bypass the ORM, so their author calls :func:`emit_status_changes` (the
@@ -221,6 +230,11 @@ def list_deliveries(
 
 
 def post_payload(post: Post, event_type: str, at: dt.datetime) -> dict[str, Any]:
+    """The event's body. Each variant's ``error`` is its last error in English (null: none);
+    ``error_code`` is its type (a provider error code or one of the dispatcher's own,
+    :mod:`dialogo.publishing.reasons`) and ``error_params`` the values of its sentence, with
+    the network's own text as ``detail``, so a receiver can word it itself (both null when
+    the variant has no error, or its error was stored before codes were kept)."""
     return {
         "type": event_type,
         "timestamp": at.isoformat(),
@@ -238,6 +252,8 @@ def post_payload(post: Post, event_type: str, at: dt.datetime) -> dict[str, Any]
                     "remote_id": v.remote_id,
                     "url": v.url,
                     "error": v.last_error,
+                    "error_code": v.last_error_code,
+                    "error_params": v.last_error_params,
                 }
                 for v in post.variants
             ],

@@ -9,6 +9,7 @@ from babel.support import NullTranslations
 from pydantic import ValidationError
 
 from dialogo.audience.receptiveness import FACET_LABELS
+from dialogo.channels.app_limits import app_limit_reason as app_limit_reason
 from dialogo.core.errors import (
     AuthenticationFailed,
     Conflict,

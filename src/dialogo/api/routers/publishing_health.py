@@ -49,7 +49,11 @@ class ChannelProblemOut(BaseModel):
 class AppLimitOut(BaseModel):
     """An app (OAuth client id) of the workspace's channels and its rate limit: ``until`` is
     set while every channel of the app waits; ``used_percent`` is the largest share of the
-    limit the network last reported as used (``usage`` has its figures)."""
+    limit the network last reported as used (``usage`` has its figures). ``reason`` says why
+    the app waits, in English; ``reason_code`` is its type (``app_usage_high``: the app's own
+    usage, ``percent`` in ``reason_params``; ``rate_limited``: the network refused, its own
+    text as ``detail``), derived from the stored text, to word it in another language (null:
+    no reason)."""
 
     network: str
     app_id: str
@@ -61,6 +65,8 @@ class AppLimitOut(BaseModel):
     reason: str | None
     updated_at: dt.datetime
     channels: int
+    reason_code: str | None = None
+    reason_params: dict[str, Any] = {}
 
 
 class TelegramWebhookOut(BaseModel):
