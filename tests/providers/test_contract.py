@@ -27,9 +27,12 @@ from dialogo.providers.base import (
     Draft,
     Media,
     MessagePage,
+    Page,
     Provider,
     PublishResult,
+    RecentPosts,
     ValidationIssue,
+    collect_pages,
 )
 from dialogo.providers.contract import (
     LOOPBACK_TIMEOUT,
@@ -431,4 +434,63 @@ def test_the_listing_check_catches_a_provider_that_reads_one_capped_page() -> No
 
     fixture = _careless_fixture(_OnePage, account_listing=listing, listing_cap=20)
     problems = listing_problems(fixture)
-    assert len(problems) == 3 and all("returned list" in p for p in problems)
+    assert len(problems) == 6, problems
+    assert sum("returned list" in p for p in problems) == 4
+    # written before ``since``: it cannot be asked back to a time, and so reads no page
+    assert "since in page 2: recent_posts returned TypeError" in problems
+    assert "since in page 2: 0 requests, expected 1 (as a limit of two pages" in problems[-1]
+
+
+class _Paged(_Careless):
+    """Pages the listing by its cursor (:func:`collect_pages`), but ``since`` only when
+    ``honours_since``: one that takes it and ignores it reads every page (the bug)."""
+
+    honours_since = True
+
+    def recent_posts(self, *, limit: int = 20, since: dt.datetime | None = None) -> RecentPosts:
+        def page(cursor: str | None, count: int) -> Page:
+            params = {"limit": count, **({"before": cursor} if cursor else {})}
+            body = self.http.get("https://careless.example/posts", params=params).json()
+            posts = [
+                PublishResult(remote_id=str(n["n"]), state={"created_at": n["at"]})
+                for n in body["posts"]
+            ]
+            return posts, body.get("next")
+
+        return collect_pages(
+            page, limit=limit, page_size=20, since=since if self.honours_since else None
+        )
+
+
+class _IgnoresSince(_Paged):
+    honours_since = False
+
+
+def _paged_listing(total: int) -> Responder:
+    def respond(request: ScriptedRequest) -> Answer:
+        url = httpx.URL(request.url)
+        before = url.params.get("before")
+        numbers = listing_page(
+            total,
+            older_than=int(before) if before else None,
+            count=int(url.params["limit"]),
+            cap=20,
+        )
+        posts = [{"n": n, "at": listed_at(n).isoformat()} for n in numbers]
+        following = str(numbers[-1]) if numbers and numbers[-1] > 1 else None
+        return Answer(200, json={"posts": posts, "next": following})
+
+    return respond
+
+
+def test_the_listing_check_holds_providers_to_since() -> None:
+    """A provider that pages and stops at ``since`` keeps the contract; one that takes
+    ``since`` and reads on to the end of the account breaks it (posts and requests)."""
+    paged = _careless_fixture(_Paged, account_listing=_paged_listing, listing_cap=20)
+    assert listing_problems(paged) == []
+    ignoring = _careless_fixture(_IgnoresSince, account_listing=_paged_listing, listing_cap=20)
+    problems = listing_problems(ignoring)
+    assert len(problems) == 3, problems
+    assert problems[0].startswith("since in page 2: listed 43 posts")
+    assert problems[1] == "since in page 2: exhausted is True, expected False"
+    assert problems[2].startswith("since in page 2: 3 requests, expected 2")

@@ -17,8 +17,10 @@ import abc
 import dataclasses
 import datetime as dt
 import enum
+import inspect
 import ssl
 import threading
+import weakref
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, overload
 
@@ -290,6 +292,7 @@ def collect_pages(
     limit: int,
     page_size: int,
     max_requests: int | None = None,
+    since: dt.datetime | None = None,
 ) -> RecentPosts:
     """Page a network's listing for :meth:`Provider.recent_posts`: ``fetch(cursor, count)``
     reads one page (``cursor`` ``None`` for the newest) of up to ``count`` posts, at most
@@ -298,7 +301,14 @@ def collect_pages(
     Pages until ``limit`` posts or the network's last page (a ``None`` cursor: then
     ``exhausted``, unless posts of that page were left out to keep to ``limit``). A cursor
     already seen, or more than ``max_requests`` requests (by default what ``limit`` needs,
-    plus two for pages the network returns short), stops it without ``exhausted``."""
+    plus two for pages the network returns short), stops it without ``exhausted``.
+
+    With ``since``, paging also stops after the first page whose oldest post (its last, the
+    listing being newest first) was made before ``since`` (:func:`made_at`): the listing
+    then reaches back past ``since`` and is not ``exhausted`` unless that page was the
+    network's last. A page whose last post has no creation time never stops it, nor does an
+    empty page. Each page is fetched once: a caller that wants everything back to a moment
+    asks once, with a generous ``limit`` and ``since``, instead of asking again for more."""
     posts: list[PublishResult] = []
     cursor: str | None = None
     seen: set[str] = set()
@@ -310,10 +320,61 @@ def collect_pages(
         posts.extend(page)
         if cursor is None:
             return RecentPosts(posts=tuple(posts[:limit]), exhausted=len(posts) <= limit)
+        if since is not None and page and _before(page[-1], since):
+            break
         if cursor in seen:
             break
         seen.add(cursor)
     return RecentPosts(posts=tuple(posts[:limit]), exhausted=False)
+
+
+def made_at(post: PublishResult) -> dt.datetime | None:
+    """When a listed post was made: its ``state["created_at"]`` (ISO 8601; a trailing ``Z``
+    and a naive time read as UTC), ``None`` when the network did not say or said it in no
+    ISO 8601 form."""
+    value = (post.state or {}).get("created_at")
+    if not value:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
+
+
+def _before(post: PublishResult, since: dt.datetime) -> bool:
+    when = made_at(post)
+    return when is not None and when < (since if since.tzinfo else since.replace(tzinfo=dt.UTC))
+
+
+def takes_since(provider: object) -> bool:
+    """Whether ``provider.recent_posts`` accepts the keyword ``since`` (every provider in
+    this repository does; one installed from elsewhere, written before it, may not). Read
+    from the method's signature, once per class (:data:`_TAKES_SINCE`)."""
+    kind = type(provider)
+    known = _TAKES_SINCE.get(kind)
+    if known is None:
+        known = _signature_takes_since(getattr(kind, "recent_posts", None))
+        _TAKES_SINCE[kind] = known
+    return known
+
+
+def _signature_takes_since(method: object) -> bool:
+    if not callable(method):
+        return False
+    try:
+        parameters = inspect.signature(method).parameters.values()
+    except (TypeError, ValueError):  # no signature to read (a builtin): never passed
+        return False
+    keyword = (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    return any(
+        (p.name == "since" and p.kind in keyword) or p.kind is inspect.Parameter.VAR_KEYWORD
+        for p in parameters
+    )
+
+
+#: :func:`takes_since`'s answers by provider class (weakly: a class made for a test goes).
+_TAKES_SINCE: weakref.WeakKeyDictionary[type, bool] = weakref.WeakKeyDictionary()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -452,12 +513,14 @@ class Provider(abc.ABC):
     def reply(self, target: RemoteRef, draft: Draft) -> PublishResult:
         return self.publish(dataclasses.replace(draft, reply_to=target))
 
-    def recent_posts(self, *, limit: int = 20) -> RecentPosts:
+    def recent_posts(self, *, limit: int = 20, since: dt.datetime | None = None) -> RecentPosts:
         """The account's latest ``limit`` posts, newest first, to reconcile a publish whose
         outcome is unknown (:class:`RecentPosts` says what the answer promises).
 
         Pages the network's own cursor until it has ``limit`` posts or the account has no
-        more (:func:`collect_pages`); says ``exhausted`` only when the network said so. A
+        more (:func:`collect_pages`); says ``exhausted`` only when the network said so. With
+        ``since``, paging stops after the first page whose oldest post was made before it
+        (posts without a creation time never stop it), so one call reads each page once. A
         network that cannot list an account's posts raises ``NotImplementedError``."""
         raise NotImplementedError(f"{self.capabilities.network} cannot list recent posts")
 

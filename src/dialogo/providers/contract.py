@@ -12,7 +12,8 @@
   may exist) but a plain ``TransientError`` on a read;
 - **recent posts** (what reconciles a publish whose answer was lost): ``recent_posts`` pages
   the network's capped listing back to ``limit`` posts, newest first, with each post's
-  ``created_at``, and says ``exhausted`` only when the network's listing ended
+  ``created_at``, says ``exhausted`` only when the network's listing ended, and with
+  ``since`` stops after the first page reaching back before it, reading each page once
   (:func:`listing_problems`, over :attr:`ContractFixture.account_listing`); a provider that
   cannot list raises ``NotImplementedError``.
 
@@ -287,20 +288,33 @@ def listing_problems(fixture: ContractFixture) -> list[str]:
     """What breaks the ``recent_posts`` contract (:class:`~dialogo.providers.base.RecentPosts`)
     over the fixture's listing: an account of two pages and three posts must be listed whole,
     newest first and exhausted; a limit of a page and two, exactly, not exhausted; an empty
-    account, empty and exhausted."""
+    account, empty and exhausted; and with a ``since`` in the middle of the second page, the
+    first two pages exactly, not exhausted, in as many requests as a limit of two pages takes
+    (paging stops after the first page reaching back before ``since``: each page read once)."""
     if fixture.account_listing is None or fixture.listing_cap <= 0:
         raise ValueError("the fixture has no account_listing with a positive listing_cap")
     page = fixture.listing_cap
     total = 2 * page + 3
     problems: list[str] = []
-    cases = [
-        ("whole account", total, total + 10, list(range(total, 0, -1)), True),
-        ("one page and two", total, page + 2, list(range(total, total - page - 2, -1)), False),
-        ("empty account", 0, 5, [], True),
+    two_pages = list(range(total, total - 2 * page, -1))
+    middle = listed_at(total - page - page // 2) + dt.timedelta(seconds=30)
+    cases: list[tuple[str, int, int, dt.datetime | None, list[int], bool]] = [
+        ("whole account", total, total + 10, None, list(range(total, 0, -1)), True),
+        (
+            "one page and two",
+            total,
+            page + 2,
+            None,
+            list(range(total, total - page - 2, -1)),
+            False,
+        ),
+        ("empty account", 0, 5, None, [], True),
+        ("two pages", total, 2 * page, None, two_pages, False),
+        ("since in page 2", total, total + 10, middle, two_pages, False),
     ]
-    for name, posts, limit, expected, exhausted in cases:
-        with fixture.connect(fixture.account_listing(posts)) as provider:
-            listing = provider.recent_posts(limit=limit)
+    requests: dict[str, int] = {}
+    for name, posts, limit, since, expected, exhausted in cases:
+        listing, requests[name] = _listed(fixture, posts, limit, since)
         if not isinstance(listing, RecentPosts):
             problems.append(f"{name}: recent_posts returned {type(listing).__name__}")
             continue
@@ -313,7 +327,37 @@ def listing_problems(fixture: ContractFixture) -> list[str]:
             )
         if listing.exhausted is not exhausted:
             problems.append(f"{name}: exhausted is {listing.exhausted}, expected {exhausted}")
+    if requests["since in page 2"] != requests["two pages"]:
+        problems.append(
+            f"since in page 2: {requests['since in page 2']} requests, expected "
+            f"{requests['two pages']} (as a limit of two pages: each page read once)"
+        )
     return problems
+
+
+def _listed(
+    fixture: ContractFixture, posts: int, limit: int, since: dt.datetime | None
+) -> tuple[object, int]:
+    """The provider's ``recent_posts`` over an account of ``posts`` (``since`` passed only
+    when given, so a provider without it fails the ``since`` case alone) and the number of
+    requests it made."""
+    assert fixture.account_listing is not None
+    respond = fixture.account_listing(posts)
+    sent: list[ScriptedRequest] = []
+
+    def counting(request: ScriptedRequest) -> Answer:
+        sent.append(request)
+        return respond(request)
+
+    with fixture.connect(counting) as provider:
+        try:
+            if since is None:
+                listing: object = provider.recent_posts(limit=limit)
+            else:
+                listing = provider.recent_posts(limit=limit, since=since)
+        except TypeError as exc:  # a provider whose recent_posts takes no since
+            listing = exc
+    return listing, len(sent)
 
 
 def _created(value: str | None) -> dt.datetime | None:

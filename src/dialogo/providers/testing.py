@@ -141,6 +141,38 @@ class FakeNetwork:
         with self._lock:
             self._freezes.append((release, entered))
 
+    def busy_account(
+        self,
+        handle: str,
+        at: dt.datetime,
+        *,
+        older: int,
+        newer: int,
+        key: str | None,
+        before: dt.timedelta = dt.timedelta(hours=1),
+    ) -> Credentials:
+        """A new account whose ``older`` posts were made from ``before`` ``at`` (a second
+        apart), then the post of idempotency key ``key`` at ``at`` (none when ``None``: a
+        publish that never arrived), then ``newer`` posts a second apart: a lost answer at
+        ``at`` on a busy account. Returns the account's credentials
+        (``provider_class()(credentials)``); the network's :attr:`now` is as it was."""
+        account = self.add_account(handle)
+        made, saved = [at - before], self.now
+        self.now = lambda: made[0]
+        try:
+            for n in range(older):
+                made[0] += dt.timedelta(seconds=1)
+                self._publish(account, Draft(text=f"older {n}", idempotency_key=f"older-{n}"))
+            made[0] = at
+            if key is not None:
+                self._publish(account, Draft(text="ours", idempotency_key=key))
+            for n in range(newer):
+                made[0] += dt.timedelta(seconds=1)
+                self._publish(account, Draft(text=f"newer {n}", idempotency_key=f"newer-{n}"))
+        finally:
+            self.now = saved
+        return Credentials(access_token=account.access_token, account_id=account.remote_id)
+
     def posts_with_key(self, idempotency_key: str) -> list[FakePost]:
         return [p for p in self.posts if p.idempotency_key == idempotency_key]
 
@@ -273,7 +305,9 @@ class FakeNetwork:
                 post = network._publish(account, draft)
                 return PublishResult(remote_id=post.remote_id)
 
-            def recent_posts(self, *, limit: int = 20) -> RecentPosts:
+            def recent_posts(
+                self, *, limit: int = 20, since: dt.datetime | None = None
+            ) -> RecentPosts:
                 def page(cursor: str | None, count: int) -> tuple[list[PublishResult], str | None]:
                     # One request: ``count`` posts from ``cursor`` (how many newer ones to skip).
                     account = network._call("recent_posts", self.credentials)
@@ -294,7 +328,7 @@ class FakeNetwork:
                         for p in newest_first
                     ], str(skip + count) if more else None
 
-                return collect_pages(page, limit=limit, page_size=network.page_size)
+                return collect_pages(page, limit=limit, page_size=network.page_size, since=since)
 
             def refresh(self) -> Credentials:
                 return network._refresh(self.credentials)
@@ -466,12 +500,14 @@ class SharedFakeNetwork:
                 account = network._account("publish", self.credentials)
                 return PublishResult(remote_id=network.publish(account, draft))
 
-            def recent_posts(self, *, limit: int = 20) -> RecentPosts:
+            def recent_posts(
+                self, *, limit: int = 20, since: dt.datetime | None = None
+            ) -> RecentPosts:
                 def page(cursor: str | None, count: int) -> tuple[list[PublishResult], str | None]:
                     account = network._account("recent_posts", self.credentials)
                     return network.recent(account, count, cursor)
 
-                return collect_pages(page, limit=limit, page_size=network.page_size)
+                return collect_pages(page, limit=limit, page_size=network.page_size, since=since)
 
             def fetch_messages(self, since: str | None) -> MessagePage:
                 network._account("fetch_messages", self.credentials)
@@ -479,6 +515,18 @@ class SharedFakeNetwork:
 
         SharedFakeProvider.__name__ = f"SharedFakeProvider_{network.name}"
         return SharedFakeProvider
+
+
+class WithoutSince:
+    """A provider as one installed from elsewhere may be, written before ``recent_posts``
+    took ``since``: it lists by ``limit`` only (what the dispatcher's fallback, asking again
+    for more, is tested and measured against). Wraps a provider of this module."""
+
+    def __init__(self, provider: Provider) -> None:
+        self.provider = provider
+
+    def recent_posts(self, *, limit: int = 20) -> RecentPosts:
+        return self.provider.recent_posts(limit=limit)
 
 
 class SlowLink:

@@ -137,6 +137,7 @@ from dialogo.providers.base import (
     RecentPosts,
     RemoteRef,
     new_http_client,
+    takes_since,
 )
 from dialogo.providers.base import Draft as ProviderDraft
 from dialogo.providers.base import Media as ProviderMedia
@@ -203,8 +204,12 @@ RECONCILE_DELAY = dt.timedelta(seconds=5)
 #: SQLite) published a post twice (the chaos test, ``chaos-225``; reproduced without load by
 #: ``test_a_worker_frozen_after_its_last_check_past_its_lease_is_not_followed_by_a_repost``).
 TAKEOVER_FENCE = 1.0
+#: The posts a check first asks a provider for when it cannot ask back to a time (one
+#: installed from elsewhere whose ``recent_posts`` takes no ``since``); then four times more.
 RECENT_POSTS_LIMIT = 50
-#: The most recent posts a check asks for, when the first page is all newer than the attempt.
+#: The most recent posts a check reads: asked at once, with ``since``, of a provider that
+#: takes it (its paging stops at the attempt, or the skew before it), else the last of the
+#: growing askings (:func:`_find_on_network`).
 RECENT_POSTS_MAX = 1000
 #: A post found on the network up to this long before the first attempt still matches.
 CLOCK_SKEW = dt.timedelta(minutes=5)
@@ -986,8 +991,8 @@ def _send_one(
             c,
             f"{exc.reason}, so whether it went out is unknown: look at the account and "
             "publish again by hand if it is not there",
-            "reconcile_cannot_tell",
-            {"network": c.network, "detail": str(exc)},
+            exc.code,
+            {"network": c.network, **exc.params},
         )
         return None
     except (ReauthRequired, InsufficientScopes, Disconnected) as exc:
@@ -1219,11 +1224,16 @@ def matches(variant: PostVariant | Claimed, found: PublishResult) -> bool:
 
 class _CannotTell(Exception):
     """The network's listing does not reach back to the variant's first attempt; ``reason``
-    says why, for the person who looks (it ends the variant's ``last_error``)."""
+    says why, for the person who looks (it begins the variant's ``last_error``), ``code``
+    and ``params`` word it in the reader's language (:data:`~dialogo.publishing.reasons.
+    REASONS`: ``reconcile_no_times``, ``reconcile_stopped_short``, ``reconcile_too_many``;
+    the network is added by the caller)."""
 
-    def __init__(self, reason: str) -> None:
+    def __init__(self, reason: str, code: str, params: Mapping[str, int] | None = None) -> None:
         super().__init__(reason)
         self.reason = reason
+        self.code = code
+        self.params = dict(params or {})
 
 
 def _find_on_network(provider: Provider, c: Claimed) -> PublishResult | None:
@@ -1231,18 +1241,40 @@ def _find_on_network(provider: Provider, c: Claimed) -> PublishResult | None:
 
     Absent only when the listing is known complete back to the first attempt (less the clock
     skew): the network said the account has nothing older (``RecentPosts.exhausted``), or
-    the oldest post listed was made before the attempt. A listing all newer than the attempt
-    (an account busier than :data:`RECENT_POSTS_LIMIT` posts since, as in the chaos test,
-    where a check 6 s late missed a post and sent it again) is asked again for more, up to
-    :data:`RECENT_POSTS_MAX`. The provider pages the network's capped pages (X 100,
+    the oldest post listed was made before the attempt. A provider that takes ``since`` is
+    asked for up to :data:`RECENT_POSTS_MAX` posts back to the attempt (its paging stops at
+    the first page reaching before it, each page read once: a post made then is there), and
+    only when that listing ends inside the clock skew before the attempt (the account posted
+    in those minutes, so it proves nothing yet), once more back to the attempt less the skew.
+    The decisions are those of one asking back to the attempt less the skew, the first
+    listing being the start of that one; asking first to the attempt spares the pages of the
+    skew when the post is found before them (the chaos test: 500 posts an account in well
+    under the skew, ``benchmarks/reconcile.py``), for the pages up to the attempt read twice
+    when it is not. A provider whose ``recent_posts`` takes no ``since`` (installed from
+    elsewhere, written before it; :func:`~dialogo.providers.base.takes_since` reads its
+    signature once per class, rather than catching a ``TypeError`` that its own code could
+    raise too, after requests were spent) is asked for :data:`RECENT_POSTS_LIMIT`, then
+    four times more up to the maximum, while the listing is all newer than the attempt (an
+    account busier than that since, as in the chaos test, where a check 6 s late missed a
+    post and sent it again). The provider pages the network's capped pages (X 100,
     Mastodon 40): fewer posts than asked, not exhausted, means the network would not list
     further back, and a listing whose oldest post has no creation time cannot say how far
     back it reaches: then, as past the maximum, :class:`_CannotTell` (a person looks; never
-    a repost). A provider answering a plain list (not :class:`RecentPosts`) is never
-    taken as exhausted."""
-    limit = RECENT_POSTS_LIMIT
+    a repost). A provider answering a plain list (not :class:`RecentPosts`) is never taken
+    as exhausted."""
+    attempt = ensure_aware(c.first_attempt_at) if c.first_attempt_at else None
+    since = attempt - CLOCK_SKEW if attempt is not None else None
+    # with since: back to the attempt first, then, only if that proves nothing, to the skew
+    backs: list[dt.datetime] = []
+    if attempt is not None and since is not None and takes_since(provider):
+        backs = [attempt, since]
+    limit = RECENT_POSTS_MAX if backs else RECENT_POSTS_LIMIT
     while True:
-        listing = provider.recent_posts(limit=limit)
+        back = backs.pop(0) if backs else None
+        if back is not None:
+            listing = provider.recent_posts(limit=limit, since=back)
+        else:
+            listing = provider.recent_posts(limit=limit)
         listed = tuple(listing)
         for found in listed:
             if matches(c, found):
@@ -1250,22 +1282,29 @@ def _find_on_network(provider: Provider, c: Claimed) -> PublishResult | None:
         if isinstance(listing, RecentPosts) and listing.exhausted:
             return None
         oldest = _created(listed[-1]) if listed else None
-        attempt = ensure_aware(c.first_attempt_at) if c.first_attempt_at else None
-        if oldest is not None and attempt is not None and oldest < attempt - CLOCK_SKEW:
+        if oldest is not None and since is not None and oldest < since:
             return None
         if listed and oldest is None:
             raise _CannotTell(
-                f"{c.network} lists the account's posts without the time they were made"
+                f"{c.network} lists the account's posts without the time they were made",
+                "reconcile_no_times",
             )
+        if backs and back is not None and oldest is not None and oldest < back:
+            continue  # back to the attempt, not to the skew before it: on to there
         if len(listed) < limit:
+            count = len(listed)
             raise _CannotTell(
                 f"{c.network} would not list the account's posts back to when this post was "
-                f"sent (it stopped after {len(listed)})"
+                f"sent (it stopped after {count} post{'' if count == 1 else 's'})",
+                "reconcile_stopped_short",
+                {"count": count},
             )
         if limit >= RECENT_POSTS_MAX:
             raise _CannotTell(
                 f"the account posted more than {RECENT_POSTS_MAX} times on {c.network} since "
-                "this post was sent"
+                "this post was sent",
+                "reconcile_too_many",
+                {"limit": RECENT_POSTS_MAX},
             )
         limit = min(limit * 4, RECENT_POSTS_MAX)
 

@@ -7,6 +7,7 @@ polled for, under a deadline."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterator
 from typing import TypeVar
 
@@ -14,7 +15,14 @@ import httpx
 import pytest
 from atproto_client import Client, models  # type: ignore[import-untyped]
 
-from dialogo.providers.base import Credentials, Draft, InboundMessage, Media, MessageKind
+from dialogo.providers.base import (
+    Credentials,
+    Draft,
+    InboundMessage,
+    Media,
+    MessageKind,
+    made_at,
+)
 from dialogo.providers.bluesky import provider as bluesky_provider
 from dialogo.providers.bluesky.provider import BlueskyProvider, reply_target
 from dialogo.providers.errors import ReauthRequired
@@ -193,8 +201,14 @@ def test_two_accounts_talk_through_the_provider(
         patch.setattr(bluesky_provider, "RECORDS_PAGE", 2)
         paged = provider.recent_posts(limit=10)
         cut = provider.recent_posts(limit=2)
+        # back to a moment: the first page reaches before it (its oldest, the thread's second
+        # post, was made before), so the paging stops there
+        second_made = made_at(paged[1])
+        assert second_made is not None
+        since = provider.recent_posts(limit=10, since=second_made + dt.timedelta(milliseconds=1))
     assert [post.remote_id for post in paged] == recent and paged.exhausted
     assert [post.remote_id for post in cut] == recent[:2] and not cut.exhausted
+    assert [post.remote_id for post in since] == recent[:2] and not since.exhausted
 
     # -- search ------------------------------------------------------------------------------------
     found = eventually(lambda: provider.search_posts("già così").messages or None, "search")

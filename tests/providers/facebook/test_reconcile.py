@@ -116,6 +116,7 @@ def test_a_lost_answer_is_found_on_the_second_page_and_never_posted_again(
     assert variant.status == VariantStatus.published, variant.last_error
     assert variant.remote_id == OURS
     assert page.feed_posts == 1  # found on the network: never sent a second time
-    # asked for 50, answered 25 with a next link, followed to the 16 more that reach ours
-    assert [(p["limit"], p.get("after")) for p in page.listings] == [("50", None), ("25", "25")]
+    # asked back to the attempt, a page of the Graph API's 100 at a time: answered 25 with a
+    # next link, followed to the 16 more that reach ours, each page read once
+    assert [(p["limit"], p.get("after")) for p in page.listings] == [("100", None), ("100", "25")]
     http.close()

@@ -7,6 +7,7 @@ depend on the code under test.
 
 from __future__ import annotations
 
+import datetime as dt
 import struct
 import time
 import uuid
@@ -25,6 +26,7 @@ from dialogo.providers.base import (
     Media,
     MessageKind,
     RemoteRef,
+    made_at,
 )
 from dialogo.providers.errors import ReauthRequired
 from dialogo.providers.matrix import provider as matrix_provider
@@ -321,6 +323,12 @@ def test_recent_posts_page_back_with_the_end_token_to_the_oldest(
     assert times == sorted(times, reverse=True)
     cut = provider.recent_posts(limit=3)
     assert [r.remote_id for r in cut] == sent[:1:-1] and not cut.exhausted
+    # back to just after the second message: the second page ([2, 1]) reaches before it, and
+    # the paging stops there (the first page's oldest, the fourth message, is later)
+    second = made_at(listing[3])
+    assert second is not None
+    back = provider.recent_posts(limit=5, since=second + dt.timedelta(milliseconds=1))
+    assert [r.remote_id for r in back] == sent[:0:-1] and not back.exhausted
 
 
 def test_metrics_count_reactions_and_thread_replies(

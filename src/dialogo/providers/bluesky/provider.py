@@ -592,7 +592,7 @@ class BlueskyProvider(Provider):
             record["reply"] = {"root": root.as_record(), "parent": parent.as_record()}
         return client.create_record(repo, POST_COLLECTION, record)
 
-    def recent_posts(self, *, limit: int = 20) -> RecentPosts:
+    def recent_posts(self, *, limit: int = 20, since: dt.datetime | None = None) -> RecentPosts:
         """The account's newest posts, read from its repository (no indexing delay), paged
         with ``listRecords``' cursor, :data:`RECORDS_PAGE` a request."""
         client, repo = self._ready(), self._did()
@@ -620,7 +620,7 @@ class BlueskyProvider(Provider):
                 )
             return results, following
 
-        return collect_pages(page, limit=limit, page_size=RECORDS_PAGE)
+        return collect_pages(page, limit=limit, page_size=RECORDS_PAGE, since=since)
 
     # -- inbound ---------------------------------------------------------------------------------
 

@@ -528,7 +528,7 @@ class FacebookProvider(Provider):
             )
         return PublishResult(remote_id=reply_id, state={"text": draft.text})
 
-    def recent_posts(self, *, limit: int = 20) -> RecentPosts:
+    def recent_posts(self, *, limit: int = 20, since: dt.datetime | None = None) -> RecentPosts:
         """The Page's latest ``limit`` posts (``GET /<page>/published_posts``, the Page's own
         published posts, newest first), paged by the Graph API's ``paging.cursors.after``
         until ``limit`` or the last page (no ``paging.next``): :func:`listed_posts`.
@@ -546,6 +546,7 @@ class FacebookProvider(Provider):
             url_field="permalink_url",
             limit=limit,
             page_size=POSTS_PAGE,
+            since=since,
             url_for=self._post_url,
         )
 

@@ -597,7 +597,7 @@ class InstagramProvider(Provider):
             )
         return PublishResult(remote_id=reply_id, state={"text": draft.text})
 
-    def recent_posts(self, *, limit: int = 20) -> RecentPosts:
+    def recent_posts(self, *, limit: int = 20, since: dt.datetime | None = None) -> RecentPosts:
         """The account's latest ``limit`` media (``GET /<ig-user>/media``, newest first),
         paged by the Graph API's ``paging.cursors.after`` until ``limit`` or the last page
         (no ``paging.next``): :func:`listed_posts`. The User Media reference: "Returns a
@@ -612,6 +612,7 @@ class InstagramProvider(Provider):
             url_field="permalink",
             limit=limit,
             page_size=MEDIA_PAGE,
+            since=since,
         )
 
     def recent_replies(self, target: RemoteRef, *, limit: int = 20) -> list[PublishResult]:

@@ -627,7 +627,7 @@ class LinkedInProvider(Provider):
             )
         return PublishResult(remote_id=reply_id, state={"text": draft.text})
 
-    def recent_posts(self, *, limit: int = 20) -> RecentPosts:
+    def recent_posts(self, *, limit: int = 20, since: dt.datetime | None = None) -> RecentPosts:
         """The organization's latest ``limit`` posts by the Posts API's ``q=author`` finder,
         ``sortBy=CREATED`` (newest created first: ``LAST_MODIFIED``, the default, would put
         an old post edited after the attempt ahead of the new one and make the listing look
@@ -648,7 +648,7 @@ class LinkedInProvider(Provider):
             posts = [self._listed(item) for item in elements if _str(item.get("id"))]
             return posts, _next_start(body, start=start, count=count, listed=len(elements))
 
-        return collect_pages(page, limit=limit, page_size=POSTS_PAGE)
+        return collect_pages(page, limit=limit, page_size=POSTS_PAGE, since=since)
 
     def _listed(self, item: Mapping[str, Any]) -> PublishResult:
         urn = str(item["id"])

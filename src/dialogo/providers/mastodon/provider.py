@@ -463,7 +463,7 @@ class MastodonProvider(Provider):
     def reply(self, target: RemoteRef, draft: Draft) -> PublishResult:
         return self.publish(dataclasses.replace(draft, reply_to=target))
 
-    def recent_posts(self, *, limit: int = 20) -> RecentPosts:
+    def recent_posts(self, *, limit: int = 20, since: dt.datetime | None = None) -> RecentPosts:
         """The account's newest statuses (to reconcile a publish whose answer was lost):
         ``GET /api/v1/accounts/:id/statuses`` (docs.joinmastodon.org/methods/accounts,
         ``limit`` at most 40), paged back with ``max_id`` from the ``Link`` header."""
@@ -475,7 +475,7 @@ class MastodonProvider(Provider):
             )
             return [_listed(status) for status in statuses], following
 
-        return collect_pages(page, limit=limit, page_size=STATUSES_PAGE)
+        return collect_pages(page, limit=limit, page_size=STATUSES_PAGE, since=since)
 
     # -- inbound, search and metrics -------------------------------------------------------------
 

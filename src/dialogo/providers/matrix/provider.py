@@ -430,7 +430,7 @@ class MatrixProvider(Provider):
             return c.split_conversation(ref.conversation_id)[0]
         return None
 
-    def recent_posts(self, *, limit: int = 20) -> RecentPosts:
+    def recent_posts(self, *, limit: int = 20, since: dt.datetime | None = None) -> RecentPosts:
         """Our latest messages in the configured room, newest first. ``state`` carries the
         ``transaction_id`` the homeserver echoes to the sending device, to match a publish
         whose answer was lost, and ``created_at`` (the event's ``origin_server_ts``)."""
@@ -438,7 +438,7 @@ class MatrixProvider(Provider):
         if not room_id:
             # No room configured: nothing was published, nothing to list (nor to miss).
             return RecentPosts(posts=(), exhausted=True)
-        return self._own_messages(room_id, limit)
+        return self._own_messages(room_id, limit, since)
 
     def recent_replies(self, target: RemoteRef, *, limit: int = 20) -> list[PublishResult]:
         """Our latest messages in the room of ``target`` (the room a reply to it is sent to:
@@ -450,7 +450,9 @@ class MatrixProvider(Provider):
             return []
         return list(self._own_messages(room_id, limit))
 
-    def _own_messages(self, room_id: str, limit: int) -> RecentPosts:
+    def _own_messages(
+        self, room_id: str, limit: int, since: dt.datetime | None = None
+    ) -> RecentPosts:
         """Paged back with ``/messages`` (``dir=b``; the next page ``from`` the answer's
         ``end``, which the spec omits once the start of the visible timeline is reached:
         spec.matrix.org, client-server API, ``GET /_matrix/client/v3/rooms/{roomId}/messages``).
@@ -488,7 +490,9 @@ class MatrixProvider(Provider):
             return results, answer.end
 
         pages = -(-limit // MESSAGES_PAGE)
-        return collect_pages(page, limit=limit, page_size=MESSAGES_PAGE, max_requests=2 * pages + 2)
+        return collect_pages(
+            page, limit=limit, page_size=MESSAGES_PAGE, max_requests=2 * pages + 2, since=since
+        )
 
     # -- direct messages --------------------------------------------------------------------------
 

@@ -34,6 +34,7 @@ Instagram ``/<ig-user>/media``, Threads ``/<threads-user>/threads``) for
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import urllib.parse
 from collections.abc import Callable, Mapping
@@ -271,6 +272,7 @@ def listed_posts(
     page_size: int,
     url_for: Callable[[str], str | None] = lambda _id: None,
     follow_after: bool = False,
+    since: dt.datetime | None = None,
 ) -> RecentPosts:
     """The account's latest ``limit`` posts on the edge ``path``, newest first, paged by the
     Graph API's cursors (:func:`_next_cursor`) at most ``page_size`` a request
@@ -304,4 +306,4 @@ def listed_posts(
         cursor = _next_cursor(body, items, follow_after=follow_after, network=graph.network)
         return posts, cursor
 
-    return collect_pages(page, limit=limit, page_size=page_size)
+    return collect_pages(page, limit=limit, page_size=page_size, since=since)

@@ -64,6 +64,11 @@ so they survive restarts. Without it (tests, a throw-away demo) a restart forget
 posts' metrics are unaffected (see above), but comments under posts published before the
 restart stop arriving and answered messages are treated as ignored.
 
+A ledger entry of a post also keeps when it was published in wall-clock time (UTC): what
+:meth:`recent_posts` lists as ``created_at``, so a publish whose answer was lost is checked
+back to its attempt as on a real network (the simulated time, ``sim_at``, may run fast or
+stand still). Nothing of the world depends on it: ids, outcomes and messages are as before.
+
 Inbound
 -------
 ``fetch_messages(since)``: the cursor is simulated time (ISO 8601). A page covers
@@ -269,16 +274,18 @@ def _thread_roots(posts: Sequence[str]) -> set[str]:
     return {remote_id for _, remote_id in first.values()}
 
 
-def _listed(remote_id: str, root: bool) -> PublishResult:
-    """A published post as :meth:`SandboxProvider.recent_posts` lists it."""
+def _listed(remote_id: str, root: bool, made: str | None) -> PublishResult:
+    """A published post as :meth:`SandboxProvider.recent_posts` lists it: ``sim_at``, its
+    simulated time (what the world's outcome of it follows), and ``created_at``, ``made``:
+    the wall-clock instant (UTC) it was published, the time a reconciliation compares with
+    the dispatcher's attempt (the sandbox's clock may run fast or stand still, so ``sim_at``
+    cannot be). A post recorded by an older ledger, without it, has no ``created_at``."""
     decoded = _post_key(remote_id)
+    state = {"created_at": made} if made else {}
     if decoded is None:
-        return PublishResult(remote_id=remote_id)
+        return PublishResult(remote_id=remote_id, state=state)
     key, at = decoded
-    # Simulated time, not the wall clock a reconciliation compares ``created_at`` with (the
-    # sandbox's clock may run fast or stand still): the listing says how far back it reaches
-    # only by ending (``exhausted``).
-    state = {"sim_at": at.isoformat()}
+    state["sim_at"] = at.isoformat()
     if root:
         state["idempotency_key"] = key
     return PublishResult(remote_id=remote_id, state=state)
@@ -326,10 +333,14 @@ def _spec_for(brand: BrandSpec, at: dt.datetime, draft: Draft, key: str) -> tupl
 
 @dataclasses.dataclass
 class Ledger:
-    """Published posts and answers of one brand in one world (see the module docstring)."""
+    """Published posts and answers of one brand in one world (see the module docstring).
+    ``made`` holds when each post was published in wall-clock time (UTC, ISO 8601), for
+    :meth:`SandboxProvider.recent_posts`' ``created_at`` (entries written before it have
+    none)."""
 
     path: Path | None = None
     posts: list[str] = dataclasses.field(default_factory=list)
+    made: dict[str, str] = dataclasses.field(default_factory=dict)
     answers: dict[str, dt.datetime] = dataclasses.field(default_factory=dict)
     lock: threading.Lock = dataclasses.field(default_factory=threading.Lock)
     loaded: bool = False
@@ -347,6 +358,8 @@ class Ledger:
     def _apply(self, entry: dict[str, str]) -> None:
         if entry.get("post") and entry["post"] not in self.posts:
             self.posts.append(entry["post"])
+            if entry.get("created_at"):
+                self.made[entry["post"]] = entry["created_at"]
         if entry.get("answered"):
             at = dt.datetime.fromisoformat(entry["at"])
             self.answers[entry["answered"]] = min(at, self.answers.get(entry["answered"], at))
@@ -364,6 +377,12 @@ class Ledger:
         with self.lock:
             self._load()
             return list(self.posts), dict(self.answers)
+
+    def published(self) -> list[tuple[str, str | None]]:
+        """The published posts, oldest first, each with when it was made (wall clock)."""
+        with self.lock:
+            self._load()
+            return [(post, self.made.get(post)) for post in self.posts]
 
 
 _ledgers: dict[tuple[Any, ...], Ledger] = {}
@@ -615,8 +634,9 @@ class SandboxProvider(Provider):
         for n, part in enumerate(draft.thread):
             _, part_id = _spec_for(brand, now + dt.timedelta(seconds=n + 1), part, key)
             thread_ids.append(part_id)
+        made = dt.datetime.now(dt.UTC).isoformat()  # wall clock: see :func:`_listed`
         for posted in (remote_id, *thread_ids):
-            self.ledger.record({"post": posted})
+            self.ledger.record({"post": posted, "created_at": made})
         return PublishResult(
             remote_id=remote_id,
             url=f"{WEB}/{self.brand}/{spec.id}",
@@ -637,27 +657,28 @@ class SandboxProvider(Provider):
             state={"sim_at": now.isoformat(), "in_reply_to": target.remote_id},
         )
 
-    def recent_posts(self, *, limit: int = 20) -> RecentPosts:
+    def recent_posts(self, *, limit: int = 20, since: dt.datetime | None = None) -> RecentPosts:
         """The posts published through this brand's ledger, newest first, paged like a
-        network's listing (:data:`RECENT_PAGE` a request, the cursor an offset). ``state``
-        has each post's simulated time (``sim_at``; no ``created_at``: see :func:`_listed`)
-        and, on the first post of a thread only (its parts carry the same key in their ids),
-        the idempotency key it was published with."""
+        network's listing (:data:`RECENT_PAGE` a request, the cursor an offset; ``since``
+        stops it as :func:`collect_pages` says). ``state`` has each post's simulated time
+        (``sim_at``), when it was published in wall-clock time (``created_at``: see
+        :func:`_listed`) and, on the first post of a thread only (its parts carry the same
+        key in their ids), the idempotency key it was published with."""
         self._check_token()
-        posts, _ = self.ledger.snapshot()
-        newest_first = posts[::-1]
-        roots = _thread_roots(posts)
+        published = self.ledger.published()
+        newest_first = published[::-1]
+        roots = _thread_roots([post for post, _ in published])
 
         def page(cursor: str | None, count: int) -> tuple[list[PublishResult], str | None]:
             self._check_token()
             skip = int(cursor or 0)
             listed = newest_first[skip : skip + min(count, RECENT_PAGE)]
             following = skip + len(listed)
-            return [_listed(r, r in roots) for r in listed], (
+            return [_listed(r, r in roots, made) for r, made in listed], (
                 str(following) if following < len(newest_first) else None
             )
 
-        return collect_pages(page, limit=limit, page_size=RECENT_PAGE)
+        return collect_pages(page, limit=limit, page_size=RECENT_PAGE, since=since)
 
     # -- inbound ---------------------------------------------------------------------------------
 

@@ -54,7 +54,7 @@ def contract_fixture() -> ContractFixture:
             Check.server_error: _NO_HTTP,
             Check.read_timeout: _NO_HTTP,
             Check.recent_posts: _NO_HTTP
-            + "; its ledger pages like a network, tested in tests/providers/sandbox (its times"
-            " are simulated, so its posts carry no created_at)",
+            + "; its ledger pages like a network (with since, and each post's wall-clock"
+            " created_at), tested in tests/providers/sandbox",
         },
     )

@@ -568,7 +568,7 @@ class TelegramProvider(Provider):
             state=state,
         )
 
-    def recent_posts(self, *, limit: int = 20) -> RecentPosts:
+    def recent_posts(self, *, limit: int = 20, since: dt.datetime | None = None) -> RecentPosts:
         """Not available: the Bot API (core.telegram.org/bots/api) has no method that lists a
         chat's or channel's messages, only ``getUpdates``/webhooks for what happens next, and
         a bot receives no update for the messages it sends itself, so nothing this provider

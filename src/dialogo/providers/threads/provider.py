@@ -476,16 +476,18 @@ class ThreadsProvider(Provider):
             thread_ids=published[1:],
         )
 
-    def recent_posts(self, *, limit: int = 20) -> RecentPosts:
+    def recent_posts(self, *, limit: int = 20, since: dt.datetime | None = None) -> RecentPosts:
         """The account's latest ``limit`` posts (``GET /<threads-user>/threads``, "a
         paginated list of all threads created by a user", newest first), paged by the
         ``after`` cursor at most :data:`THREADS_PAGE` a request: :func:`listed_posts`.
 
         The Threads reference documents the ``before``/``after`` cursors and no ``next``
         link, so a non-empty page with an ``after`` cursor is always followed, and the
-        listing is exhausted only at an empty page or one without a cursor. ``since`` and
-        ``until`` are not used: :meth:`recent_posts` is asked for a number of posts, not a
-        time range, and the dispatcher stops once the listing reaches past its attempt."""
+        listing is exhausted only at an empty page or one without a cursor. The API's own
+        ``since``/``until`` filters are not sent: the ``since`` asked for stops the paging
+        after the first page reaching back before it
+        (:func:`~dialogo.providers.base.collect_pages`), so an empty filtered answer is never
+        mistaken for the end of the account."""
         return listed_posts(
             self.graph,
             f"{self._user()}/threads",
@@ -495,6 +497,7 @@ class ThreadsProvider(Provider):
             url_field="permalink",
             limit=limit,
             page_size=THREADS_PAGE,
+            since=since,
             follow_after=True,
         )
 

@@ -675,7 +675,7 @@ class XProvider(Provider):
             return messaging.send_direct(self.client, target, draft)
         return self.publish(dataclasses.replace(draft, reply_to=target))
 
-    def recent_posts(self, *, limit: int = 20) -> RecentPosts:
+    def recent_posts(self, *, limit: int = 20, since: dt.datetime | None = None) -> RecentPosts:
         user_id = self._user_id()
 
         def page(cursor: str | None, count: int) -> tuple[list[PublishResult], str | None]:
@@ -704,7 +704,7 @@ class XProvider(Provider):
             meta = body.get("meta") if isinstance(body, dict) else None
             return results, _str(meta.get("next_token")) if isinstance(meta, dict) else None
 
-        listing = collect_pages(page, limit=limit, page_size=TIMELINE_PAGE)
+        listing = collect_pages(page, limit=limit, page_size=TIMELINE_PAGE, since=since)
         if listing.exhausted and len(listing) >= TIMELINE_HISTORY:
             # The end of what X lists, not of the account: older posts may exist.
             return dataclasses.replace(listing, exhausted=False)
