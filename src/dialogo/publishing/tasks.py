@@ -134,10 +134,11 @@ def register(
                     caps=caps,
                     skip_channels=sorted(windows),
                     job_id=ctx.job_id,
+                    commit=True,  # the claim: leases taken, nothing held while sending
                 )
                 infos = dispatcher.channel_infos(session, claimed)
                 dispatcher.attach_media(session, claimed)
-                session.commit()  # the claim: leases taken, nothing held while sending
+                session.commit()  # reads only (the channels on SQLite, the media)
                 if not claimed.variants:
                     break
                 windows.update(
