@@ -269,6 +269,54 @@ def test_the_resolution_of_the_cross_fit_falls_at_least_as_one_over_root_theta()
     assert means[1] >= means[0] / 8, means  # and not by accident: it stays an error of θ
 
 
+def test_skipped_rounds_change_nothing_but_the_number_of_greedy_runs(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A round whose resolution would still be ``_SKIP_ABOVE`` times the tolerance, were it to
+    fall as fast as ``1/θ``, is skipped: its RR sets are drawn with the next round's, from the
+    same seeds. So the search gives the same seeds, estimate and RR sets as with every round
+    evaluated, in fewer rounds (here where the resolution falls slower than ``1/θ``)."""
+    rng = np.random.default_rng(5)
+    graph = InfluenceGraph.from_arcs(
+        3000, rng.integers(0, 3000, 20_000), rng.integers(0, 3000, 20_000)
+    )
+    real = imm_module._cross_fit
+
+    def run() -> tuple[imm_module.SeedSelection, list[tuple[int, float]]]:
+        rounds: list[tuple[int, float]] = []
+
+        def logged(n: int, one: imm_module._Pool, *rest: object) -> imm_module._CrossFit:
+            fit = real(n, one, *rest)  # type: ignore[arg-type]
+            rounds.append((one.sets, fit.noise / fit.level))
+            return fit
+
+        monkeypatch.setattr(imm_module, "_cross_fit", logged)
+        return imm(graph, 10, seed=1), rounds
+
+    skipping, fewer = run()
+    monkeypatch.setattr(imm_module, "_SKIP_ABOVE", math.inf)
+    every, rounds = run()
+    assert skipping.seeds.tolist() == every.seeds.tolist()
+    assert (skipping.rr_sets, skipping.estimated_spread) == (every.rr_sets, every.estimated_spread)
+    assert set(fewer) <= set(rounds)  # the rounds kept are rounds of the full search
+    assert len(fewer) < len(rounds) - 1
+    assert fewer[-1] == rounds[-1]  # the same stopping round, same resolution
+
+
+def test_top_sum_is_the_sum_of_the_k_largest_usable_degrees() -> None:
+    """The greedy's upper bound adds the ``k`` largest marginal coverages of usable nodes (a
+    min-heap of size ``k``): against sorting, with ties, unusable nodes and fewer usable nodes
+    than ``k``."""
+    rng = np.random.default_rng(9)
+    for trial in range(200):
+        n = int(rng.integers(1, 300))
+        degree = rng.integers(0, 1 + int(rng.integers(1, 50)), n).astype(np.int64)
+        usable = rng.random(n) < rng.random()
+        k = int(rng.integers(1, 60))
+        expected = int(np.sort(degree[usable])[::-1][:k].sum())
+        assert int(imm_module._top_sum(degree, usable, k)) == expected, trial
+
+
 def test_final_seeds_fall_back_to_the_certified_ones_when_the_third_pool_cannot_certify(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
