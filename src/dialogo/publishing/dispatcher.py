@@ -139,6 +139,7 @@ from dialogo.providers.base import (
     PublishResult,
     RecentPosts,
     RemoteRef,
+    made_at,
     new_http_client,
     takes_since,
 )
@@ -1332,7 +1333,7 @@ def _find_on_network(provider: Provider, c: Claimed) -> PublishResult | None:
                 return found
         if isinstance(listing, RecentPosts) and listing.exhausted:
             return None
-        oldest = _created(listed[-1]) if listed else None
+        oldest = made_at(listed[-1]) if listed else None
         if oldest is not None and since is not None and oldest < since:
             return None
         if listed and oldest is None:
@@ -1358,12 +1359,6 @@ def _find_on_network(provider: Provider, c: Claimed) -> PublishResult | None:
                 {"limit": RECENT_POSTS_MAX},
             )
         limit = min(limit * 4, RECENT_POSTS_MAX)
-
-
-def _created(found: PublishResult) -> dt.datetime | None:
-    """When a listed post was made (its ``created_at``), ``None`` when the network did not
-    say or said it in no ISO 8601 form."""
-    return _parse_time(str((found.state or {}).get("created_at", "")).replace("Z", "+00:00"))
 
 
 def _first_comment(provider: Provider, c: Claimed, result: PublishResult) -> None:
