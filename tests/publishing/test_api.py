@@ -56,6 +56,8 @@ def test_compose_validate_approve_schedule_and_list(api: Api, auth: Auth, brand:
         "field": "text",
         "template": "%(length)s characters, %(text_limit)s allowed",
         "params": {"length": 300, "text_limit": 280},
+        "template_plural": "",  # set when the issue counts something (a plural pair)
+        "count_param": "",
     }
     tomorrow = (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).isoformat()
     refused = api.post(f"{url}/schedule", json={"scheduled_at": tomorrow}, auth=auth)

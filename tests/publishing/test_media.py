@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,13 +13,16 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from dialogo.channels.crypto import CredentialCipher
+from dialogo.core import i18n
 from dialogo.core.context import AppContext
 from dialogo.core.errors import InvalidInput
+from dialogo.core.i18n import Formatter, translator
 from dialogo.providers.base import MediaRules
 from dialogo.providers.registry import ProviderRegistry
 from dialogo.providers.video import tiny_mp4
 from dialogo.publishing import media, service
-from dialogo.publishing.schemas import PostCreate, VariantIn
+from dialogo.publishing.models import MediaAsset
+from dialogo.publishing.schemas import IssueOut, PostCreate, VariantIn
 from dialogo.server import create_app
 from tests.api.conftest import Api, Auth, assert_problem, token_auth
 from tests.publishing.conftest import Brand
@@ -221,3 +225,108 @@ def test_an_unreadable_video_is_refused_at_upload_and_nothing_is_stored(
         assert "length cannot be read" in refused.value.message
     assert not (tmp_path / "media").exists()
     assert media.list_assets(db, brand.principal, brand.id) == []
+
+
+# --- counting limits: singular/plural pairs ----------------------------------------------------
+
+
+def _attached(mime_type: str, how_many: int) -> list[MediaAsset]:
+    """Unsaved rows: :func:`media.check` reads only their type, size and alt text."""
+    return [
+        MediaAsset(filename=f"{n}.bin", mime_type=mime_type, size_bytes=1024, alt_text="")
+        for n in range(how_many)
+    ]
+
+
+COUNTED = [
+    # (rules, files, code, the English sentence)
+    (MediaRules(max_items=1), _attached("image/png", 2), "too_many_media", "1 attachment"),
+    (MediaRules(max_items=4), _attached("image/png", 5), "too_many_media", "4 attachments"),
+    (
+        MediaRules(max_items=4, max_videos=1),
+        _attached("video/mp4", 2),
+        "too_many_videos",
+        "1 video per post",
+    ),
+    (
+        MediaRules(max_items=4, max_videos=2),
+        _attached("video/mp4", 3),
+        "too_many_videos",
+        "2 videos per post",
+    ),
+]
+
+
+@pytest.mark.parametrize(("rules", "files", "code", "counted"), COUNTED)
+def test_media_count_limits_say_one_or_many(
+    rules: MediaRules, files: list[MediaAsset], code: str, counted: str
+) -> None:
+    [issue] = [i for i in media.check(files, rules, "Strict") if i.code == code]
+    said = f"Strict takes at most {counted}"
+    assert issue.message == said  # English: logs, the API's message and its error details
+    assert issue.render(translator("en"), Formatter("en").number) == said
+    assert issue.render(str) == said  # a bare gettext (no catalogue): the English form
+    # The API gives a client both forms and the parameter that picks one; a page that reads
+    # the issue back from an error's details (the composer's refused schedule) keeps them.
+    dumped = issue.model_dump()
+    assert dumped["template_plural"] and dumped["count_param"] in dumped["params"]
+    assert IssueOut.model_validate(dumped).render(translator("en")) == said
+
+
+def test_media_count_limits_are_worded_by_the_catalogues_plural_forms(tmp_path: Path) -> None:
+    """The form comes from the reader's catalogue (``ngettext``), not from English: an
+    Italian catalogue with the pair (the real one gets it from the localiser) words both."""
+    catalogue = tmp_path / "it" / "LC_MESSAGES"
+    catalogue.mkdir(parents=True)
+    (catalogue / "messages.po").write_text(
+        'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n'
+        '"Plural-Forms: nplurals=2; plural=(n != 1);\\n"\n\n'
+        'msgid "%(network)s takes at most %(max_items)s attachment"\n'
+        'msgid_plural "%(network)s takes at most %(max_items)s attachments"\n'
+        'msgstr[0] "%(network)s accetta al massimo %(max_items)s allegato"\n'
+        'msgstr[1] "%(network)s accetta al massimo %(max_items)s allegati"\n',
+        encoding="utf-8",
+    )
+    italian = i18n.translations(tmp_path, "it")
+    said = []
+    for rules, files, _code, _counted in COUNTED[:2]:
+        [issue] = media.check(files, rules, "Strict")
+        said.append(issue.render(italian, Formatter("it").number))
+    assert said == [
+        "Strict accetta al massimo 1 allegato",
+        "Strict accetta al massimo 4 allegati",
+    ]
+
+
+def test_media_count_limit_in_the_api_validation_and_schedule_error(
+    api: Api, db: Session, brand: Brand
+) -> None:
+    auth, _, _ = token_auth(db, brand.owner, ["write"])
+    db.commit()
+    base = f"/api/v1/workspaces/{brand.id}"
+    made = api.post(f"{base}/media", files={"file": ("p.png", png(), "image/png")}, auth=auth)
+    assert made.status_code == 201, made.text
+    refs = [str(made.json()["id"])] * 5  # the fake network takes 4
+    post = api.post(
+        f"{base}/posts",
+        json={"variants": [{"channel_id": brand.channel.id, "text": "foto", "media": refs}]},
+        auth=auth,
+    )
+    assert post.status_code == 201, post.text
+    url = f"{base}/posts/{post.json()['id']}"
+    [checked] = api.post(f"{url}/validate", auth=auth).json()
+    [issue] = [i for i in checked["issues"] if i["code"] == "too_many_media"]
+    display = "Fake network fakenet"
+    assert issue == {
+        "code": "too_many_media",
+        "message": f"{display} takes at most 4 attachments",
+        "field": "media",
+        "template": "%(network)s takes at most %(max_items)s attachment",
+        "params": {"network": display, "max_items": 4},
+        "template_plural": "%(network)s takes at most %(max_items)s attachments",
+        "count_param": "max_items",
+    }
+    tomorrow = (dt.datetime.now(dt.UTC) + dt.timedelta(days=1)).isoformat()
+    refused = api.post(f"{url}/schedule", json={"scheduled_at": tomorrow}, auth=auth)
+    problem = assert_problem(refused, 422)
+    assert f"fakenet: {display} takes at most 4 attachments" in problem["detail"]  # English

@@ -200,6 +200,35 @@ def test_a_bad_rule_is_refused_with_what_was_typed(
     assert posts_in(db, workspace) == []
 
 
+@pytest.mark.parametrize(
+    ("frequency", "interval", "weekdays", "said"),
+    [
+        ("weekly", "1", ["0", "4"], "Every week: Monday, Friday,"),
+        ("weekly", "2", ["0", "4"], "Every 2 weeks: Monday, Friday,"),
+        ("daily", "1", [], "Every day,"),
+        ("daily", "3", [], "Every 3 days,"),
+        ("monthly", "2", [], "Every 2 months,"),
+    ],
+)
+def test_a_recurring_rules_interval_is_said_with_its_unit(
+    signed_in: Browser,
+    workspace: Workspace,
+    chans: Two,
+    frequency: str,
+    interval: str,
+    weekdays: list[str],
+    said: str,
+) -> None:
+    form = recurring_form(chans, frequency=frequency, interval=interval, weekday=weekdays)
+    r = signed_in.post(f"/w/{workspace.id}/publishing/recurring", form)
+    assert r.status_code == 303, r.text
+    page = signed_in.get(f"/w/{workspace.id}/publishing/recurring").text
+    article = re.search(r'<article id="recurring-\d+".*?</p>', page, re.S)
+    assert article
+    assert said in " ".join(article.group(0).split())
+    assert "(every" not in article.group(0)  # the number alone, without its unit, is gone
+
+
 def test_a_rule_whose_text_a_network_refuses_is_kept_as_drafts(
     db: Session, signed_in: Browser, workspace: Workspace, chans: Two
 ) -> None:

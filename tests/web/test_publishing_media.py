@@ -267,3 +267,25 @@ def test_another_workspaces_file_is_not_found(
     r = signed_in.post(f"/w/{workspace.id}/publishing/media/{asset.id}/delete")
     assert r.status_code == 303
     assert db.get(MediaAsset, asset.id) is not None
+
+
+def test_too_many_attachments_are_counted_in_the_composers_checks(
+    db: Session, signed_in: Browser, workspace: Workspace, chans: Two
+) -> None:
+    """The media check's plural pair where people meet it: the composer's live check and the
+    checks a refused schedule shows (read back from the error's details)."""
+    uploaded = upload(signed_in, workspace, "crema.png", png())
+    assert uploaded.status_code == 303, uploaded.text  # type: ignore[attr-defined]
+    [asset] = assets_in(db, workspace)
+    form = compose_form(chans, "Ciao!", short=False)
+    form[f"media-{chans.long.id}"] = [str(asset.id)] * 5  # the fake networks take 4
+    said = '<li class="field-error">Fake network fakenet takes at most 4 attachments <small>'
+    r = signed_in.htmx(f"/w/{workspace.id}/publishing/check", form)
+    assert r.status_code == 200, r.text
+    assert said in r.text
+    r = signed_in.post(
+        f"/w/{workspace.id}/publishing/posts",
+        {**form, "action": "schedule", "date": _pages.tomorrow(), "time": "10:00"},
+    )
+    assert r.status_code == 422, r.text
+    assert "The draft is saved, but:" in r.text and said in r.text  # in the channel's checks

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from dialogo.accounts.permissions import Permission
 from dialogo.accounts.service import Principal, authorize
 from dialogo.core.errors import InvalidInput, NotFound
-from dialogo.core.i18n import N_, Param
+from dialogo.core.i18n import N_, Nn_, Param, Plural
 from dialogo.providers.base import Media, MediaRules
 from dialogo.providers.video import duration_issues, mp4_info
 from dialogo.publishing.models import MediaAsset
@@ -239,14 +239,22 @@ def check(assets: Sequence[MediaAsset], rules: MediaRules, network: str) -> list
     """What a network would refuse in these attachments (pure)."""
     issues: list[IssueOut] = []
 
-    def issue(code: str, template: str, params: dict[str, Param], index: int | None = None) -> None:
+    def issue(
+        code: str, template: str | Plural, params: dict[str, Param], index: int | None = None
+    ) -> None:
         field = "media" if index is None else f"media[{index}]"
         issues.append(IssueOut.of(code, template, field, {"network": network, **params}))
 
     if len(assets) > rules.max_items:
         issue(
             "too_many_media",
-            N_("%(network)s takes at most %(max_items)s attachments"),
+            Plural(
+                Nn_(
+                    "%(network)s takes at most %(max_items)s attachment",
+                    "%(network)s takes at most %(max_items)s attachments",
+                ),
+                count="max_items",
+            ),
             {"max_items": rules.max_items},
         )
     images = [a for a in assets if a.mime_type in rules.image_types]
@@ -256,7 +264,13 @@ def check(assets: Sequence[MediaAsset], rules: MediaRules, network: str) -> list
     if rules.max_videos is not None and len(videos) > rules.max_videos:
         issue(
             "too_many_videos",
-            N_("%(network)s takes at most %(max_videos)s video per post"),
+            Plural(
+                Nn_(
+                    "%(network)s takes at most %(max_videos)s video per post",
+                    "%(network)s takes at most %(max_videos)s videos per post",
+                ),
+                count="max_videos",
+            ),
             {"max_videos": rules.max_videos},
         )
     for index, asset in enumerate(assets):

@@ -7,9 +7,10 @@ import decimal
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from babel.support import NullTranslations
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from dialogo.core.i18n import Param, english, interpolate
+from dialogo.core.i18n import Param, Plural, english, interpolate, translate
 from dialogo.publishing.models import PostStatus, VariantStatus
 
 MAX_TEXT = 100_000  # generous: each network's own limit is checked by its provider
@@ -197,29 +198,65 @@ class IssueOut(BaseModel):
     """One thing a network would refuse. ``message`` is English (as it always was);
     ``template`` is the same sentence with ``%(name)s`` placeholders, a msgid of the
     interface's catalogue, and ``params`` fill it, so a page (or a client) can say it in the
-    reader's language (:meth:`render`). An issue from a network's own words has no template."""
+    reader's language (:meth:`render`). An issue from a network's own words has no template.
+
+    An issue that counts something ("at most 1 attachment", "at most 4 attachments") has a
+    singular/plural pair: ``template`` is the singular msgid, ``template_plural`` the plural
+    one, and ``count_param`` names the parameter whose number picks the form (``ngettext``
+    with ``params[count_param]``); both are empty for other issues."""
 
     code: str
     message: str
     field: str
     template: str = ""
     params: dict[str, Param] = Field(default_factory=dict)
+    template_plural: str = ""
+    count_param: str = ""
 
     @classmethod
     def of(
-        cls, code: str, template: str, field: str, params: Mapping[str, Param] | None = None
+        cls,
+        code: str,
+        template: str | Plural,
+        field: str,
+        params: Mapping[str, Param] | None = None,
     ) -> IssueOut:
-        """An issue worded by ``template`` (marked with ``N_``) and its ``params``."""
+        """An issue worded by ``template`` (marked with ``N_``, or a :class:`Plural` marked
+        with ``Nn_``) and its ``params``."""
         values = dict(params or {})
         message = english(template, values)
-        return cls(code=code, message=message, field=field, template=template, params=values)
+        if isinstance(template, Plural):
+            (singular, plural), count = template.forms, template.count
+        else:
+            singular, plural, count = template, "", ""
+        return cls(
+            code=code,
+            message=message,
+            field=field,
+            template=singular,
+            params=values,
+            template_plural=plural,
+            count_param=count,
+        )
 
     def render(
-        self, gettext: Callable[[str], str], number: Callable[[float], str] | None = None
+        self,
+        translations: NullTranslations | Callable[[str], str],
+        number: Callable[[float], str] | None = None,
     ) -> str:
-        """The issue in the language of ``gettext`` (numbers through ``number``)."""
+        """The issue in the language of ``translations`` (a catalogue, or its ``gettext``),
+        numbers through ``number``. A counting issue needs the catalogue (its ``ngettext``):
+        given only a ``gettext`` it is said in English."""
         if not self.template:
             return self.message
+        if self.template_plural and self.count_param:
+            plural = Plural((self.template, self.template_plural), self.count_param)
+            if not isinstance(translations, NullTranslations):
+                translations = NullTranslations()  # English: a bare gettext has no plural forms
+            return translate(translations, plural, self.params, number)
+        gettext = (
+            translations.gettext if isinstance(translations, NullTranslations) else translations
+        )
         return interpolate(gettext, self.template, self.params, number)
 
 

@@ -139,6 +139,14 @@ class Viewer:
     def gettext(self, message: str) -> str:
         return self.tr.gettext(message)
 
+    def network_name(self, network: str) -> str:
+        """A network's name as people read it ("LinkedIn", "WhatsApp"): its provider's display
+        name in this app's registry; the network's code when no provider for it is installed."""
+        registry = self.ctx.providers
+        if network not in registry:
+            return network
+        return registry.get(network).capabilities.display_name or network
+
     # -- workspaces ----------------------------------------------------------------------------
 
     def workspaces(self) -> list[tuple[Workspace, Role]]:

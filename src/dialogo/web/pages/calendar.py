@@ -306,4 +306,5 @@ def health_page(workspace_id: int, viewer: CurrentViewer) -> Response:
         now=now,
         variant_labels=VARIANT_STATUS_LABELS,
         can_manage_channels=viewer.can(role, Permission.channels_manage),
+        network_name=viewer.network_name,
     )

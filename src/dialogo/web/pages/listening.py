@@ -309,9 +309,11 @@ async def ingest_now(workspace_id: int, viewer: FormViewer) -> Response:
         cipher=CredentialCipher.from_settings(viewer.ctx.settings),
         emotion_model=listening.emotion_model_for(viewer.ctx.settings),
     )
-    message = viewer.gettext("%(stored)s new mentions from the channels.") % {
-        "stored": result.stored
-    }
+    message = viewer.tr.ngettext(
+        "%(num)d new mention from the channels.",
+        "%(num)d new mentions from the channels.",
+        result.stored,
+    ) % {"num": result.stored}
     if result.errors:
         message += " " + viewer.gettext("Some channels failed: %(errors)s") % {
             "errors": "; ".join(result.errors)
