@@ -273,9 +273,12 @@ def test_skipped_rounds_change_nothing_but_the_number_of_greedy_runs(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A round whose resolution would still be ``_SKIP_ABOVE`` times the tolerance, were it to
-    fall as fast as ``1/θ``, is skipped: its RR sets are drawn with the next round's, from the
-    same seeds. So the search gives the same seeds, estimate and RR sets as with every round
-    evaluated, in fewer rounds (here where the resolution falls slower than ``1/θ``)."""
+    fall as fast as ``1/θ``, cannot stop and is skipped: its RR sets are drawn with the next
+    round's, from the same seeds. Where such a round would have doubled the pools anyway (here,
+    where the resolution falls slower than ``1/θ``), the search gives the same seeds, estimate
+    and RR sets as with every round evaluated, in fewer rounds. (Since its growth follows the
+    resolution's own decay, :func:`_growth`, an evaluated round that cannot stop may also ask
+    for less than doubling: skipping it then only adds RR sets.)"""
     rng = np.random.default_rng(5)
     graph = InfluenceGraph.from_arcs(
         3000, rng.integers(0, 3000, 20_000), rng.integers(0, 3000, 20_000)
@@ -301,6 +304,24 @@ def test_skipped_rounds_change_nothing_but_the_number_of_greedy_runs(
     assert set(fewer) <= set(rounds)  # the rounds kept are rounds of the full search
     assert len(fewer) < len(rounds) - 1
     assert fewer[-1] == rounds[-1]  # the same stopping round, same resolution
+
+
+def test_a_certified_round_grows_by_what_the_resolution_asks_at_its_own_rate_of_decay() -> None:
+    """The growth after a certified round lands where the resolution, falling on as it fell
+    since the round before (``θ^-α``, ``α`` clamped to [0.5, 1]), meets the tolerance: by
+    ``(res / tol)²`` without a round before or where it fell as ``1/√θ`` or slower (or rose),
+    by ``res / tol`` where it fell as ``1/θ`` or faster; between 1.1 and 2."""
+    growth, tol = imm_module._growth, 0.003
+    assert growth(1000, 0.0036, None, tol) == pytest.approx(1.44)
+    assert growth(1000, 0.0036, (250, 0.0072), tol) == pytest.approx(1.44)  # 1/√θ
+    assert growth(1000, 0.0036, (250, 0.0050), tol) == pytest.approx(1.44)  # slower
+    assert growth(1000, 0.0036, (250, 0.0030), tol) == pytest.approx(1.44)  # it rose
+    assert growth(1000, 0.0036, (500, 0.0072), tol) == pytest.approx(1.2)  # 1/θ
+    assert growth(1000, 0.0036, (500, 0.0144), tol) == pytest.approx(1.2)  # faster: as 1/θ
+    alpha = math.log(0.0072 / 0.0036) / math.log(1000 / 400)  # between the two
+    assert growth(1000, 0.0036, (400, 0.0072), tol) == pytest.approx(1.2 ** (1 / alpha))
+    assert growth(1000, 0.0031, (500, 0.0062), tol) == pytest.approx(1.1)  # the least
+    assert growth(1000, 0.0090, None, tol) == pytest.approx(2.0)  # the most
 
 
 def test_top_sum_is_the_sum_of_the_k_largest_usable_degrees() -> None:

@@ -40,22 +40,36 @@
   45,000 RR sets per pool while their loss against the best known was 0.4-1.0 % (5 runs), and
   the old rule drew 178,226 RR sets where ~80,000 give 99 % (the benchmark's notes). The
   resolution falls at least as fast as ``1/√θ`` (``tests/influence``); once certified, the
-  pools grow by what it asks for (``1.1 · (resolution / tolerance)²``, between 1.25× and 2×).
-  A round that would only double the pools again is skipped: where the resolution, were it to
-  fall as fast as ``1/θ`` (measured: ``θ^-0.55`` to ``θ^-1.1`` past the first round, up to
-  ``θ^-1.9`` from the first), would still be ``√(2 / 1.1)`` ≈ 1.35 times the tolerance, that
-  round could not stop and would double again certified or not, so its RR sets are drawn
-  with the next round's, each step from the seeds it would have had: the search returns the
-  same seeds from the same RR sets, in fewer rounds (facebook 4 instead of 8, netphy 2-3
-  instead of 10; the old and new modules agreed on 29 of 30 graph-and-seed pairs of the five
-  research graphs, seeds 0-5; on wikivote seed 5 the first round's resolution fell faster
-  than ``1/θ`` and the search drew 277,440 RR sets instead of 273,849). A jump by the
-  resolution's own prediction instead (``f`` or ``f^1.5``, ``f`` = resolution / tolerance,
-  up to 8×) saved as many rounds but landed elsewhere than the doubling lattice: facebook
-  drew 5-15 % more RR sets, and its worst of 5 runs fell to 98.98 % of the best known.
-  This only adds RR sets, so the guarantee above is unaffected; the tolerance is a heuristic
-  measured on the five research graphs (``benchmarks/influence.py``: worst of 5 runs ≥ 99.0 %
-  of the best known on all five at 0.3 %; 0.33 % gave 98.97 % on netphy).
+  pools grow by what it asks for were it to go on falling as it fell since the round before,
+  ``(resolution / tolerance)^(1/α)`` with ``α`` that decay's exponent clamped to [0.5, 1]
+  (0.5 where no round was evaluated before), between 1.1× and 2× (:func:`_growth`; the union
+  bound's ``i_max`` counts rounds of 1.1×: on facebook 96 instead of 42, ``log(3 i_max / δ)``
+  +0.8, a slightly later certificate). Until 2026-12-07 the
+  growth assumed the slowest decay, ``1.1 · (resolution / tolerance)²`` between 1.25× and 2×:
+  facebook, at 29,696 RR sets per pool with a resolution of 0.0032-0.0034 (decay ``α`` ≈
+  0.7 since 7,424), grew 1.25-1.43× and stopped at 37,000-42,000; it now grows 1.1-1.3× and
+  stops at 33,000-36,000 (all pools: median 82,306 → 73,751 RR sets, seeds 0-4; the worst of
+  5 runs 99.28 % of the best known either way; nethept 621,248 → 586,528, wikivote 229,513 →
+  227,084, enron and netphy's median unchanged; worst of 5 runs nethept 99.54 → 99.62 %,
+  wikivote 99.56 → 99.35 %, enron 99.06 %, netphy 99.03 % as before: its worst run, seed 4,
+  is first certified at a resolution under the tolerance, so the growth never applies).
+  A round that cannot stop is skipped: where the resolution, were it to fall as fast as
+  ``1/θ`` (measured: ``θ^-0.55`` to ``θ^-1.1`` past the first round, up to ``θ^-1.9`` from
+  the first), would still be 1.35 times the tolerance at the next round, its RR sets are
+  drawn with the next round's (doubling), each step from the seeds it would have had. Where
+  that round would have doubled anyway, the search returns the same seeds from the same RR
+  sets, in fewer rounds (facebook 4 instead of 8, netphy 2-3 instead of 10, measured when
+  the growth assumed ``α = 0.5``, where 1.35 = ``√(2 / 1.1)`` meant exactly that); where its
+  resolution's own decay would have asked for less, skipping it only adds RR sets. A jump by
+  the resolution's own prediction instead (``f`` or ``f^1.5``, ``f`` = resolution /
+  tolerance, up to 8×) saved as many rounds but landed elsewhere than the doubling lattice:
+  facebook drew 5-15 % more RR sets, and its worst of 5 runs fell to 98.98 % of the best
+  known. So did evaluating every round with the growth above (skipping only from 2× the
+  tolerance): the decay fitted between close rounds is noisy, facebook's seed 0 landed at
+  27,798 with a resolution of 0.0037 and drew 89,278 RR sets (median −3 %, one more round).
+  The precision rule only adds RR sets, so the guarantee above is unaffected; the tolerance
+  is a heuristic measured on the five research graphs (``benchmarks/influence.py``: worst of
+  5 runs ≥ 99.0 % of the best known on all five at 0.3 %; 0.33 % gave 98.97 % on netphy).
 * RR sets under IC use subset sampling (SUBSIM, Guo et al., SIGMOD 2020) where all in-arcs
   of a node share one probability ``q``, as under weighted cascade: the number of arcs taken
   is drawn from Binomial(d, q) by inversion (``P(K = 0) = (1 - q)^d`` and ``P(K = 1)``
@@ -71,14 +85,18 @@
   grew its buffer node by node was 2.2-2.7× slower, 2026-12-06), and visited nodes carry the
   set's stamp (never cleared). The two pools (and the two greedy runs) grow on two threads, the
   second on one helper thread per call of :func:`imm` (the kernels release the GIL;
-  ``NUMBA_NUM_THREADS=1`` keeps everything on one), with a SplitMix64 generator per pool seeded
-  from ``seed`` (the result is the same on one thread or two). Each pool keeps an inverted
-  index (node → RR sets) in chunks, one per growth: only the new sets are indexed (counting
-  sort), written alongside their nodes, and the old chunks stay as they are (while the pool is
-  small against ``n`` the index is rebuilt as one chunk instead). The greedy is lazy (a
-  max-heap of stale marginal gains) over one pool's index or both, and the coverage counts of
-  the cross-fit walk the seeds' lists (one pool per thread). The greedy's upper bound (the
-  ``k`` largest marginal coverages, every 5 seeds) keeps them in a min-heap of size ``k``.
+  ``NUMBA_NUM_THREADS=1`` keeps everything on one; a helper kept for the process, restarted in
+  forked children, made no measurable difference: starting and joining one costs ~70 µs, and
+  facebook took 64.3 against 66.0 ms wall, 37.2 against 38.5 ms CPU, enron 101.8 against 92.0
+  ms and 35.8 against 35.5 ms, 12 calls each interleaved at load 5.5-6.0, 2026-12-07), with a
+  SplitMix64 generator per pool seeded from ``seed`` (the result is the same on one thread or
+  two). Each pool keeps an inverted index (node → RR sets) in chunks, one per growth: only the
+  new sets are indexed (counting sort), written alongside their nodes, and the old chunks stay
+  as they are (while the pool is small against ``n`` the index is rebuilt as one chunk
+  instead). The greedy is lazy (a max-heap of stale marginal gains) over one pool's index or
+  both, and the coverage counts of the cross-fit walk the seeds' lists (one pool per thread).
+  The greedy's upper bound (the ``k`` largest marginal coverages, every 5 seeds) keeps them in
+  a min-heap of size ``k``.
 
   Per-phase CPU of one facebook call (k = 50, WC, seeds 0-8, the mean; two threads; thread
   CPU time of each kernel call, timed by a wrapper around it; 2026-12-06 22:45 UTC, load 0.6;
@@ -90,9 +108,16 @@
   dropped (no gain on facebook's draw, 275-300 ns per RR set of 8.7 nodes either way): the
   K = 1 arc picked by a product instead of a quotient, the node's arc offset and in-degree
   in the subset table's row (one cache line per node), an int64 instead of a uint64 to float
-  conversion of the generator's output, and a branch-free K ≤ 1 path (40 % slower). The draw
-  seems bound by the unpredictable K = 0 / 1 / ≥ 2 branch and the queue's chain of dependent
-  loads, not by memory or arithmetic.
+  conversion of the generator's output, and a branch-free K ≤ 1 path (40 % slower). Nor did
+  interleaved draws (2026-12-07): two or four RR sets built at once, node by node in turn,
+  each lane with its own queue, stamps and generator stream and the finished sets copied to
+  the pool, so that the CPU could overlap their chains of dependent loads — facebook, 40,000
+  RR sets per call, thread CPU, median of 15 calls interleaved with the module's sampler
+  (load ~2.6-3.7): two lanes in registers 300 vs 303 ns per RR set, four 335 vs 337, the
+  lanes' state in arrays (one copy of the loop body) 318 vs 277; passing arrays to an
+  inlined per-lane step made numba count references in the loop (5× slower). So the draw is
+  bound by the unpredictable K = 0 / 1 / ≥ 2 branch (a misprediction discards the other
+  lanes' work too), not by the chain of loads, memory or arithmetic.
 * :func:`monte_carlo_spread` simulates the chosen seeds forward, with a confidence interval.
 
 Pure functions over arrays, compiled with numba (cached on disk after the first call).
@@ -120,14 +145,14 @@ _B = TypeVar("_B")
 
 TOLERANCE = 0.003
 # Each round multiplies the RR sets of both pools by a factor between these two: the largest
-# until the certificate holds, then what the precision rule's resolution asks for.
-_MIN_GROWTH = 1.25
+# until the certificate holds, then what the precision rule's resolution asks for (see
+# :func:`_growth`).
+_MIN_GROWTH = 1.1
 _MAX_GROWTH = 2.0
 # A round whose resolution would still be this many times the tolerance were it to fall as fast
-# as 1/θ (measured: θ^-0.55 to θ^-1.1 past the first round) would double the pools again whether
-# certified or not (1.1 · 1.35² ≥ 2) and cannot stop: it is skipped, its RR sets drawn with the
-# next round's (same seeds, same sets), so no greedy runs on pools that cannot stop.
-_SKIP_ABOVE = math.sqrt(_MAX_GROWTH / 1.1)
+# as 1/θ (measured: θ^-0.55 to θ^-1.1 past the first round) cannot stop: it is skipped, its RR
+# sets drawn with the next round's (doubling), so no greedy runs on pools that cannot stop.
+_SKIP_ABOVE = 1.35
 # The third pool R3, on which the final seeds are checked, has this share of θ RR sets.
 _CHECK_SHARE = 0.125
 
@@ -854,6 +879,7 @@ def imm(
     with _helper_thread() as helper:
         one, two = _Pool(graph, lt, in_none), _Pool(graph, lt, in_none)
         targets = [math.ceil(theta_0)]
+        previous: tuple[int, float] | None = None
         for _round in range(i_max):
             # One growth step per target, each with its own seeds (as if each were a round).
             parts_one: list[tuple[int, int]] = []
@@ -879,9 +905,8 @@ def imm(
             resolution = fit.noise / fit.level
             if (certified and resolution <= tolerance) or theta >= theta_max:
                 break
-            factor = _MAX_GROWTH
-            if certified:  # aim at the tolerance, 10 % beyond (it falls at least as fast as 1/√θ)
-                factor = min(max(1.1 * (resolution / tolerance) ** 2, _MIN_GROWTH), _MAX_GROWTH)
+            factor = _growth(theta, resolution, previous, tolerance) if certified else _MAX_GROWTH
+            previous = (theta, resolution)
             targets = [min(math.ceil(theta * factor), math.ceil(theta_max))]
             # Skip the rounds that would only double again (see _SKIP_ABOVE): their growth steps
             # join this one, drawn as they would have been.
@@ -909,6 +934,22 @@ def imm(
             # Certified on R3 (or at θmax, where greedy on ≥ θmax sets is guaranteed on its own).
             return SeedSelection(final, n * final_checked / check.sets, rr_total, model)
         return SeedSelection(seeds, n * checked / theta, rr_total, model)
+
+
+def _growth(
+    theta: int, resolution: float, previous: tuple[int, float] | None, tolerance: float
+) -> float:
+    """The growth of a certified round whose ``resolution`` at ``theta`` RR sets per pool is
+    above ``tolerance``: what the resolution asks for, were it to go on falling as ``θ^-α``,
+    ``α`` its decay since the ``previous`` round evaluated (``(θ, resolution)``; clamped to
+    [0.5, 1]: it falls at least as fast as ``1/√θ``, and faster than ``1/θ`` only between
+    the first rounds), 0.5 without one; between ``_MIN_GROWTH`` and ``_MAX_GROWTH``."""
+    alpha = 0.5
+    if previous is not None and previous[1] > resolution and theta > previous[0]:
+        alpha = math.log(previous[1] / resolution) / math.log(theta / previous[0])
+        alpha = min(max(alpha, 0.5), 1.0)
+    need = float((resolution / tolerance) ** (1.0 / alpha))
+    return min(max(need, _MIN_GROWTH), _MAX_GROWTH)
 
 
 @dataclasses.dataclass(frozen=True)
