@@ -606,6 +606,36 @@ Medians: wrk µs 110 → 88 with this round's Python (-20 %), 83 with everything
 larger than the differences. SQLite (``serve``'s worker, ``--posts 20000 --spread none``,
 01:38-01:39, load 1.5-3.2): 3,676 / 3,533 → 5,128 / 4,281 posts/s, wrk µs 284 / 300 →
 204 / 235. The goal of 10,000 posts/s with 4 workers is still not met as a steady figure.
+
+The lead's runs on the idle machine after both rounds were committed (2026-12-07 01:49-02:07
+UTC, load 1.0-2.4, nothing else running). Side by side, the tree before this session
+(``git archive``, ``PYTHONPATH``) and this one, ``--posts 50000 --no-sqlite --workers 4
+--bare-seconds 4 --spread none``::
+
+    run     posts/s  p50 s  p99 s dups lost bare 50/s vs 50 wrk µs pg µs  load
+    before     8370   2.93   5.77    0    0     46880  0.18    115   181 1.2-1.5
+    after     11297   2.33   4.32    0    0     41459  0.27     65   153 1.8-1.9
+    before     8110   3.16   5.82    0    0     43374  0.19    117   166 1.8-1.9
+    after     10137   2.42   4.72    0    0     46187  0.22     68   172 1.9-2.2
+
+The default run, twice (01:51-01:59; 100,000 posts each row; bare 1/s left out)::
+
+    database    wrk posts/s  p50 s  p99 s dups lost bare 50/s vs 50 wrk µs pg µs    load
+    sqlite        1    5317  10.46  18.41    0    0     86705  0.06    187      0 2.0-1.7
+    postgresql    1    5166   9.19  18.97    0    0     23147  0.22     53    171 1.5-1.3
+    postgresql    4   10904   4.39   8.83    0    0     42246  0.26     54    151 1.2-1.8
+    postgresql*   4    1663   0.01   0.02    0    0         -     -    346    514 1.8-2.3
+    sqlite        1    5003   9.25  19.57    0    0    127569  0.04    198      0 2.0-1.7
+    postgresql    1    4553  10.84  21.48    0    0     27478  0.17     61    194 1.6-1.4
+    postgresql    4    8698   5.87  11.07    0    0     38524  0.23     68    182 1.2-1.5
+    postgresql*   4    1662   0.01   0.69    0    0         -     -    348    544 1.6-2.5
+
+And the 4-worker row alone five more times (``--no-sqlite --workers 4 --spread none``,
+02:02-02:07, load 1.0-2.3): 7,035 / 7,089 / 8,408 / 8,096 / 9,612 posts/s, PostgreSQL's
+CPU 165-223 µs per post. Nine runs of this tree: 7,035-11,297, median 8,698, three ≥ 10,000,
+every one 0 duplicates and 0 lost. The workers' CPU is now steady (54-76 µs per post); what
+moves the rate from run to run is PostgreSQL's (151-223 µs per post for the same work), and
+what it spends is mostly the rows' writes (above): the narrow queue table is the next lever.
 """
 
 from __future__ import annotations
