@@ -100,6 +100,13 @@ after; the lead's idle run at 00:35 UTC (load 0.9) had the committed module at 0
    busy; the final greedy itself cannot be split between the threads without a per-seed
    barrier numba does not offer.
 
+The lead's run on the idle machine afterwards (02:01-02:02 UTC, load 1.2 → 1.0, nothing else
+running), ``--runs 5 --graphs facebook --compare`` the module before this change: 0.032 s
+wall, 0.055 s CPU, 73,751 RR sets, 727 ns per RR set, against 0.033 s, 0.056 s, 82,306 and
+681 ns; spread 99.3 % both; pynetim 5.34 s; 5.3× SUBSIM's 0.006 s (before 5.4×). At this
+hour the machine ran pynetim 1.45× slower than at 22:45 yesterday (3.68 s), and facebook
+stays above 5× SUBSIM: the 10 % fewer RR sets did not show in the idle wall time.
+
 Rounds that cannot stop skipped (issue #8, facebook against SUBSIM), 2026-12-06 22:45-22:50
 UTC, ``python benchmarks/influence.py --runs 3 --compare /tmp/imm6_old/imm.py`` ("before": the
 committed module, ``git show HEAD:src/dialogo/influence/imm.py``; runs interleaved), load 0.7
