@@ -632,10 +632,14 @@ The default run, twice (01:51-01:59; 100,000 posts each row; bare 1/s left out):
 
 And the 4-worker row alone five more times (``--no-sqlite --workers 4 --spread none``,
 02:02-02:07, load 1.0-2.3): 7,035 / 7,089 / 8,408 / 8,096 / 9,612 posts/s, PostgreSQL's
-CPU 165-223 µs per post. Nine runs of this tree: 7,035-11,297, median 8,698, three ≥ 10,000,
-every one 0 duplicates and 0 lost. The workers' CPU is now steady (54-76 µs per post); what
-moves the rate from run to run is PostgreSQL's (151-223 µs per post for the same work), and
-what it spends is mostly the rows' writes (above): the narrow queue table is the next lever.
+CPU 165-223 µs per post. At 02:28-02:32 (load 0.0 at the start): 13,350 / 14,135 (pg µs
+126 / 116), then side by side with the tree before this session, before/after: 11,373 /
+11,824 and 7,886 / 8,238 (the same code moving by 1.4x within minutes; worker µs 68 → 48 and
+104 → 73). Thirteen runs of this tree: 7,035-14,135, median 9,612, six ≥ 10,000, every one
+0 duplicates and 0 lost; against the previous tree 1.04-1.35x side by side. The workers'
+CPU is steadier (40-76 µs per post); what moves the rate from run to run is PostgreSQL's
+(116-223 µs per post for the same work), and what it spends is mostly the rows' writes
+(above): the narrow queue table is the next lever.
 """
 
 from __future__ import annotations
