@@ -5,7 +5,6 @@ including a real fetch from a server on loopback when loopback is allowed."""
 from __future__ import annotations
 
 import http.server
-import threading
 from collections.abc import Iterator
 
 import httpx
@@ -32,6 +31,7 @@ from dialogo.providers.registry import ProviderRegistry
 from dialogo.providers.rss.provider import RssProvider
 from tests.conftest import TEST_OUTBOUND_ALLOW
 from tests.factories import make_user, make_workspace
+from tests.loopback import serving
 
 SAFE = OutboundPolicy()
 
@@ -186,14 +186,8 @@ class _Feed(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def feed_server() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Feed)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(_Feed) as url:
+        yield url
 
 
 def test_a_real_loopback_fetch_passes_when_loopback_is_allowed(feed_server: str) -> None:
