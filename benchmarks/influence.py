@@ -18,6 +18,53 @@ are the numbers quoted in ../shared/data/README.md. Graph loading is excluded fr
 The graphs are read from ../shared/data/graphs and never copied. Prints a table; it is not a
 timed test.
 
+Facebook's wall time (issue #8), 2026-12-07 03:28-04:11 UTC, the machine busy throughout
+(load average 2-7: other helpers' test suites and benchmarks, pynetim took 8-74 s on facebook).
+Where the wall time went, as the critical path of thread CPU times (the module docstring has
+the breakdown): the two threads were even but for the serial parts (1.7 of ~17 ms: the
+prologue, the first round on one thread, Python between kernels, the join) and the final
+greedy on R1 ∪ R2 against R3's draw (~0.5 ms more at load 3, ~3 ms at load 5), over 13
+hand-offs per call. Changed (``src/dialogo/influence/imm.py``): each pool grows and runs its
+greedy in one task per round (9 hand-offs instead of 13), the first round runs on both threads
+(``_PARALLEL_FROM`` 2,048 → 256), and the greedies whose upper bound is unused skip it. The
+same seeds, RR sets and estimates as before on all five graphs (seeds 0-4, checked), so the
+spreads are unchanged. ``python benchmarks/influence.py --runs 5 --compare
+/tmp/immwall_old/src/dialogo/influence/imm.py`` ("before": the committed module, ``git archive
+HEAD``; runs interleaved), 04:02-04:10 UTC, load 4.6 at the start, 3.7 at the end::
+
+  ours / before:  wall s         cpu s          ×pynetim wall    ×C++ wall   ×C++ cpu
+  nethept         0.112 / 0.107  0.151 / 0.122   13.0× / 13.7×   2.8× / 2.7×  3.8× / 3.0×
+  facebook        0.023 / 0.031  0.028 / 0.031  346.9× / 260.5×  3.8× / 5.1×  4.7× / 5.2×
+  wikivote        0.011 / 0.015  0.019 / 0.021   81.0× / 59.6×   1.0× / 1.4×  1.7× / 1.9×
+  enron           0.029 / 0.029  0.026 / 0.027   1122× / 1152×   2.0× / 1.9×  1.7× / 1.8×
+  netphy          0.187 / 0.198  0.178 / 0.192  132.3× / 124.6×  2.3× / 2.5×  2.2× / 2.4×
+
+RR sets (median) and spreads (the lowest of the 5 runs, cynetdiff, % of the best known) are
+the same in both rows: nethept 586,528, 961.4 (99.6 %); facebook 73,751, 1,214.2 (99.3 %);
+wikivote 227,084, 668.6 (99.3 %); enron 43,656, 11,723.6 (99.1 %); netphy 699,584, 1,395.4
+(99.0 %). pynetim: 1.46, 8.01, 0.89, 32.89 and 24.73 s wall.
+
+Facebook 3.8× SUBSIM's 0.006 s in wall time here (before, in the same run, 5.1×), 4.7× in CPU
+time; all three goals of issue #8 hold in this run on all five graphs (spread ≥ 99 % of the
+best known; ≥ 10× pynetim and within 5× of the faster C++ tool in wall time; in CPU time
+nethept is 9.7× pynetim). Nethept's CPU +24 % against before is the noise of 5 runs: 21
+calls of each interleaved (04:10 UTC, load 3.2 → 3.9) took 142.7 against 143.6 ms of CPU, a
+critical path of 78.8 against 77.6 ms. The same command with ``--graphs facebook``
+(the final tree; ours, then before, wall / CPU s): 03:59-04:01 UTC (load 3.6 → 5.1) 0.064 /
+0.039 against 0.084 / 0.040; 04:01-04:02 UTC (load 5.2 → 4.7) 0.043 / 0.046 against 0.048 /
+0.045; and at 03:56-03:58 (load 3.1 → 4.4, before the greedies skipped their unused bounds)
+0.036 / 0.036 both, the two threads sharing one core. At these loads the wall time follows
+the other helpers more than the code: the side-by-side critical path (seeds 0-60, each call
+interleaved, 03:59 UTC, load 4.9 → 4.2) is the steadier measure, 21.6 against 23.3 ms (−7 %),
+its serial part 1.5 against 2.6 ms, CPU 40.5 against 42.3 ms; enron 14.3 against 15.9 ms
+(−10 %), netphy 88.3 against 91.7 ms (−4 %). So about half of the 15-30 % asked for comes from
+the serial parts and the hand-offs; the rest of facebook's wall time is the draw (~60 % of the
+critical path) and the greedy (~25 %), spread evenly over both threads, and the final greedy's
+~0.6 ms beyond R3's draw. Tried and dropped (figures in the module docstring): a growth step
+making room for its nodes before drawing them, software prefetch in the greedy, the greedy's
+helpers inlined, its marginal coverages in int32, and the cross-fit's coverage counts on the
+calling thread.
+
 New levers for facebook against SUBSIM (issue #8), 2026-12-07 00:36-01:30 UTC, the machine
 busy throughout (load average 4-7: other engineers' test suites and benchmarks; pynetim took
 7.4 s on facebook, 63 s wall for 15 s CPU on enron), so the wall times below are inflated

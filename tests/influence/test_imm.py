@@ -147,6 +147,15 @@ def test_rr_sets_do_not_depend_on_the_pool_buffer_or_on_how_they_are_split(model
     (roomy_indptr, roomy_nodes), (tiny_indptr, tiny_nodes) = roomy.arrays(), tiny.arrays()
     assert np.array_equal(roomy_indptr, tiny_indptr)
     assert np.array_equal(roomy_nodes, tiny_nodes)
+    # Grown on in steps, each from its own seed: the buffer grows again, the sets stay the same.
+    steps = [(3_000, 4), (20_000, 5), (1_000, 6), (40_000, 7)]
+    before = tiny.nodes.size
+    for pool in (roomy, tiny):
+        for count, seed in steps:
+            pool.add(count, seed)
+    assert tiny.nodes.size > before
+    assert np.array_equal(roomy.arrays()[0], tiny.arrays()[0])
+    assert np.array_equal(roomy.arrays()[1], tiny.arrays()[1])
     indptr, nodes = roomy.arrays()
     for r in range(0, 50_000, 97):  # no node twice in a set (the stamps of a set are its own)
         members = nodes[indptr[r] : indptr[r + 1]]
@@ -173,7 +182,7 @@ def test_a_pool_indexed_in_chunks_lists_every_set_of_every_node(n: int) -> None:
         assert np.array_equal(np.sort(listed), owner[nodes == x])
     nothing = imm_module._no_pool(n)
     allowed = np.ones(n, dtype=np.bool_)
-    seeds, covered, _ = imm_module._greedy(n, 5, allowed, *pool.index(), *nothing)
+    seeds, covered, _ = imm_module._greedy(n, 5, allowed, *pool.index(), *nothing, True)
     fresh, fresh_covered = greedy_cover(n, indptr, nodes, 5)
     assert seeds.tolist() == fresh.tolist() and covered == fresh_covered
 
@@ -221,6 +230,27 @@ def test_imm_is_reproducible_for_a_seed_and_its_estimate_matches_simulation() ->
     assert abs(first.estimated_spread - simulated.mean) <= 0.03 * simulated.mean
     other = imm(graph, 10, seed=6, tolerance=0.01)
     assert monte_carlo_spread(graph, other.seeds, runs=20_000, seed=1).mean >= 0.97 * simulated.mean
+
+
+def test_a_round_grown_and_picked_pool_by_pool_gives_the_cross_fit_of_the_grown_pools() -> None:
+    """A round grows each pool and runs its greedy in one task (one pool per thread): the
+    cross-fit from those greedy results is the one computed on the grown pools afterwards."""
+    rng = np.random.default_rng(3)
+    graph = InfluenceGraph.from_arcs(1500, rng.integers(0, 1500, 9000), rng.integers(0, 1500, 9000))
+    allowed = np.ones(graph.n, dtype=np.bool_)
+    pools = [imm_module._Pool(graph, False) for _ in range(4)]
+    parts = [[(300, 1), (900, 2)], [(300, 3), (900, 4)]]
+    picked = (
+        imm_module._grow_and_pick(pools[0], parts[0], 10, allowed, True),
+        imm_module._grow_and_pick(pools[1], parts[1], 10, allowed, False),
+    )
+    for pool, steps in zip(pools[2:], parts, strict=True):
+        pool.grow(*steps[0], *steps[1:])
+    assert [pool.sets for pool in pools] == [1200] * 4
+    fused = imm_module._cross_fit(graph.n, pools[0], pools[1], 10, allowed, None, picked)
+    apart = imm_module._cross_fit(graph.n, pools[2], pools[3], 10, allowed)
+    assert fused.seeds.tolist() == apart.seeds.tolist()
+    assert dataclasses.astuple(fused)[1:] == dataclasses.astuple(apart)[1:]
 
 
 def test_cross_fitted_optimism_is_unbiased_and_less_noisy_than_a_single_difference() -> None:

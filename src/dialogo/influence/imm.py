@@ -83,8 +83,9 @@
   larger) and the buffer doubles in between, so its inner loops carry no growth checks and never
   reassign an array (numba reference-counts an array reassigned in a loop: the sampler that
   grew its buffer node by node was 2.2-2.7× slower, 2026-12-06), and visited nodes carry the
-  set's stamp (never cleared). The two pools (and the two greedy runs) grow on two threads, the
-  second on one helper thread per call of :func:`imm` (the kernels release the GIL;
+  set's stamp (never cleared). Each round, each pool grows and runs its greedy in one task, the
+  two pools on two threads (from the first round on), the second on one helper thread per
+  call of :func:`imm` (the kernels release the GIL;
   ``NUMBA_NUM_THREADS=1`` keeps everything on one; a helper kept for the process, restarted in
   forked children, made no measurable difference: starting and joining one costs ~70 µs, and
   facebook took 64.3 against 66.0 ms wall, 37.2 against 38.5 ms CPU, enron 101.8 against 92.0
@@ -118,6 +119,38 @@
   inlined per-lane step made numba count references in the loop (5× slower). So the draw is
   bound by the unpredictable K = 0 / 1 / ≥ 2 branch (a misprediction discards the other
   lanes' work too), not by the chain of loads, memory or arithmetic.
+
+  Wall time (2026-12-07 03:30-04:05 UTC, facebook; the machine loaded 2-7 by other helpers,
+  so measured as the critical path of thread CPU times: per hand-off to the helper the longer
+  of the two threads' parts, plus the calling thread's CPU outside them). Before: ~17 ms at
+  load 3.4 (seed 0), of it 1.7 ms serial — the prologue 0.37 (the subset table 0.06-0.08,
+  the pools, the generator), the first round (464 RR sets per pool) on one thread 0.95,
+  Python between the kernels 0.01-0.1 per hand-off, R3's coverage count and the helper's join
+  0.17 — and 13 hand-offs (a grow, a greedy and a coverage count per round). The parallel
+  parts were even (within 0.2 ms) but for the last: the final greedy on R1 ∪ R2, 1.5-2.1 ms,
+  against R3's draw, 1.1-1.8 (at load 5: 5-6.5 against 2.6-3.6; that greedy waits on memory).
+  Now each pool grows and runs its greedy in one task (:func:`_grow_and_pick`: 9 hand-offs
+  instead of 13, and the imbalances of draw and greedy no longer add up), the first round runs
+  on both threads (``_PARALLEL_FROM`` 2,048 → 256), and the greedies whose upper bound is
+  not used (R2's each round, the final one, :func:`greedy_cover`) skip it. The same seeds, RR
+  sets and estimates on all five graphs, seeds 0-4. Critical path, seeds 0-60 (facebook) or
+  0-30, each call interleaved with the module before (03:59 UTC, load 4.9 → 4.2), median:
+  facebook 21.6 against 23.3 ms (−7 %; its serial part 1.5 against 2.6, CPU 40.5 against
+  42.3), enron 14.3 against 15.9 (−10 %; serial 2.0 against 3.9), netphy 88.3 against 91.7
+  (−4 %). Page faults cost nothing: 2-124 minor faults per facebook call (glibc keeps the
+  freed buffers). Tried and dropped: a growth step making room for its nodes at the pool's
+  mean set size before drawing them (one copy instead of the sampler's doublings, the buffer
+  40 % smaller: 464 → 36,000 RR sets in four steps took 18.45 against 18.49 ms of thread
+  CPU, 31 interleaved at load 6.8); software prefetch (an LLVM intrinsic) of the covered
+  sets' index rows and nodes in the greedy, 8 list entries ahead — the greedy on R1 ∪ R2
+  (36,000 RR sets per pool) −4 % at load 2, −2 to −18 % at load 6, on one pool no gain;
+  :func:`_sift_down` and :func:`_cover_sets` inlined into the greedy (0-4 % slower); the
+  greedy's marginal coverages in int32 (no change); the cross-fit's coverage counts of both
+  pools on the calling thread (4 hand-offs fewer: critical path +1.5 ms at load 7, wall no
+  better). What is left on facebook's critical path: the draw (~60 %, 300 ns per RR set,
+  above), the greedy (~25 %: at 36,000 RR sets per pool 3,300 stale heap entries refreshed,
+  ~12 levels each, and 220,000 decrements for the covered sets' nodes), and the final
+  greedy's ~0.6 ms beyond R3's draw, which no other work of the final step can fill.
 * :func:`monte_carlo_spread` simulates the chosen seeds forward, with a confidence interval.
 
 Pure functions over arrays, compiled with numba (cached on disk after the first call).
@@ -451,14 +484,16 @@ def _cover_sets(best, indptr, nodes, rows, inv, covered, degree):  # type: ignor
 
 @numba.njit(cache=True, nogil=True)
 def _greedy(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
-    n, k, allowed, indptr, nodes, rows, inv, degree, indptr2, nodes2, rows2, inv2, degree2
+    n, k, allowed, indptr, nodes, rows, inv, degree, indptr2, nodes2, rows2, inv2, degree2, bounded
 ):
     """Lazy greedy maximum coverage by ``k`` allowed nodes of the RR sets of one or two pools,
     each with its inverted index in chunks (:func:`_index_chunk`; an empty second pool for one).
 
     Returns ``(seeds, covered, upper)``: ``upper`` bounds the coverage of the best ``k`` allowed
     nodes, ``min_i (covered(S_i) + sum of the k largest marginal coverages given S_i)`` over
-    some prefixes ``S_i`` of the greedy order (each term is a bound by submodularity)."""
+    some prefixes ``S_i`` of the greedy order (each term is a bound by submodularity), or -1
+    where ``bounded`` is false (then never computed: each term scans all ``n`` nodes, 11 scans
+    per greedy, ~0.3 ms on netphy, 0.04 ms on facebook)."""
     degree = degree + degree2  # marginal coverage, updated as sets get covered
     usable = allowed.copy()
     keys = np.empty(n, dtype=np.int64)
@@ -476,7 +511,7 @@ def _greedy(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
     seeds = np.empty(k, dtype=np.int64)
     chosen = 0
     total = 0
-    upper = _top_sum(degree, usable, k)
+    upper = _top_sum(degree, usable, k) if bounded else -1
     while chosen < k and heap > 0:
         while keys[0] != degree[ids[0]]:  # stale: marginal gains only shrink
             keys[0] = degree[ids[0]]
@@ -495,12 +530,13 @@ def _greedy(  # type: ignore[no-untyped-def]  # pragma: no cover - compiled
         usable[best] = False
         _cover_sets(best, indptr, nodes, rows, inv, covered, degree)
         _cover_sets(best, indptr2, nodes2, rows2, inv2, covered2, degree)
-        if chosen % 5 == 0 or chosen == k:
+        if bounded and (chosen % 5 == 0 or chosen == k):
             bound = total + _top_sum(degree, usable, k)
             if bound < upper:
                 upper = bound
     if chosen < k:  # nothing left to cover: any remaining allowed nodes, lowest ids first
-        upper = min(upper, total)
+        if bounded:
+            upper = min(upper, total)
         for x in range(n):
             if chosen == k:
                 break
@@ -776,11 +812,13 @@ def _no_pool(n: int) -> _Indexed:
     )
 
 
-# From this many new RR sets per pool, the two pools grow at once: one on the call's helper
-# thread (see :func:`_helper_thread`), the kernel releasing the GIL. Handing a task to the live
-# helper costs ~20 µs; 2,048 RR sets cost 0.1-2 ms on the research graphs (until 2026-12-06 the
-# threshold was 16,384, and on enron, where θ stops near 25,000, everything ran on one thread).
-_PARALLEL_FROM = 2_048
+# From pools of this many RR sets, the two pools grow (and run their greedy) at once: one on the
+# call's helper thread (see :func:`_helper_thread`), the kernel releasing the GIL. A task to the
+# live helper and back costs 30-50 µs; a round at OPIM-C's θ0 (460-580 RR sets per pool on the
+# research graphs) 0.2-0.4 ms of draws and greedy per pool (until 2026-12-07 the threshold was
+# 2,048 and the first round ran on one thread; until 2026-12-06 16,384, and on enron, where θ
+# stops near 25,000, everything ran on one thread).
+_PARALLEL_FROM = 256
 
 
 def rr_sets(
@@ -810,7 +848,7 @@ def greedy_cover(
     rows = np.zeros((1, n + 1), dtype=np.int64)
     inv = np.empty(nodes.size, dtype=np.int32)
     _index_chunk(n, indptr, nodes, 0, indptr.size - 1, degree, rows[0], inv)
-    seeds, total, _ = _greedy(n, int(k), mask, indptr, nodes, rows, inv, degree, *empty)
+    seeds, total, _ = _greedy(n, int(k), mask, indptr, nodes, rows, inv, degree, *empty, False)
     return seeds, int(total)
 
 
@@ -887,15 +925,16 @@ def imm(
             for start, end in zip([one.sets, *targets], targets, strict=False):
                 parts_one.append((end - start, int(rng.integers(2**32))))
                 parts_two.append((end - start, int(rng.integers(2**32))))
-            count = targets[-1] - one.sets
-            _both(
-                functools.partial(one.grow, *parts_one[0], *parts_one[1:]),
-                functools.partial(two.grow, *parts_two[0], *parts_two[1:]),
+            # Each pool grows and runs its greedy in one task, one pool per thread: one hand-off
+            # per round fewer, and no wait between the two steps.
+            picked = _both(
+                functools.partial(_grow_and_pick, one, parts_one, k, allowed, True),
+                functools.partial(_grow_and_pick, two, parts_two, k, allowed, False),
                 helper,
-                count >= _PARALLEL_FROM,
+                targets[-1] >= _PARALLEL_FROM,
             )
             theta = one.sets
-            fit = _cross_fit(n, one, two, k, allowed, helper)
+            fit = _cross_fit(n, one, two, k, allowed, helper, picked)
             seeds, checked = fit.seeds, fit.checked
             sigma_upper = (math.sqrt(fit.upper + a1 / 2.0) + math.sqrt(a1 / 2.0)) ** 2 * n / theta
             certified = _lower_bound(checked, theta, n, a2) >= (c - epsilon) * sigma_upper
@@ -920,7 +959,7 @@ def imm(
         count = max(math.ceil(theta * _CHECK_SHARE), 1)
         seed_check = int(rng.integers(2**32))
         (final, _, _), _ = _both(
-            lambda: _greedy(n, k, allowed, *one.index(), *two.index()),
+            lambda: _greedy(n, k, allowed, *one.index(), *two.index(), False),
             functools.partial(check.add, count, seed_check),
             helper,
             theta >= _PARALLEL_FROM,
@@ -971,6 +1010,25 @@ class _CrossFit:
     level: float
 
 
+# A greedy's result: seeds, how many RR sets they cover, the bound of the best coverage.
+_Picked = tuple[NDArray[np.int64], int, int]
+
+
+def _grow_and_pick(
+    pool: _Pool,
+    parts: list[tuple[int, int]],
+    k: int,
+    allowed: NDArray[np.bool_],
+    bounded: bool,
+) -> _Picked:
+    """Grow ``pool`` by ``parts`` (``(count, seed)`` each, :meth:`_Pool.grow`), then greedy on
+    it alone (with its upper bound where ``bounded``): one round's work on one pool, for one
+    thread."""
+    pool.grow(*parts[0], *parts[1:])
+    n = pool.graph.n
+    return _greedy(n, k, allowed, *pool.index(), *_no_pool(n), bounded)  # type: ignore[no-any-return]
+
+
 def _cross_fit(
     n: int,
     one: _Pool,
@@ -978,8 +1036,10 @@ def _cross_fit(
     k: int,
     allowed: NDArray[np.bool_],
     helper: concurrent.futures.Executor | None = None,
+    picked: tuple[_Picked, _Picked] | None = None,
 ) -> _CrossFit:
-    """Greedy on each pool (on two threads for large pools) and the cross-fitted optimism.
+    """Greedy on each pool (on two threads for large pools; ``picked``: their results where
+    they were run already, see :func:`_grow_and_pick`) and the cross-fitted optimism.
 
     With ``S1`` chosen on R1 and ``S2`` on R2, ``c1``/``c2`` the coverage of a pool:
     ``c1(S1) - c2(S1)`` and ``c2(S2) - c1(S2)`` both estimate the greedy's optimism without bias
@@ -988,13 +1048,15 @@ def _cross_fit(
     sets covered by both seed sets, most of them, cancel within each pool, so only the sets
     covered by exactly one of ``S1``, ``S2`` add noise — ``√(their number) / 2`` is the
     standard error."""
-    nothing = _no_pool(n)
-    (seeds, covered, upper), (seeds_two, covered_two, _) = _both(
-        lambda: _greedy(n, k, allowed, *one.index(), *nothing),
-        lambda: _greedy(n, k, allowed, *two.index(), *nothing),
-        helper,
-        one.sets >= _PARALLEL_FROM,
-    )
+    if picked is None:
+        nothing = _no_pool(n)
+        picked = _both(
+            lambda: _greedy(n, k, allowed, *one.index(), *nothing, True),
+            lambda: _greedy(n, k, allowed, *two.index(), *nothing, False),
+            helper,
+            one.sets >= _PARALLEL_FROM,
+        )
+    (seeds, covered, upper), (seeds_two, covered_two, _) = picked
     # Through the inverted indexes (cost: the seeds' degrees), one pool per thread: c1(S1),
     # c1(S2), both on R1, and c2(S1) (unbiased: R2 played no part in choosing S1), c2(S2), both
     # on R2.
