@@ -223,7 +223,8 @@ class MatrixRooms:
             "event_id": event_id,
             "sender": ME_MX,
             "room_id": room_id,
-            "origin_server_ts": 1_700_000_100_000,
+            # stamped when sent, as a homeserver does (the retry asks since the reply was written)
+            "origin_server_ts": int(dt.datetime.now(dt.UTC).timestamp() * 1000),
             "content": dict(content),
             "unsigned": {"transaction_id": txn_id} if txn_id else {},
         }

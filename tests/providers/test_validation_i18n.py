@@ -1,34 +1,42 @@
 """The composer's validation messages are translatable: every bundled provider words what it
-refuses by a template marked for the catalogue (``N_``) and its parameters, said in English by
-``message`` and in the reader's language by ``render``."""
+refuses by a template marked for the catalogue (``N_``, or a singular/plural pair marked with
+``Nn_`` when it counts something) and its parameters, said in English by ``message`` and in the
+reader's language by ``render``."""
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import re
 from pathlib import Path
 
 import pytest
 from babel.messages.extract import extract_from_file
+from babel.support import NullTranslations
 
 import dialogo.providers
-from dialogo.core.i18n import Formatter, english, translator
-from dialogo.providers.base import Media, MediaRules, ValidationIssue
+from dialogo.core.i18n import Formatter, Plural, english, translator
+from dialogo.providers.base import Draft, Media, MediaRules, ValidationIssue
 from dialogo.providers.contract import Answer, Check, always, validation_issues
 from dialogo.providers.video import duration_issues, video_issues
 from tests.providers.test_contract import NETWORKS, applicable, fixture_for
 
 
 @functools.cache
-def marked() -> frozenset[str]:
-    """The msgids marked with ``N_`` in the providers' sources (as ``pybabel extract`` finds
-    them with the project's keywords)."""
+def marked() -> frozenset[str | tuple[str, str]]:
+    """The msgids marked with ``N_`` and the pairs marked with ``Nn_`` in the providers' sources
+    (as ``pybabel extract`` finds them with the project's keywords)."""
     root = Path(dialogo.providers.__file__).parent
-    found: set[str] = set()
+    found: set[str | tuple[str, str]] = set()
     for path in root.rglob("*.py"):
         for _line, message, _comments, _context in extract_from_file(
-            "python", str(path), keywords={"N_": None}
+            "python", str(path), keywords={"N_": None, "Nn_": (1, 2)}
         ):
-            found.add(message if isinstance(message, str) else message[0])
+            if isinstance(message, str):
+                found.add(message)
+            else:
+                singular, plural = message
+                found.add((singular, plural))
     return frozenset(found)
 
 
@@ -42,7 +50,8 @@ def test_every_refusal_is_a_marked_template_with_its_parameters(network: str) ->
         ]
     assert issues
     for issue in issues:
-        assert issue.template in marked(), f"{network}: not marked with N_: {issue.template!r}"
+        key = issue.template.forms if isinstance(issue.template, Plural) else issue.template
+        assert key in marked(), f"{network}: not marked with N_ or Nn_: {issue.template!r}"
         # every placeholder is filled: an Italian rendering that names them all succeeds
         assert issue.message == english(issue.template, issue.params)
         assert "%(" not in issue.message
@@ -90,3 +99,72 @@ def test_video_limits_are_numbers_with_unit_symbols_in_the_catalogue() -> None:
     assert long.render(catalogue.gettext, Formatter("it").number) == (
         "il video dura 1.800,5 s; LinkedIn accetta fino a 30 min"
     )
+
+
+#: A number followed by what it counts: a sentence that says it needs a plural pair.
+_COUNTED = re.compile(
+    r"%\(\w+\)s (characters?|images?|photos?|items?|attachments?|videos?|bytes?|hashtags?"
+    r"|@mentions?)\b"
+)
+
+
+def test_every_counting_refusal_is_a_plural_pair() -> None:
+    """ "at most 1 images" cannot be said: a template that counts is an ``Nn_`` pair."""
+    single = sorted(m for m in marked() if isinstance(m, str) and _COUNTED.search(m))
+    assert single == []
+    pairs = [m for m in marked() if isinstance(m, tuple)]
+    assert len(pairs) >= 30  # every provider's counting messages (characters, images, bytes)
+    for singular, plural in pairs:
+        assert singular != plural
+        assert re.findall(r"%\(\w+\)s", singular) == re.findall(r"%\(\w+\)s", plural)
+
+
+class _Italian(NullTranslations):
+    """A catalogue that knows one plural pair (the sandbox's), as ``pybabel`` would compile it;
+    everything else stays English."""
+
+    FORMS = ("al massimo %(max_images)s immagine", "al massimo %(max_images)s immagini")
+
+    def ngettext(self, msgid1: str, msgid2: str, n: int) -> str:
+        if msgid2 == "at most %(max_images)s images":
+            return self.FORMS[0] if n == 1 else self.FORMS[1]
+        return super().ngettext(msgid1, msgid2, n)
+
+
+def _too_many_images() -> ValidationIssue:
+    """The sandbox's refusal of five images, from the provider itself."""
+    fixture = fixture_for("sandbox")
+    images = [Media(content=b"\x89PNG", mime_type="image/png") for _ in range(5)]
+    with fixture.connect(always(Answer(500))) as provider:
+        [issue] = [
+            i for i in validation_issues(provider, Draft("hi", media=images)) if i.field == "media"
+        ]
+    return issue
+
+
+def test_a_counting_issue_is_said_in_the_form_of_its_number() -> None:
+    four = _too_many_images()
+    assert isinstance(four.template, Plural) and four.params == {"max_images": 4}
+    one = dataclasses.replace(four, params={"max_images": 1})
+    assert (one.message, four.message) == ("at most 1 image", "at most 4 images")
+    english_catalogue = translator("en")
+    assert one.render(english_catalogue) == "at most 1 image"
+    assert four.render(english_catalogue) == "at most 4 images"
+    # A bare gettext has no plural forms: the English form of the number, never "1 images".
+    assert one.render(str) == "at most 1 image"
+
+
+def test_a_counting_issue_is_said_through_the_italian_catalogue() -> None:
+    four = _too_many_images()
+    one = dataclasses.replace(four, params={"max_images": 1})
+    many = dataclasses.replace(four, params={"max_images": 1234})
+    italian, number = _Italian(), Formatter("it").number
+    assert one.render(italian, number) == "al massimo 1 immagine"
+    assert four.render(italian, number) == "al massimo 4 immagini"
+    assert many.render(italian, number) == "al massimo 1.234 immagini"
+    # A translation that misspells a placeholder falls back to English, not to an error.
+    broken = _Italian()
+    broken.FORMS = ("al massimo %(massimo)s immagine", "al massimo %(massimo)s immagini")
+    assert four.render(broken, number) == "at most 4 images"
+    # The message stays English whatever the reader's language.
+    assert four.message == "at most 4 images"

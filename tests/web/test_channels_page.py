@@ -455,6 +455,22 @@ def test_no_network_installed(ctx: AppContext, owner: User, workspace: Workspace
     assert '<form method="post" action="/w/' not in page.split('id="connect"')[1]
 
 
+def test_a_channel_whose_network_is_gone_is_named_by_its_code(
+    ctx: AppContext, owner: User, signed_in: Browser, workspace: Workspace, network: FakeNetwork
+) -> None:
+    """The page names a network by its provider's display name, and by its code once no
+    provider for it is installed (``Viewer.network_name``), rather than failing."""
+    assert connect(signed_in, workspace, network.add_account("aurora")).status_code == 303
+    assert "<td>Fake network fakenet</td>" in signed_in.get(f"/w/{workspace.id}/channels").text
+    app = create_app(dataclasses.replace(ctx, providers=ProviderRegistry()))
+    with TestClient(app, follow_redirects=False) as client:
+        browser = Browser(client)
+        browser.sign_in(owner.email)
+        r = browser.get(f"/w/{workspace.id}/channels")
+    assert r.status_code == 200
+    assert "<td>fakenet</td>" in r.text and "Fake network" not in r.text
+
+
 def test_bundled_providers_fields_are_in_the_catalogue() -> None:
     """A provider's field texts are translated only if ``messages.PROVIDER_FIELD_TEXTS`` lists
     them (and test_i18n checks that everything listed there has an Italian translation)."""

@@ -29,7 +29,7 @@ from dialogo.inbox.ingest import _insert
 from dialogo.inbox.models import Conversation, Direction, Message, Reply, ReplyStatus
 from dialogo.jobs import service as jobs
 from dialogo.notifications import service as notifications
-from dialogo.providers.base import Draft, Provider, PublishResult, RemoteRef
+from dialogo.providers.base import Draft, Provider, PublishResult, RemoteRef, takes_since
 from dialogo.providers.errors import (
     Disconnected,
     InsufficientScopes,
@@ -303,8 +303,17 @@ def _send(
 
 
 def _find_on_network(provider: Provider, reply: Reply, target: Message) -> PublishResult | None:
-    """Our own recent message in the thread of ``target`` that is this reply, if any."""
-    for found in provider.recent_replies(target_of(target), limit=RECENT_POSTS_LIMIT):
-        if matches(reply, found):
-            return found
+    """Our own recent message in the thread of ``target`` that is this reply, if any. Nothing
+    made before the reply was written, less the clock skew :func:`matches` allows, can be it:
+    that is the ``since`` the provider may ask the network for (one written before ``since``
+    was a parameter of ``recent_replies`` is asked as before, :func:`takes_since`)."""
+    ref = target_of(target)
+    if takes_since(provider, "recent_replies"):
+        since = ensure_aware(reply.created_at) - CLOCK_SKEW
+        found = provider.recent_replies(ref, limit=RECENT_POSTS_LIMIT, since=since)
+    else:
+        found = provider.recent_replies(ref, limit=RECENT_POSTS_LIMIT)
+    for candidate in found:
+        if matches(reply, candidate):
+            return candidate
     return None

@@ -21,12 +21,13 @@ import inspect
 import ssl
 import threading
 import weakref
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, overload
 
 import httpx
+from babel.support import NullTranslations
 
-from dialogo.core.i18n import Param, english, interpolate
+from dialogo.core.i18n import Param, Plural, english, interpolate, translate
 from dialogo.providers.ratelimits import AppSignal
 
 
@@ -204,10 +205,15 @@ class ValidationIssue:
     """Something the network would refuse. ``template`` is an English sentence marked with
     :func:`~dialogo.core.i18n.N_` (so the localiser sees it), with ``%(name)s`` placeholders
     filled from ``params``; :attr:`message` is it in English (logs, errors, the API) and
-    :meth:`render` in a reader's language (the web)."""
+    :meth:`render` in a reader's language (the web).
+
+    An issue that counts something ("1 image", "5 images") has a
+    :class:`~dialogo.core.i18n.Plural` template instead (a pair marked with
+    :func:`~dialogo.core.i18n.Nn_` and the parameter whose number picks the form);
+    ``publishing.schemas.IssueOut.of`` carries the pair to the composer."""
 
     code: str
-    template: str
+    template: str | Plural
     field: str = "text"
     params: Mapping[str, Param] = dataclasses.field(default_factory=dict)
 
@@ -216,8 +222,20 @@ class ValidationIssue:
         return english(self.template, self.params)
 
     def render(
-        self, gettext: Callable[[str], str], number: Callable[[float], str] | None = None
+        self,
+        translations: NullTranslations | Callable[[str], str],
+        number: Callable[[float], str] | None = None,
     ) -> str:
+        """The issue in the language of ``translations`` (a catalogue, or its ``gettext``),
+        numbers through ``number``. A counting issue needs the catalogue (its ``ngettext``):
+        given only a ``gettext`` it is said in English."""
+        if isinstance(self.template, Plural):
+            if not isinstance(translations, NullTranslations):
+                translations = NullTranslations()  # a bare gettext has no plural forms
+            return translate(translations, self.template, self.params, number)
+        gettext = (
+            translations.gettext if isinstance(translations, NullTranslations) else translations
+        )
         return interpolate(gettext, self.template, self.params, number)
 
 
@@ -347,15 +365,26 @@ def _before(post: PublishResult, since: dt.datetime) -> bool:
     return when is not None and when < (since if since.tzinfo else since.replace(tzinfo=dt.UTC))
 
 
-def takes_since(provider: object) -> bool:
-    """Whether ``provider.recent_posts`` accepts the keyword ``since`` (every provider in
-    this repository does; one installed from elsewhere, written before it, may not). Read
-    from the method's signature, once per class (:data:`_TAKES_SINCE`)."""
+def made_since(posts: Iterable[PublishResult], since: dt.datetime | None) -> list[PublishResult]:
+    """``posts`` without those made before ``since`` (:func:`made_at`; a naive ``since`` reads
+    as UTC), in their order; a post whose time is unknown is kept (it may be the one sought).
+    All of them when ``since`` is ``None``."""
+    if since is None:
+        return list(posts)
+    return [post for post in posts if not _before(post, since)]
+
+
+def takes_since(provider: object, method: str = "recent_posts") -> bool:
+    """Whether ``provider.recent_posts`` (or its ``method``: ``recent_replies``) accepts the
+    keyword ``since`` (every provider in this repository does; one installed from elsewhere,
+    written before it, may not). Read from the method's signature, once per class and method
+    (:data:`_TAKES_SINCE`)."""
     kind = type(provider)
-    known = _TAKES_SINCE.get(kind)
+    answers = _TAKES_SINCE.setdefault(kind, {})
+    known = answers.get(method)
     if known is None:
-        known = _signature_takes_since(getattr(kind, "recent_posts", None))
-        _TAKES_SINCE[kind] = known
+        known = _signature_takes_since(getattr(kind, method, None))
+        answers[method] = known
     return known
 
 
@@ -373,8 +402,9 @@ def _signature_takes_since(method: object) -> bool:
     )
 
 
-#: :func:`takes_since`'s answers by provider class (weakly: a class made for a test goes).
-_TAKES_SINCE: weakref.WeakKeyDictionary[type, bool] = weakref.WeakKeyDictionary()
+#: :func:`takes_since`'s answers by provider class (weakly: a class made for a test goes) and
+#: method name.
+_TAKES_SINCE: weakref.WeakKeyDictionary[type, dict[str, bool]] = weakref.WeakKeyDictionary()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -524,17 +554,29 @@ class Provider(abc.ABC):
         network that cannot list an account's posts raises ``NotImplementedError``."""
         raise NotImplementedError(f"{self.capabilities.network} cannot list recent posts")
 
-    def recent_replies(self, target: RemoteRef, *, limit: int = 20) -> list[PublishResult]:
+    def recent_replies(
+        self, target: RemoteRef, *, limit: int = 20, since: dt.datetime | None = None
+    ) -> list[PublishResult]:
         """The account's own latest messages in the thread or conversation of ``target`` (what
         a reply to ``target`` became: a comment under it, a message in its direct
         conversation), to reconcile a reply whose outcome is unknown. ``state`` carries what
         :func:`dialogo.inbox.replies.matches` compares (``text``, ``created_at``, an echoed
         ``idempotency_key`` or ``transaction_id``).
 
-        The default is :meth:`recent_posts`, right where replies are posts of the account
-        (X, Bluesky, Mastodon). Networks whose replies are not posts (direct messages, comment
-        replies) override it; one that cannot read a thread raises ``NotImplementedError``."""
-        return list(self.recent_posts(limit=limit))
+        ``since`` (the reply's first attempt less the clock skew the caller allows): nothing
+        made before it is the reply sought, so a provider asks the network for less where its
+        API can (a time parameter, fewer pages) and leaves out what it knows to be older
+        (:func:`made_since`; a message whose time is unknown stays). ``None``: as before.
+
+        The default is :meth:`recent_posts` (with ``since`` where it takes it: fewer pages),
+        right where replies are posts of the account (X, Bluesky, Mastodon). Networks whose
+        replies are not posts (direct messages, comment replies) override it; one that cannot
+        read a thread raises ``NotImplementedError``."""
+        if since is None:
+            return list(self.recent_posts(limit=limit))
+        if not takes_since(self):
+            return made_since(self.recent_posts(limit=limit), since)
+        return made_since(self.recent_posts(limit=limit, since=since), since)
 
     def resume_upload(self, checkpoint: PublishResult, draft: Draft) -> PublishResult:
         """Continue the media upload an ``uploading`` result of :meth:`publish` (or of this

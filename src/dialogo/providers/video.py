@@ -22,7 +22,7 @@ import dataclasses
 import struct
 from collections.abc import Iterator, Sequence
 
-from dialogo.core.i18n import N_, Param
+from dialogo.core.i18n import N_, Nn_, Param, Plural
 from dialogo.providers.base import Media, MediaRules, ValidationIssue
 
 _CONTAINERS = (b"moov",)
@@ -212,7 +212,13 @@ def video_issues(
         issues.append(
             ValidationIssue(
                 "too_many_videos",
-                N_("%(count)s videos; %(network)s takes %(max_videos)s per post"),
+                Plural(
+                    Nn_(
+                        "%(count)s video; %(network)s takes %(max_videos)s per post",
+                        "%(count)s videos; %(network)s takes %(max_videos)s per post",
+                    ),
+                    count="count",
+                ),
                 field,
                 params={"count": len(videos), "network": network, "max_videos": rules.max_videos},
             )

@@ -364,6 +364,40 @@ def test_recent_posts_page_back_with_the_end_token() -> None:
     assert asked == [(None, 3), ("t1", 1)]
 
 
+def test_recent_replies_since_stop_paging_back_and_leave_out_the_older() -> None:
+    """``/messages`` takes no time: with ``since``, paging back stops after the first page
+    reaching before it (the third is never asked) and its older events are left out; without
+    it, the room is read back to its start as before."""
+    asked: list[str | None] = []
+    provider, fake = make()
+    minute = 60_000
+    at = {n: 1_700_000_000_000 + n * minute for n in range(1, 6)}  # $p5 the newest
+    pages = {
+        None: MessagesPage(
+            events=[event(f"$p{n}", ME, {"body": "x"}, at[n]) for n in (5, 4)], end="t1"
+        ),
+        "t1": MessagesPage(
+            events=[event(f"$p{n}", ME, {"body": "x"}, at[n]) for n in (3, 2)], end="t2"
+        ),
+        "t2": MessagesPage(events=[event("$p1", ME, {"body": "x"}, at[1])], end=None),
+    }
+
+    def messages(room_id: str, **kwargs: Any) -> MessagesPage:
+        asked.append(kwargs["start"])
+        return pages[kwargs["start"]]
+
+    fake.messages = messages  # type: ignore[method-assign]
+    since = dt.datetime.fromtimestamp((at[3] - 1) / 1000, dt.UTC)  # just before $p3
+    target = RemoteRef("$q", conversation_id=ROOM)
+    found = provider.recent_replies(target, limit=50, since=since)
+    assert [r.remote_id for r in found] == ["$p5", "$p4", "$p3"]
+    assert asked == [None, "t1"]
+    asked.clear()
+    everything = provider.recent_replies(target, limit=50)
+    assert [r.remote_id for r in everything] == ["$p5", "$p4", "$p3", "$p2", "$p1"]
+    assert asked == [None, "t1", "t2"]
+
+
 # -- inbound --------------------------------------------------------------------------------------
 
 

@@ -481,6 +481,62 @@ def test_recent_posts_stop_at_the_limit_without_claiming_the_end() -> None:
     assert [p["max_results"] for p in asked] == ["12", "5"]  # 2 left; X's minimum is 5
 
 
+def test_recent_replies_ask_the_timeline_from_since() -> None:
+    """A reply on X is a post: with ``since`` the timeline is asked from then on with its
+    documented ``start_time`` (UTC, to the second), and an older post answered anyway is not
+    returned; without it, the request and the answer are those of ``recent_posts``."""
+    since = dt.datetime(
+        2026, 11, 20, 10, 55, 30, 700_000, tzinfo=dt.timezone(dt.timedelta(hours=1))
+    )
+    recorder = timeline_recorder((59, 50, None))
+    found = provider(recorder).recent_replies(RemoteRef("1"), limit=20, since=since)
+    assert [p.remote_id for p in found] == ["59", "58", "57", "56"]  # 09:55:00 is before since
+    [asked] = recorder.sent("GET", f"/2/users/{ME}/tweets")
+    assert asked.url.params["start_time"] == "2026-11-20T09:55:30Z"
+    recorder = timeline_recorder((59, 50, None))
+    everything = provider(recorder).recent_replies(RemoteRef("1"), limit=20)
+    assert [p.remote_id for p in everything] == [str(n) for n in range(59, 49, -1)]
+    assert "start_time" not in recorder.sent("GET", f"/2/users/{ME}/tweets")[0].url.params
+
+
+def test_recent_direct_replies_since_are_left_out_here() -> None:
+    """``dm_events`` takes no time: the request is unchanged, the older messages dropped."""
+    person = "6253282"
+    recorder = Recorder()
+    recorder.on(
+        "GET",
+        f"/2/dm_conversations/with/{person}/dm_events",
+        httpx.Response(
+            200,
+            json={
+                "data": [
+                    {
+                        "id": str(n),
+                        "event_type": "MessageCreate",
+                        "text": f"message {n}",
+                        "sender_id": ME,
+                        "dm_conversation_id": f"{person}-{ME}",
+                        "created_at": f"2026-11-20T09:{n:02d}:00.000Z",
+                    }
+                    for n in (40, 30, 20)
+                ],
+                "meta": {"result_count": 3},
+            },
+        ),
+    )
+    target = RemoteRef("1", extra={"dm_network": "x", "dm_user_id": person})
+    since = dt.datetime(2026, 11, 20, 9, 25, tzinfo=dt.UTC)
+    found = provider(recorder).recent_replies(target, limit=10, since=since)
+    assert [p.remote_id for p in found] == ["40", "30"]
+    assert [p.remote_id for p in provider(recorder).recent_replies(target, limit=10)] == [
+        "40",
+        "30",
+        "20",
+    ]
+    first, second = recorder.sent("GET", f"/2/dm_conversations/with/{person}/dm_events")
+    assert first.url.params == second.url.params and "start_time" not in first.url.params
+
+
 # -- inbound ---------------------------------------------------------------------------------
 
 

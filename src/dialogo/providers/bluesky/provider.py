@@ -63,7 +63,7 @@ from typing import Any, ClassVar
 
 import httpx
 
-from dialogo.core.i18n import N_
+from dialogo.core.i18n import N_, Nn_, Plural
 from dialogo.providers.base import (
     Account,
     AuthKind,
@@ -422,7 +422,13 @@ class BlueskyProvider(Provider):
             issues.append(
                 ValidationIssue(
                     "too_long",
-                    N_("%(graphemes)s characters; Bluesky allows %(max_graphemes)s"),
+                    Plural(
+                        Nn_(
+                            "%(graphemes)s character; Bluesky allows %(max_graphemes)s",
+                            "%(graphemes)s characters; Bluesky allows %(max_graphemes)s",
+                        ),
+                        count="graphemes",
+                    ),
                     text_field,
                     params={"graphemes": graphemes, "max_graphemes": richtext.MAX_GRAPHEMES},
                 )
@@ -432,7 +438,13 @@ class BlueskyProvider(Provider):
             issues.append(
                 ValidationIssue(
                     "too_many_bytes",
-                    N_("%(size)s bytes of text; Bluesky allows %(max_bytes)s"),
+                    Plural(
+                        Nn_(
+                            "%(size)s byte of text; Bluesky allows %(max_bytes)s",
+                            "%(size)s bytes of text; Bluesky allows %(max_bytes)s",
+                        ),
+                        count="size",
+                    ),
                     text_field,
                     params={"size": size, "max_bytes": richtext.MAX_BYTES},
                 )
@@ -441,7 +453,13 @@ class BlueskyProvider(Provider):
             issues.append(
                 ValidationIssue(
                     "too_many_media",
-                    N_("%(count)s images; Bluesky allows %(max_images)s per post"),
+                    Plural(
+                        Nn_(
+                            "%(count)s image; Bluesky allows %(max_images)s per post",
+                            "%(count)s images; Bluesky allows %(max_images)s per post",
+                        ),
+                        count="count",
+                    ),
                     f"{prefix}media",
                     params={"count": len(draft.media), "max_images": MAX_IMAGES},
                 )
@@ -478,7 +496,13 @@ class BlueskyProvider(Provider):
             issues.append(
                 ValidationIssue(
                     "media_too_large",
-                    N_("%(size)s bytes; Bluesky allows %(max_image_bytes)s per image"),
+                    Plural(
+                        Nn_(
+                            "%(size)s byte; Bluesky allows %(max_image_bytes)s per image",
+                            "%(size)s bytes; Bluesky allows %(max_image_bytes)s per image",
+                        ),
+                        count="size",
+                    ),
                     field,
                     params={"size": len(media.content), "max_image_bytes": MAX_IMAGE_BYTES},
                 )
@@ -488,7 +512,15 @@ class BlueskyProvider(Provider):
             issues.append(
                 ValidationIssue(
                     "alt_text_too_long",
-                    N_("alt text of %(alt)s characters; Bluesky allows %(max_alt_text_graphemes)s"),
+                    Plural(
+                        Nn_(
+                            "alt text of %(alt)s character; Bluesky allows "
+                            "%(max_alt_text_graphemes)s",
+                            "alt text of %(alt)s characters; Bluesky allows "
+                            "%(max_alt_text_graphemes)s",
+                        ),
+                        count="alt",
+                    ),
                     f"{field}.alt_text",
                     params={"alt": alt, "max_alt_text_graphemes": MAX_ALT_TEXT_GRAPHEMES},
                 )

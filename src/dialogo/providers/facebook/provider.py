@@ -55,7 +55,7 @@ from typing import Any, ClassVar
 
 import httpx
 
-from dialogo.core.i18n import N_
+from dialogo.core.i18n import N_, Nn_, Plural
 from dialogo.providers import oauth
 from dialogo.providers.base import (
     Account,
@@ -78,6 +78,7 @@ from dialogo.providers.base import (
     RecentPosts,
     RemoteRef,
     ValidationIssue,
+    made_since,
 )
 from dialogo.providers.errors import (
     InvalidPayload,
@@ -375,7 +376,13 @@ class FacebookProvider(Provider):
             issues.append(
                 ValidationIssue(
                     "too_long",
-                    N_("%(length)s characters; a Facebook post holds %(text_limit)s"),
+                    Plural(
+                        Nn_(
+                            "%(length)s character; a Facebook post holds %(text_limit)s",
+                            "%(length)s characters; a Facebook post holds %(text_limit)s",
+                        ),
+                        count="length",
+                    ),
                     params={"length": len(draft.text), "text_limit": TEXT_LIMIT},
                 )
             )
@@ -395,7 +402,13 @@ class FacebookProvider(Provider):
             issues.append(
                 ValidationIssue(
                     "too_many_media",
-                    N_("%(count)s photos; Dialogo attaches at most %(max_photos)s"),
+                    Plural(
+                        Nn_(
+                            "%(count)s photo; Dialogo attaches at most %(max_photos)s",
+                            "%(count)s photos; Dialogo attaches at most %(max_photos)s",
+                        ),
+                        count="count",
+                    ),
                     "media",
                     params={"count": len(draft.media), "max_photos": MAX_PHOTOS},
                 )
@@ -413,7 +426,13 @@ class FacebookProvider(Provider):
             issues.append(
                 ValidationIssue(
                     "too_long",
-                    N_("%(length)s characters; a Messenger message holds %(message_limit)s"),
+                    Plural(
+                        Nn_(
+                            "%(length)s character; a Messenger message holds %(message_limit)s",
+                            "%(length)s characters; a Messenger message holds %(message_limit)s",
+                        ),
+                        count="length",
+                    ),
                     params={"length": len(draft.text), "message_limit": MESSAGE_LIMIT},
                 )
             )
@@ -550,15 +569,23 @@ class FacebookProvider(Provider):
             url_for=self._post_url,
         )
 
-    def recent_replies(self, target: RemoteRef, *, limit: int = 20) -> list[PublishResult]:
+    def recent_replies(
+        self, target: RemoteRef, *, limit: int = 20, since: dt.datetime | None = None
+    ) -> list[PublishResult]:
         """The Page's own latest messages in the Messenger conversation of a direct message,
-        or its own answers under a comment (``GET /<comment>/comments``, newest first)."""
+        or its own answers under a comment (``GET /<comment>/comments``, newest first).
+
+        ``since`` is not sent: the comments edge pages by cursor (``before``/``after``; the
+        Graph API's ``since``/``until`` belong to time-paginated edges) and the conversation's
+        ``messages`` field takes a ``limit`` only; one request either way, and the answers made
+        before ``since`` are left out here."""
         page = self._page_id()
         if messaging.is_direct(target):
-            return messaging.recent_direct(
+            found = messaging.recent_direct(
                 self.graph, page, target, frozenset({page}), platform="messenger", limit=limit
             )
-        return messaging.recent_comment_replies(
+            return made_since(found, since)
+        found = messaging.recent_comment_replies(
             self.graph,
             target,
             frozenset({page}),
@@ -573,6 +600,7 @@ class FacebookProvider(Provider):
             time_field="created_time",
             limit=limit,
         )
+        return made_since(found, since)
 
     # -- inbound and metrics ---------------------------------------------------------------------
 

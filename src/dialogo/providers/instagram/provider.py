@@ -68,7 +68,7 @@ from typing import Any, ClassVar
 
 import httpx
 
-from dialogo.core.i18n import N_
+from dialogo.core.i18n import N_, Nn_, Plural
 from dialogo.providers import oauth
 from dialogo.providers.base import (
     Account,
@@ -91,6 +91,7 @@ from dialogo.providers.base import (
     RecentPosts,
     RemoteRef,
     ValidationIssue,
+    made_since,
 )
 from dialogo.providers.errors import (
     InsufficientScopes,
@@ -327,7 +328,13 @@ class InstagramProvider(Provider):
             issues.append(
                 ValidationIssue(
                     "too_long",
-                    N_("%(length)s characters; an Instagram caption holds %(caption_limit)s"),
+                    Plural(
+                        Nn_(
+                            "%(length)s character; an Instagram caption holds %(caption_limit)s",
+                            "%(length)s characters; an Instagram caption holds %(caption_limit)s",
+                        ),
+                        count="length",
+                    ),
                     params={"length": len(draft.text), "caption_limit": CAPTION_LIMIT},
                 )
             )
@@ -335,7 +342,13 @@ class InstagramProvider(Provider):
             issues.append(
                 ValidationIssue(
                     "too_many_hashtags",
-                    N_("Instagram allows %(max_hashtags)s hashtags"),
+                    Plural(
+                        Nn_(
+                            "Instagram allows %(max_hashtags)s hashtag",
+                            "Instagram allows %(max_hashtags)s hashtags",
+                        ),
+                        count="max_hashtags",
+                    ),
                     params={"max_hashtags": MAX_HASHTAGS},
                 )
             )
@@ -343,7 +356,13 @@ class InstagramProvider(Provider):
             issues.append(
                 ValidationIssue(
                     "too_many_mentions",
-                    N_("Instagram allows %(max_mentions)s @mentions"),
+                    Plural(
+                        Nn_(
+                            "Instagram allows %(max_mentions)s @mention",
+                            "Instagram allows %(max_mentions)s @mentions",
+                        ),
+                        count="max_mentions",
+                    ),
                     params={"max_mentions": MAX_MENTIONS},
                 )
             )
@@ -369,7 +388,13 @@ class InstagramProvider(Provider):
             issues.append(
                 ValidationIssue(
                     "too_many_media",
-                    N_("%(count)s items; an album holds %(max_items)s"),
+                    Plural(
+                        Nn_(
+                            "%(count)s item; an album holds %(max_items)s",
+                            "%(count)s items; an album holds %(max_items)s",
+                        ),
+                        count="count",
+                    ),
                     "media",
                     params={"count": len(draft.media), "max_items": MAX_ITEMS},
                 )
@@ -397,7 +422,14 @@ class InstagramProvider(Provider):
             issues.append(
                 ValidationIssue(
                     "too_long",
-                    N_("%(size)s bytes; an Instagram message holds less than %(message_bytes)s"),
+                    Plural(
+                        Nn_(
+                            "%(size)s byte; an Instagram message holds less than %(message_bytes)s",
+                            "%(size)s bytes; an Instagram message holds less than "
+                            "%(message_bytes)s",
+                        ),
+                        count="size",
+                    ),
                     params={"size": size, "message_bytes": MESSAGE_BYTES},
                 )
             )
@@ -615,11 +647,17 @@ class InstagramProvider(Provider):
             since=since,
         )
 
-    def recent_replies(self, target: RemoteRef, *, limit: int = 20) -> list[PublishResult]:
+    def recent_replies(
+        self, target: RemoteRef, *, limit: int = 20, since: dt.datetime | None = None
+    ) -> list[PublishResult]:
         """The account's own latest messages in the Instagram conversation of a direct
-        message, or its own answers under a comment (``GET /<ig-comment>/replies``)."""
+        message, or its own answers under a comment (``GET /<ig-comment>/replies``).
+
+        ``since`` is not sent (neither the replies edge nor the conversation's ``messages``
+        field takes a time; one request either way): the answers made before it are left out
+        here."""
         if messaging.is_direct(target):
-            return messaging.recent_direct(
+            found = messaging.recent_direct(
                 self.graph,
                 self._user(),
                 target,
@@ -627,6 +665,7 @@ class InstagramProvider(Provider):
                 platform="instagram",
                 limit=limit,
             )
+            return made_since(found, since)
         if target.extra.get("mention") == "caption":
             # Partial: the comments on another account's media are not read here, so an answer
             # to a caption @mention whose outcome is unknown is left for a person to check.
@@ -634,7 +673,7 @@ class InstagramProvider(Provider):
                 "Instagram cannot list this account's comments on another account's post"
             )
         # a comment @mention: the answer is a sub-thread comment under it (its replies)
-        return messaging.recent_comment_replies(
+        found = messaging.recent_comment_replies(
             self.graph,
             target,
             self._own_ids(),
@@ -644,6 +683,7 @@ class InstagramProvider(Provider):
             time_field="timestamp",
             limit=limit,
         )
+        return made_since(found, since)
 
     # -- inbound and metrics ---------------------------------------------------------------------
 

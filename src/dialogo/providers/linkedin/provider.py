@@ -62,7 +62,7 @@ from typing import Any, ClassVar
 
 import httpx
 
-from dialogo.core.i18n import N_
+from dialogo.core.i18n import N_, Nn_, Plural
 from dialogo.providers import uploads
 from dialogo.providers.base import (
     Account,
@@ -314,7 +314,13 @@ class LinkedInProvider(Provider):
             issues.append(
                 ValidationIssue(
                     "too_long",
-                    N_("%(length)s characters; a LinkedIn post holds %(text_limit)s"),
+                    Plural(
+                        Nn_(
+                            "%(length)s character; a LinkedIn post holds %(text_limit)s",
+                            "%(length)s characters; a LinkedIn post holds %(text_limit)s",
+                        ),
+                        count="length",
+                    ),
                     params={"length": len(draft.text), "text_limit": TEXT_LIMIT},
                 )
             )
@@ -330,7 +336,13 @@ class LinkedInProvider(Provider):
             issues.append(
                 ValidationIssue(
                     "too_many_media",
-                    N_("%(count)s images; a LinkedIn post holds %(max_images)s"),
+                    Plural(
+                        Nn_(
+                            "%(count)s image; a LinkedIn post holds %(max_images)s",
+                            "%(count)s images; a LinkedIn post holds %(max_images)s",
+                        ),
+                        count="count",
+                    ),
                     "media",
                     params={"count": len(draft.media), "max_images": MAX_IMAGES},
                 )
@@ -364,7 +376,13 @@ class LinkedInProvider(Provider):
             issues.append(
                 ValidationIssue(
                     "alt_text_too_long",
-                    N_("alt text holds %(alt_text_max)s characters"),
+                    Plural(
+                        Nn_(
+                            "alt text holds %(alt_text_max)s character",
+                            "alt text holds %(alt_text_max)s characters",
+                        ),
+                        count="alt_text_max",
+                    ),
                     field,
                     params={"alt_text_max": ALT_TEXT_MAX},
                 )

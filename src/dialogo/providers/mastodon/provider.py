@@ -55,7 +55,7 @@ import regex  # type: ignore[import-untyped]  # (types-regex is not a dependency
 from mastodon._url_regex import url_regex  # Mastodon's own (twitter-text) URL pattern
 from mastodon.streaming import StreamListener
 
-from dialogo.core.i18n import N_
+from dialogo.core.i18n import N_, Nn_, Plural
 from dialogo.providers.base import (
     Account,
     AuthKind,
@@ -329,9 +329,14 @@ class MastodonProvider(Provider):
             issues.append(
                 ValidationIssue(
                     "too_long",
-                    N_(
-                        "%(length)s characters (links count %(url_length)s); Mastodon allows "
-                        "%(max_chars)s"
+                    Plural(
+                        Nn_(
+                            "%(length)s character (links count %(url_length)s); Mastodon allows "
+                            "%(max_chars)s",
+                            "%(length)s characters (links count %(url_length)s); Mastodon allows "
+                            "%(max_chars)s",
+                        ),
+                        count="length",
                     ),
                     text_field,
                     params={"length": length, "url_length": URL_LENGTH, "max_chars": MAX_CHARS},
@@ -347,7 +352,13 @@ class MastodonProvider(Provider):
             issues.append(
                 ValidationIssue(
                     "too_many_media",
-                    N_("%(count)s attachments; Mastodon allows %(max_media)s per post"),
+                    Plural(
+                        Nn_(
+                            "%(count)s attachment; Mastodon allows %(max_media)s per post",
+                            "%(count)s attachments; Mastodon allows %(max_media)s per post",
+                        ),
+                        count="count",
+                    ),
                     field,
                     params={"count": len(media), "max_media": MAX_MEDIA},
                 )
@@ -384,7 +395,13 @@ class MastodonProvider(Provider):
                 issues.append(
                     ValidationIssue(
                         "media_too_large",
-                        N_("%(size)s bytes; Mastodon accepts %(limit)s for %(mime_type)s"),
+                        Plural(
+                            Nn_(
+                                "%(size)s byte; Mastodon accepts %(limit)s for %(mime_type)s",
+                                "%(size)s bytes; Mastodon accepts %(limit)s for %(mime_type)s",
+                            ),
+                            count="size",
+                        ),
                         item_field,
                         params={"size": len(item.content), "limit": limit, "mime_type": mime},
                     )
@@ -393,7 +410,15 @@ class MastodonProvider(Provider):
                 issues.append(
                     ValidationIssue(
                         "alt_text_too_long",
-                        N_("%(length)s characters of alt text; Mastodon allows %(max_alt_text)s"),
+                        Plural(
+                            Nn_(
+                                "%(length)s character of alt text; Mastodon allows "
+                                "%(max_alt_text)s",
+                                "%(length)s characters of alt text; Mastodon allows "
+                                "%(max_alt_text)s",
+                            ),
+                            count="length",
+                        ),
                         f"{item_field}.alt_text",
                         params={"length": len(item.alt_text), "max_alt_text": MAX_ALT_TEXT},
                     )

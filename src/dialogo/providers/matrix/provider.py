@@ -41,7 +41,7 @@ from typing import Any, ClassVar
 
 import httpx
 
-from dialogo.core.i18n import N_
+from dialogo.core.i18n import N_, Nn_, Plural
 from dialogo.providers.base import (
     Account,
     AuthKind,
@@ -64,6 +64,7 @@ from dialogo.providers.base import (
     TextCounting,
     ValidationIssue,
     collect_pages,
+    made_since,
 )
 from dialogo.providers.errors import InvalidPayload, ProviderError, ReauthRequired
 from dialogo.providers.matrix import content as c
@@ -281,9 +282,14 @@ class MatrixProvider(Provider):
                 issues.append(
                     ValidationIssue(
                         "too_long",
-                        N_(
-                            "the message would take %(size)s bytes of event JSON; "
-                            "%(max_content_bytes)s fit in a Matrix event"
+                        Plural(
+                            Nn_(
+                                "the message would take %(size)s byte of event JSON; "
+                                "%(max_content_bytes)s fit in a Matrix event",
+                                "the message would take %(size)s bytes of event JSON; "
+                                "%(max_content_bytes)s fit in a Matrix event",
+                            ),
+                            count="size",
                         ),
                         prefix + "text",
                         params={"size": size, "max_content_bytes": c.MAX_CONTENT_BYTES},
@@ -293,7 +299,10 @@ class MatrixProvider(Provider):
             issues.append(
                 ValidationIssue(
                     "too_many_media",
-                    N_("at most %(max_items)s images"),
+                    Plural(
+                        Nn_("at most %(max_items)s image", "at most %(max_items)s images"),
+                        count="max_items",
+                    ),
                     prefix + "media",
                     params={"max_items": rules.max_items},
                 )
@@ -315,7 +324,13 @@ class MatrixProvider(Provider):
                 issues.append(
                     ValidationIssue(
                         "media_too_large",
-                        N_("%(size)s bytes; at most %(max_image_bytes)s"),
+                        Plural(
+                            Nn_(
+                                "%(size)s byte; at most %(max_image_bytes)s",
+                                "%(size)s bytes; at most %(max_image_bytes)s",
+                            ),
+                            count="size",
+                        ),
                         field,
                         params={
                             "size": len(media.content),
@@ -328,9 +343,14 @@ class MatrixProvider(Provider):
                 issues.append(
                     ValidationIssue(
                         "alt_text_too_long",
-                        N_(
-                            "the image event would take %(size)s bytes of JSON; "
-                            "%(max_content_bytes)s fit in a Matrix event"
+                        Plural(
+                            Nn_(
+                                "the image event would take %(size)s byte of JSON; "
+                                "%(max_content_bytes)s fit in a Matrix event",
+                                "the image event would take %(size)s bytes of JSON; "
+                                "%(max_content_bytes)s fit in a Matrix event",
+                            ),
+                            count="size",
                         ),
                         field + ".alt_text",
                         params={"size": size, "max_content_bytes": c.MAX_CONTENT_BYTES},
@@ -440,15 +460,21 @@ class MatrixProvider(Provider):
             return RecentPosts(posts=(), exhausted=True)
         return self._own_messages(room_id, limit, since)
 
-    def recent_replies(self, target: RemoteRef, *, limit: int = 20) -> list[PublishResult]:
+    def recent_replies(
+        self, target: RemoteRef, *, limit: int = 20, since: dt.datetime | None = None
+    ) -> list[PublishResult]:
         """Our latest messages in the room of ``target`` (the room a reply to it is sent to:
         a DM room or the configured room), newest first, read with ``/messages`` filtered to
         our own ``m.room.message`` events; the ``transaction_id`` echoed to our device matches
-        a reply whose answer was lost."""
+        a reply whose answer was lost. ``/messages`` takes no time (only ``from``, ``dir``,
+        ``limit`` and a filter): with ``since``, paging back stops after the first page that
+        reaches before it, and the events older than it are left out."""
         room_id = self._room_of(target) or self._default_room()
         if not room_id:
             return []
-        return list(self._own_messages(room_id, limit))
+        if since is None:
+            return list(self._own_messages(room_id, limit))
+        return made_since(self._own_messages(room_id, limit, since), since)
 
     def _own_messages(
         self, room_id: str, limit: int, since: dt.datetime | None = None

@@ -101,7 +101,7 @@ from typing import Any, ClassVar
 import httpx
 
 from dialogo.core.clock import Clock
-from dialogo.core.i18n import N_
+from dialogo.core.i18n import N_, Nn_, Plural
 from dialogo.providers.base import (
     Account,
     AuthKind,
@@ -563,7 +563,13 @@ class SandboxProvider(Provider):
             issues.append(
                 ValidationIssue(
                     "too_long",
-                    N_("%(length)s characters, %(text_limit)s allowed"),
+                    Plural(
+                        Nn_(
+                            "%(length)s character, %(text_limit)s allowed",
+                            "%(length)s characters, %(text_limit)s allowed",
+                        ),
+                        count="length",
+                    ),
                     prefix + "text",
                     params={"length": len(draft.text), "text_limit": TEXT_LIMIT},
                 )
@@ -572,7 +578,10 @@ class SandboxProvider(Provider):
             issues.append(
                 ValidationIssue(
                     "too_many_media",
-                    N_("at most %(max_images)s images"),
+                    Plural(
+                        Nn_("at most %(max_images)s image", "at most %(max_images)s images"),
+                        count="max_images",
+                    ),
                     prefix + "media",
                     params={"max_images": MAX_IMAGES},
                 )
@@ -603,7 +612,13 @@ class SandboxProvider(Provider):
             issues.append(
                 ValidationIssue(
                     "alt_text_too_long",
-                    N_("at most %(alt_text_max)s characters"),
+                    Plural(
+                        Nn_(
+                            "at most %(alt_text_max)s character",
+                            "at most %(alt_text_max)s characters",
+                        ),
+                        count="alt_text_max",
+                    ),
                     field + ".alt_text",
                     params={"alt_text_max": ALT_TEXT_MAX},
                 )

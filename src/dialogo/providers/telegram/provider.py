@@ -73,7 +73,7 @@ from typing import Any, ClassVar
 import httpx
 
 from dialogo.core.errors import InvalidInput
-from dialogo.core.i18n import N_
+from dialogo.core.i18n import N_, Nn_, Plural
 from dialogo.providers.base import (
     Account,
     AuthKind,
@@ -430,10 +430,16 @@ class TelegramProvider(Provider):
                 issues.append(
                     ValidationIssue(
                         "caption_too_long",
-                        N_(
-                            "a caption is %(length)s characters (UTF-16 code units); Telegram "
-                            "allows %(caption_limit)s under photos: shorten it or post the text as "
-                            "its own message"
+                        Plural(
+                            Nn_(
+                                "a caption is %(length)s character (UTF-16 code units); Telegram "
+                                "allows %(caption_limit)s under photos: shorten it or post the "
+                                "text as its own message",
+                                "a caption is %(length)s characters (UTF-16 code units); Telegram "
+                                "allows %(caption_limit)s under photos: shorten it or post the "
+                                "text as its own message",
+                            ),
+                            count="length",
                         ),
                         params={"length": length, "caption_limit": CAPTION_LIMIT},
                     )
@@ -444,7 +450,15 @@ class TelegramProvider(Provider):
             issues.append(
                 ValidationIssue(
                     "too_long",
-                    N_("%(length)s characters (UTF-16 code units); Telegram allows %(text_limit)s"),
+                    Plural(
+                        Nn_(
+                            "%(length)s character (UTF-16 code units); Telegram allows "
+                            "%(text_limit)s",
+                            "%(length)s characters (UTF-16 code units); Telegram allows "
+                            "%(text_limit)s",
+                        ),
+                        count="length",
+                    ),
                     params={"length": length, "text_limit": TEXT_LIMIT},
                 )
             )
@@ -452,7 +466,13 @@ class TelegramProvider(Provider):
             issues.append(
                 ValidationIssue(
                     "too_many_media",
-                    N_("%(count)s images; a Telegram album holds at most %(max_album)s"),
+                    Plural(
+                        Nn_(
+                            "%(count)s image; a Telegram album holds at most %(max_album)s",
+                            "%(count)s images; a Telegram album holds at most %(max_album)s",
+                        ),
+                        count="count",
+                    ),
                     field="media",
                     params={"count": len(draft.media), "max_album": MAX_ALBUM},
                 )
@@ -580,7 +600,10 @@ class TelegramProvider(Provider):
             "reconciled by asking Telegram; rely on the idempotency the dispatcher stores"
         )
 
-    def recent_replies(self, target: RemoteRef, *, limit: int = 20) -> list[PublishResult]:
+    def recent_replies(
+        self, target: RemoteRef, *, limit: int = 20, since: dt.datetime | None = None
+    ) -> list[PublishResult]:
+        """Never answers (``since`` changes nothing): the Bot API reads no chat history."""
         raise NotImplementedError(
             "the Telegram Bot API cannot read a chat's history (a bot sees only the updates it "
             "receives), so Telegram cannot tell whether this answer arrived"

@@ -55,7 +55,7 @@ from typing import Any, ClassVar
 import httpx
 import regex  # type: ignore[import-untyped]  # (types-regex is not a dependency)
 
-from dialogo.core.i18n import N_
+from dialogo.core.i18n import N_, Nn_, Plural
 from dialogo.providers import oauth
 from dialogo.providers.base import (
     Account,
@@ -310,9 +310,14 @@ class ThreadsProvider(Provider):
             issues.append(
                 ValidationIssue(
                     "too_long",
-                    N_(
-                        "%(length)s characters as Threads counts them (emoji by their UTF-8 "
-                        "bytes); a post holds %(text_limit)s"
+                    Plural(
+                        Nn_(
+                            "%(length)s character as Threads counts them (emoji by their UTF-8 "
+                            "bytes); a post holds %(text_limit)s",
+                            "%(length)s characters as Threads counts them (emoji by their UTF-8 "
+                            "bytes); a post holds %(text_limit)s",
+                        ),
+                        count="length",
                     ),
                     params={"length": length, "text_limit": TEXT_LIMIT},
                 )
@@ -323,7 +328,13 @@ class ThreadsProvider(Provider):
             issues.append(
                 ValidationIssue(
                     "too_many_media",
-                    N_("%(count)s items; a carousel holds %(max_carousel)s"),
+                    Plural(
+                        Nn_(
+                            "%(count)s item; a carousel holds %(max_carousel)s",
+                            "%(count)s items; a carousel holds %(max_carousel)s",
+                        ),
+                        count="count",
+                    ),
                     "media",
                     params={"count": len(draft.media), "max_carousel": MAX_CAROUSEL},
                 )

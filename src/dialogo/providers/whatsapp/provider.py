@@ -34,7 +34,7 @@ from typing import Any, ClassVar
 
 import httpx
 
-from dialogo.core.i18n import N_
+from dialogo.core.i18n import N_, Nn_, Plural
 from dialogo.providers.base import (
     Account,
     AuthKind,
@@ -266,7 +266,13 @@ class WhatsAppProvider(Provider):
             issues.append(
                 ValidationIssue(
                     "too_long",
-                    N_("%(length)s characters; a message holds %(text_limit)s"),
+                    Plural(
+                        Nn_(
+                            "%(length)s character; a message holds %(text_limit)s",
+                            "%(length)s characters; a message holds %(text_limit)s",
+                        ),
+                        count="length",
+                    ),
                     params={"length": len(draft.text), "text_limit": TEXT_LIMIT},
                 )
             )
@@ -327,7 +333,10 @@ class WhatsAppProvider(Provider):
     def reply(self, target: RemoteRef, draft: Draft) -> PublishResult:
         return self.publish(Draft(text=draft.text, media=draft.media, reply_to=target))
 
-    def recent_replies(self, target: RemoteRef, *, limit: int = 20) -> list[PublishResult]:
+    def recent_replies(
+        self, target: RemoteRef, *, limit: int = 20, since: dt.datetime | None = None
+    ) -> list[PublishResult]:
+        """Never answers (``since`` changes nothing): the Cloud API lists no sent messages."""
         # Partial: the webhook's ``statuses`` name only a message id we never got when the
         # answer was lost; ``biz_opaque_callback_data`` (echoed in statuses) could carry the
         # idempotency key, but statuses are not stored yet, so nothing can be matched here.

@@ -31,7 +31,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from dialogo.core.i18n import N_
+from dialogo.core.i18n import N_, Nn_, Plural
 from dialogo.providers.base import (
     Author,
     Draft,
@@ -225,7 +225,13 @@ def dm_issues(draft: Draft) -> list[ValidationIssue]:
         issues.append(
             ValidationIssue(
                 "too_long",
-                N_("%(length)s characters; X allows %(dm_text_limit)s in a direct message"),
+                Plural(
+                    Nn_(
+                        "%(length)s character; X allows %(dm_text_limit)s in a direct message",
+                        "%(length)s characters; X allows %(dm_text_limit)s in a direct message",
+                    ),
+                    count="length",
+                ),
                 "text",
                 params={"length": len(draft.text), "dm_text_limit": DM_TEXT_LIMIT},
             )

@@ -78,7 +78,7 @@ from typing import Any, ClassVar
 import httpx
 from twitter_text import parse_tweet
 
-from dialogo.core.i18n import N_
+from dialogo.core.i18n import N_, Nn_, Plural
 from dialogo.providers import oauth, uploads
 from dialogo.providers.base import (
     Account,
@@ -103,6 +103,7 @@ from dialogo.providers.base import (
     TextCounting,
     ValidationIssue,
     collect_pages,
+    made_since,
 )
 from dialogo.providers.errors import (
     InsufficientScopes,
@@ -155,6 +156,8 @@ MAX_METRIC_IDS = 100
 TIMELINE_PAGE = 100
 TIMELINE_MIN = 5
 TIMELINE_HISTORY = 3200
+#: The earliest ``start_time`` the timeline takes (docs.x.com, User Posts timeline).
+TIMELINE_EPOCH = dt.datetime(2010, 11, 6, tzinfo=dt.UTC)
 TWEET_FIELDS = "created_at,author_id,conversation_id,in_reply_to_user_id,referenced_tweets,lang"
 USER_FIELDS = "username,name,public_metrics"
 
@@ -169,6 +172,16 @@ def _processing_info(body: Any) -> dict[str, Any]:
         return {}
     data = _dict(body.get("data"))
     return _dict(data.get("processing_info") or body.get("processing_info"))
+
+
+def _start_time(since: dt.datetime) -> str | None:
+    """``since`` as the timeline's ``start_time`` (``YYYY-MM-DDTHH:mm:ssZ``, UTC, to the
+    second: cut down, so the second it falls in is still listed); ``None`` before X's
+    earliest, when the parameter would be refused and nothing is older anyway."""
+    when = since if since.tzinfo else since.replace(tzinfo=dt.UTC)
+    if when < TIMELINE_EPOCH:
+        return None
+    return when.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _without_media_links(item: Mapping[str, Any]) -> str:
@@ -376,9 +389,14 @@ class XProvider(Provider):
             issues.append(
                 ValidationIssue(
                     "too_long",
-                    N_(
-                        "%(length)s characters as X counts them (links count %(url_length)s, "
-                        "emoji and CJK characters 2); X allows %(text_limit)s"
+                    Plural(
+                        Nn_(
+                            "%(length)s character as X counts them (links count %(url_length)s, "
+                            "emoji and CJK characters 2); X allows %(text_limit)s",
+                            "%(length)s characters as X counts them (links count %(url_length)s, "
+                            "emoji and CJK characters 2); X allows %(text_limit)s",
+                        ),
+                        count="length",
                     ),
                     field,
                     params={"length": length, "url_length": URL_LENGTH, "text_limit": TEXT_LIMIT},
@@ -388,7 +406,10 @@ class XProvider(Provider):
             issues.append(
                 ValidationIssue(
                     "too_many_media",
-                    N_("%(count)s images; X allows 4"),
+                    Plural(
+                        Nn_("%(count)s image; X allows 4", "%(count)s images; X allows 4"),
+                        count="count",
+                    ),
                     f"{prefix}media",
                     params={"count": len(draft.media)},
                 )
@@ -424,7 +445,13 @@ class XProvider(Provider):
             issues.append(
                 ValidationIssue(
                     "alt_text_too_long",
-                    N_("alt text is %(length)s characters; X allows %(alt_text_max)s"),
+                    Plural(
+                        Nn_(
+                            "alt text is %(length)s character; X allows %(alt_text_max)s",
+                            "alt text is %(length)s characters; X allows %(alt_text_max)s",
+                        ),
+                        count="length",
+                    ),
                     f"{field}.alt_text",
                     params={"length": len(media.alt_text), "alt_text_max": ALT_TEXT_MAX},
                 )
@@ -676,13 +703,24 @@ class XProvider(Provider):
         return self.publish(dataclasses.replace(draft, reply_to=target))
 
     def recent_posts(self, *, limit: int = 20, since: dt.datetime | None = None) -> RecentPosts:
+        return self._timeline(limit, since)
+
+    def _timeline(
+        self, limit: int, since: dt.datetime | None, *, start_time: dt.datetime | None = None
+    ) -> RecentPosts:
+        """The account's posts (``GET /2/users/:id/tweets``), newest first; with
+        ``start_time``, only those X dates from it on (its documented ``start_time``: the
+        oldest UTC time of the posts answered, inclusive, to the second)."""
         user_id = self._user_id()
+        start = _start_time(start_time) if start_time is not None else None
 
         def page(cursor: str | None, count: int) -> tuple[list[PublishResult], str | None]:
             params: dict[str, str | int] = {
                 "max_results": max(TIMELINE_MIN, count),
                 "tweet.fields": "created_at,entities",
             }
+            if start:
+                params["start_time"] = start
             if cursor:
                 params["pagination_token"] = cursor
             body = self.client.get(
@@ -710,12 +748,19 @@ class XProvider(Provider):
             return dataclasses.replace(listing, exhausted=False)
         return listing
 
-    def recent_replies(self, target: RemoteRef, *, limit: int = 20) -> list[PublishResult]:
+    def recent_replies(
+        self, target: RemoteRef, *, limit: int = 20, since: dt.datetime | None = None
+    ) -> list[PublishResult]:
         """Our messages in the direct conversation of a direct message; for a post, the
-        account's recent posts (a reply on X is a post)."""
+        account's recent posts (a reply on X is a post). With ``since``, the timeline is asked
+        from then on (``start_time``); the direct messages' listing has no time parameter
+        (``GET /2/dm_conversations/…/dm_events``), so the older ones are left out here."""
         if messaging.is_direct(target):
-            return messaging.recent_direct(self.client, self._user_id(), target, limit)
-        return list(self.recent_posts(limit=limit))
+            found = messaging.recent_direct(self.client, self._user_id(), target, limit)
+            return made_since(found, since)
+        if since is None:
+            return list(self.recent_posts(limit=limit))
+        return made_since(self._timeline(limit, since, start_time=since), since)
 
     # -- inbound ---------------------------------------------------------------------------------
 

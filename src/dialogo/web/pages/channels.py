@@ -181,19 +181,13 @@ def networks(viewer: Viewer) -> list[Network]:
     return sorted(found, key=lambda n: n.display_name.casefold())
 
 
-def _network_name(viewer: Viewer, network: str) -> str:
-    if network in viewer.ctx.providers:
-        return viewer.ctx.providers.get(network).capabilities.display_name
-    return network
-
-
 def _cipher(viewer: Viewer) -> CredentialCipher:
     return CredentialCipher.from_settings(viewer.ctx.settings)
 
 
 def refusal(viewer: Viewer, exc: DomainError, network: str) -> str:
     """A service's refusal as a sentence in the viewer's language."""
-    name = _network_name(viewer, network)
+    name = viewer.network_name(network)
     if exc.code == "credentials_rejected":
         return viewer.gettext("%(network)s refused these credentials: %(reason)s") % {
             "network": name,
@@ -245,7 +239,7 @@ def _page(
     rows = [
         Row(
             channel=c,
-            network_name=_network_name(viewer, c.network),
+            network_name=viewer.network_name(c.network),
             expired=c.token_expires_at is not None and ensure_aware(c.token_expires_at) <= now,
             checked_seconds=(now - ensure_aware(c.last_checked_at)).total_seconds()
             if c.last_checked_at is not None
@@ -535,7 +529,7 @@ async def oauth_callback(
         channel.workspace_id,
         "success",
         viewer.gettext("%(name)s (%(network)s) is connected.")
-        % {"name": channel.name, "network": _network_name(viewer, channel.network)},
+        % {"name": channel.name, "network": viewer.network_name(channel.network)},
     )
 
 
@@ -555,7 +549,7 @@ def check(workspace_id: int, channel_id: int, viewer: FormViewer) -> Response:
         listed = channels.list_channels(viewer.session, viewer.principal, workspace_id)
         known = next((c for c in listed if c.id == channel_id), None)
         return _refused(viewer, workspace_id, exc, known.network if known else "")
-    names = {"name": channel.name, "network": _network_name(viewer, channel.network)}
+    names = {"name": channel.name, "network": viewer.network_name(channel.network)}
     if channel.status == ChannelStatus.ok.value:
         return _done(
             viewer,
@@ -583,7 +577,7 @@ def disconnect(workspace_id: int, channel_id: int, viewer: FormViewer) -> Respon
     listed = channels.list_channels(viewer.session, viewer.principal, workspace_id)
     known = next((c for c in listed if c.id == channel_id), None)
     names = (
-        {"name": known.name, "network": _network_name(viewer, known.network)}
+        {"name": known.name, "network": viewer.network_name(known.network)}
         if known is not None
         else {"name": "", "network": ""}
     )
@@ -633,7 +627,7 @@ def _settings_page(
         workspace=workspace,
         role=role,
         channel=channel,
-        network_name=_network_name(viewer, channel.network),
+        network_name=viewer.network_name(channel.network),
         fields=fields,
         values={**shown, **(values or {})},
         message=message,
@@ -726,5 +720,5 @@ async def save_settings(workspace_id: int, channel_id: int, viewer: FormViewer) 
         workspace_id,
         "success",
         viewer.gettext("The settings of %(name)s (%(network)s) are saved.")
-        % {"name": channel.name, "network": _network_name(viewer, channel.network)},
+        % {"name": channel.name, "network": viewer.network_name(channel.network)},
     )

@@ -50,13 +50,8 @@ def _channel_id(notification: Notification) -> int | None:
     return int(raw) if raw.isdigit() and len(raw) < 19 else None
 
 
-def _network_name(viewer: Viewer, network: str) -> str:
-    registry = viewer.ctx.providers
-    return registry.get(network).capabilities.display_name if network in registry else network
-
-
 def _channel_title(viewer: Viewer, channel: Channel) -> str:
-    network = _network_name(viewer, channel.network)
+    network = viewer.network_name(channel.network)
     if channel.status == ChannelStatus.disconnected.value:
         text = viewer.gettext("%(name)s (%(network)s) was disconnected by the network")
     else:
@@ -73,7 +68,7 @@ def open_notifications(viewer: Viewer, workspace_id: int) -> list[Note]:
         by_id = {c.id: c for c in listed}
     notes = []
     for n in found:
-        worded = kinds.render(n, viewer.language, network_name=lambda c: _network_name(viewer, c))
+        worded = kinds.render(n, viewer.language, network_name=viewer.network_name)
         title = worded.title
         link_label = viewer.tr.pgettext("notification link", "Open")
         if n.kind == CHANNEL_ATTENTION:
