@@ -640,6 +640,72 @@ CPU 165-223 µs per post. At 02:28-02:32 (load 0.0 at the start): 13,350 / 14,13
 CPU is steadier (40-76 µs per post); what moves the rate from run to run is PostgreSQL's
 (116-223 µs per post for the same work), and what it spends is mostly the rows' writes
 (above): the narrow queue table is the next lever.
+
+The plan round (task "pubplan", 2026-12-07, 03:28-04:07 UTC; load 2-7 throughout, other
+engineers' suites and benchmarks beside it). PostgreSQL's side only, first measured on a
+private cluster (the dev server's settings with ``pg_stat_statements``, port 54331):
+
+- The claim was planned anew at every execution: 258 plans for 254 claims in a 50,000-post
+  run (psycopg prepares it after 5 executions; the server chose a custom plan each time),
+  0.8-1.7 ms each inside the claims' lock. The claims' lock statement now also sets
+  ``plan_cache_mode`` to the generic plan for the claim's transaction
+  (``dispatcher._CLAIM_LOCK_SQL``, no extra round trip): 24 plans for 254 claims, 0.06 ms
+  each. ``EXPLAIN EXECUTE`` at 100,000 due and at 100 due: the picks read their partial
+  indexes under their ``LIMIT``, no sort of the backlog. 40 claims of each plan
+  alternately (100,000 due, load 4): planning 1.09 → 0.06 ms (medians), execution 9.5 and
+  8.6 ms. No ``:now`` is planned any more, so the partial indexes' ends are not probed
+  either. One lane in one process (claim → record of published batches, 20,000 posts,
+  three runs each alternately, load 2.4): the backend's CPU 64.5 / 61.5 / 65.5 → 62.5 /
+  60.0 / 64.0 µs per post; the lane's wall time unchanged within its noise.
+- The outcomes' ``SET LOCAL synchronous_commit = off`` was its own statement: 85-110 µs of
+  the worker's CPU per batch through the session, 15-30 µs of the backend's (3,000 of each,
+  load 2-3), ~0.5 and ~0.1 µs per post. The outcomes' statement now sets it itself
+  (``dispatcher._ASYNC_COMMIT``, a condition on no row evaluated once).
+- Where PostgreSQL's CPU goes with 4 workers (``perf``, 4 s of a 50,000-post run, the
+  private cluster's backends): 17.7 % in ``heap_index_delete_tuples`` (B-tree bottom-up
+  deletion: the entry of a non-HOT update whose key did not change finds its leaf page
+  full and the heap is searched for removable versions); with one lane alone 4.6 %. After
+  a 50,000-post run the indexes whose key is the same for every row had grown most
+  (``ix_post_variants_workspace_id`` 86 → 170 pages, ``ix_posts_campaign_id``, all NULL,
+  86 → 137; the unique keys not at all; the variants' heap 1,923 → 4,252): four lanes'
+  versions are not yet removable when another lane's entry needs the room. That is the
+  gap between one lane's ~60-65 µs per post and the four workers' ~110-160 µs, with the
+  shared CPUs.
+- Measured and not asked for (a migration each; none won 5 % in two repetitions): those
+  two indexes dropped, or the workspace one as ``(workspace_id, id)`` and the campaign one
+  partial (the throw-away cluster, three rounds alternately, load 5-7): posts/s 4,125 /
+  4,673 / 6,504 as they are, 4,029 / 5,745 / 5,407 dropped, 5,167 / 5,059 / 5,909 the
+  other forms; pg µs 162 / 144 / 114, 141 / 123 / 127, 131 / 139 / 117.
+- Not done: the claim's update by ``ctid`` from the picks (it would save the primary key's
+  look-ups, 0.3 ms of a 4-ms claim): a row updated after the statement's snapshot would be
+  skipped by a TID scan, where the look-up by id follows its update chain.
+
+Side by side on the dev server, the committed tree (``git archive HEAD``) and the working
+tree alternately, ``--posts 50000 --no-sqlite --workers 4 --bare-seconds 4 --spread none``
+("after" also holds the other engineers' uncommitted work, the workers' Python of task
+"pubcpu" among it: the "wrk µs" column is theirs)::
+
+    time   run      posts/s  p50 s  p99 s dups lost bare 50/s vs 50 wrk µs pg µs  load
+    03:36  before      9932   2.53   4.80    0    0     43976  0.23     81   136 2.3-2.3
+    03:37  after       8263   3.44   5.91    0    0     24227  0.34     52   114 3.6-4.0
+    03:37  after       6721   3.36   7.15    0    0     15389  0.44     54   107 5.0-5.8
+    03:38  before      5373   5.82   9.04    0    0     26261  0.20     58   124 5.7-6.2
+    03:39  before      7724   3.23   6.05    0    0     32971  0.23     77   111 5.9-5.4
+    03:40  after       7597   3.28   6.31    0    0     37344  0.20     61   113 4.5-4.6
+    03:40  after       6719   3.56   7.15    0    0     28511  0.24     75   130 4.3-4.3
+    03:41  before      5056   5.64   9.58    0    0     20650  0.24     69   131 4.6-4.8
+    04:03  before      9520   2.70   5.14    0    0     38114  0.25     64   108 2.8-3.0
+    04:04  after       9027   2.78   5.29    0    0     35728  0.25     64   116 3.0-3.2
+    04:04  after       9251   2.99   5.13    0    0     40399  0.23     62   120 3.2-3.2
+    04:05  before      7901   3.42   6.04    0    0     35604  0.22     75   128 3.0-2.9
+    04:05  before      8970   2.87   5.40    0    0     35263  0.25     65   112 3.1-3.2
+    04:06  after       8502   3.12   5.56    0    0     42577  0.20     52   110 3.2-3.5
+
+Means of the seven pairs 7,782 before and 8,011 after (1.03x; four of the seven pairs went
+the other way), pg µs 121 and 116: within the noise of this load, as a saving of ~2-5 µs of
+~120 per post must be.
+The goal of 10,000 posts/s with 4 workers is not met at this load; what PostgreSQL spends
+is the rows' writes and, with four lanes, the index entries' bottom-up deletion above.
 """
 
 from __future__ import annotations

@@ -111,6 +111,50 @@ def test_empty_fields_are_left_out_and_timestamps_formatted_once() -> None:
         assert {k for k, v in full.items() if v is not None} | {"id"} == set(row)
 
 
+def _encoders_document(variants: list[dispatcher.Claimed]) -> str:
+    """The short document as the encoder writes it from dicts (how it was built before)."""
+    rows = []
+    for c in variants:
+        row = {
+            "id": c.id,
+            "status": dispatcher._outcome_status(c),
+            "thread_ids": c.thread_ids,
+            "needs_check": c.needs_check,
+            "attempts": c.attempts,
+            "dispatch_round": c.dispatch_round,
+        }
+        for name in ("remote_id", "url", "last_error", "last_error_code"):
+            if getattr(c, name) is not None:
+                row[name] = getattr(c, name)
+        for name in ("last_error_params", "pending_state"):
+            if getattr(c, name) is not None:
+                row[name] = getattr(c, name)
+        for name in ("next_attempt_at", "published_at"):
+            if getattr(c, name) is not None:
+                row[name] = getattr(c, name).isoformat()
+        rows.append(row)
+    return dispatcher._json(rows)
+
+
+def test_the_document_is_the_encoders_json_of_the_same_rows() -> None:
+    """Written row by row as text, it is character for character what the encoder writes,
+    whatever the strings hold (quotes, escapes, controls, line separators, emoji) and
+    whatever a provider returned as an id (a number)."""
+    odd = 'a "quoted" \\ back\\slash\nnew line\ttab \x01\x1f \u2028\u2029 é 😀 </script>'
+    variants = [
+        *_outcomes(),
+        _claimed(6, status="published", remote_id=odd, url=odd, published_at=NOW),
+        _claimed(7, status="failed", last_error=odd, last_error_code=odd, attempts=3),
+        _claimed(8, status="published", remote_id=12345, thread_ids=("x", odd)),
+        _claimed(9, status="queued", last_error_params={odd: [odd, 1, None]}, needs_check=True),
+        _claimed(10, status="published", remote_id="", thread_ids=[], published_at=NOW),
+    ]
+    document = dispatcher._outcomes_document(variants)
+    assert document == _encoders_document(variants)
+    assert json.loads(document)[5]["remote_id"] == odd
+    assert dispatcher._outcomes_document([]) == "[]"
+
+
 def test_postgresql_reads_it_as_the_document_with_every_key(db: Session, backend: str) -> None:
     if backend != "postgresql":
         pytest.skip("json_to_recordset is PostgreSQL's")

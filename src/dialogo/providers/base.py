@@ -18,6 +18,7 @@ import dataclasses
 import datetime as dt
 import enum
 import inspect
+import os
 import ssl
 import threading
 import weakref
@@ -29,6 +30,12 @@ from babel.support import NullTranslations
 
 from dialogo.core.i18n import Param, Plural, english, interpolate, translate
 from dialogo.providers.ratelimits import AppSignal
+
+_read_proxies: Callable[[], Mapping[str, str | None]] | None
+try:  # httpx's own reading of the environment's proxies (private; absent: see new_http_client)
+    from httpx._utils import get_environment_proxies as _read_proxies
+except ImportError:  # pragma: no cover - a later httpx: each client reads them itself
+    _read_proxies = None
 
 
 class AuthKind(enum.StrEnum):
@@ -460,6 +467,38 @@ class AuthorizationRequest:
 
 _ssl_context: ssl.SSLContext | None = None
 
+#: The spellings of the proxy variables watched for a change (``_environment_proxies``), and
+#: ``REQUEST_METHOD`` (under CGI, ``urllib`` ignores ``HTTP_PROXY``).
+_PROXY_VARIABLES = (
+    *("http_proxy", "https_proxy", "all_proxy", "no_proxy"),
+    *("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY", "REQUEST_METHOD"),
+)
+_proxies: tuple[tuple[str | None, ...], dict[str, httpx.Proxy | None]] | None = None
+
+
+def _environment_proxies() -> dict[str, httpx.Proxy | None]:
+    """The proxies of the environment as httpx mounts them (URL pattern → proxy, ``None`` for
+    a ``NO_PROXY`` exception), read again only when one of ``_PROXY_VARIABLES`` changed.
+
+    httpx reads them for every client it makes (``trust_env``) by walking the whole
+    environment (``urllib.request.getproxies``): two thirds of a new client's CPU, paid for
+    each channel of each worker (``benchmarks/publishing.py``: 1,000 clients per worker). A
+    new client, 88-103 → 45-53 µs (3,000 in a row, load 2-4; task "pubcpu", 2026-12-07), of
+    which ~7 µs is looking up the nine spellings. A variable of another case (``Http_Proxy``)
+    or a macOS or Windows system setting is read with them, but a later change to it alone
+    goes unnoticed until one of them changes.
+    """
+    global _proxies
+    key = tuple(map(os.environ.get, _PROXY_VARIABLES))
+    if _proxies is None or _proxies[0] != key:
+        assert _read_proxies is not None  # new_http_client asks only when httpx has it
+        found = {
+            pattern: None if url is None else httpx.Proxy(url)
+            for pattern, url in _read_proxies().items()
+        }
+        _proxies = (key, found)
+    return _proxies[1]
+
 
 def new_http_client(
     *, request_hooks: Sequence[Callable[[httpx.Request], None]] = ()
@@ -470,14 +509,32 @@ def new_http_client(
     which made every new client cost 75-200 ms (measured), paid by the dispatcher for every
     channel of every batch. Sharing an ``SSLContext`` between clients is what ``ssl`` intends;
     it still honours ``SSL_CERT_FILE``/``SSL_CERT_DIR`` (read when it is first built).
+
+    The proxies of the environment (``HTTPS_PROXY``, ``NO_PROXY``…) are mounted as httpx does
+    with ``trust_env``, from :func:`_environment_proxies` (not read again for every client);
+    so the client's own ``trust_env`` is off, which changes nothing else with a TLS context
+    given. Each proxy gets its own transport (its own connections), as before. That reader is
+    private to httpx (``httpx._utils``): should a later release drop it, the client reads the
+    environment itself again (``trust_env``), as it did before 2026-12-07.
     """
     global _ssl_context
     if _ssl_context is None:
         _ssl_context = httpx.create_ssl_context()
+    hooks = {"request": list(request_hooks)} if request_hooks else None
+    if _read_proxies is None:  # httpx no longer offers its reader: the client reads them
+        return httpx.Client(
+            timeout=httpx.Timeout(20.0, connect=10.0), verify=_ssl_context, event_hooks=hooks
+        )
+    mounts: dict[str, httpx.BaseTransport | None] = {
+        pattern: None if proxy is None else httpx.HTTPTransport(verify=_ssl_context, proxy=proxy)
+        for pattern, proxy in _environment_proxies().items()
+    }
     return httpx.Client(
         timeout=httpx.Timeout(20.0, connect=10.0),
         verify=_ssl_context,
-        event_hooks={"request": list(request_hooks)} if request_hooks else None,
+        trust_env=False,
+        mounts=mounts or None,
+        event_hooks=hooks,
     )
 
 

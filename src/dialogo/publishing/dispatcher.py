@@ -94,12 +94,14 @@ import types
 import typing
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
+from json.encoder import encode_basestring as _encode_string
 from typing import Any, cast
 
 import httpx
 import psycopg
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Table,
     Text,
     and_,
@@ -597,6 +599,10 @@ def claim_batch(
 # picks' exclusions written as ``network <> ALL(…)`` were estimated to keep no row (one
 # network in the table), so the scheduled pick sorted the whole backlog instead of reading
 # its index: they are one ``CASE … IS NOT NULL`` (estimated to keep nearly every row).
+# It runs on its generic plan (:data:`_CLAIM_LOCK_SQL`), checked against both traps. Its
+# update by ``ctid`` from the picks instead of by id (0.3 ms of a 4-ms claim, the primary
+# key's look-ups) was left: a row updated after the statement's snapshot would be skipped by
+# the TID scan, where the look-up by id follows the row's update chain to the locked version.
 _PICK = (
     " SELECT v.id, v.network, v.status, {k} AS k, v.{at} AS at FROM post_variants AS v"
     " WHERE {where} AND (CASE WHEN v.channel_id = ANY(CAST((SELECT ids FROM skip) AS bigint[]))"
@@ -658,7 +664,22 @@ _CLAIM_PG = text(
 )
 
 
-_CLAIM_LOCK_SQL = "SELECT pg_advisory_xact_lock(%(k)s)"
+# The claims' lock, and the claim's generic plan for this transaction only (``set_config``
+# local: the connection's other statements keep the server's choice). psycopg prepares the
+# claim after 5 executions, but the server kept planning it anew for each (custom plans: the
+# generic one's estimates, a third of the due rows and a tenth of them for the ``LIMIT``, cost
+# more than 200 rows), 0.8-1.7 ms per claim inside the claims' lock, more once ``:now`` lay
+# beyond the histogram and the planner read the partial indexes' ends (dead entries of
+# claimed rows). With ``pg_stat_statements`` (50,000 posts, 4 workers): 258 plans for 254
+# claims before, 24 after (a connection's first executions, before psycopg prepares), 0.06 ms
+# each. ``EXPLAIN EXECUTE`` of the generic plan, 100,000 due at one moment and 100 due (the
+# rest due the next day, analysed): the picks read their partial indexes in order under their
+# ``LIMIT`` (no sort of the backlog), the update reads the ids by primary key, as the custom
+# plans do (2026-12-07, task "pubplan"). A generic plan is built again when the tables are
+# analysed. The same statement on both paths below.
+_CLAIM_LOCK_SQL = (
+    "SELECT pg_advisory_xact_lock(%(k)s), set_config('plan_cache_mode', 'force_generic_plan', true)"
+)
 
 
 @functools.cache
@@ -721,7 +742,7 @@ def _claim_pg(
             raise DBAPIError.instance(sql, params, exc, psycopg.Error) from exc
         session.commit()  # the session's transaction ends with it (nothing left to send)
     else:
-        connection.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _CLAIM_LOCK})
+        connection.exec_driver_sql(_CLAIM_LOCK_SQL, {"k": _CLAIM_LOCK})
         rows = connection.execute(_CLAIM_PG, params).all()
         if commit:
             session.commit()
@@ -1422,7 +1443,11 @@ def _first_comment(provider: Provider, c: Claimed, result: PublishResult) -> Non
 #: notification) is seen again when the outcome is recorded again. It saves the WAL flush
 #: of each batch's second commit (a lane waiting on the disk; with ``fsync = off``, as on
 #: the dev server, there is next to nothing to save): ``benchmarks/publishing.py``.
-_ASYNC_COMMIT = text("SET LOCAL synchronous_commit = off")
+#: Set by the outcomes' statement itself (:data:`_RECORD_PG`, ``:async``), not by a ``SET
+#: LOCAL`` of its own before it: that was a round trip per batch, 85-110 µs of the worker's
+#: CPU through the session and 15-30 µs of the backend's (3,000 transactions each way, load
+#: 2-3; 2026-12-07, task "pubplan"); ``tests/publishing/test_dispatcher_commit.py``.
+_ASYNC_COMMIT = "set_config('synchronous_commit', 'off', true)"
 
 _t = cast(Table, PostVariant.__table__)
 _RECORD = (
@@ -1460,8 +1485,6 @@ def record(
     for channel_id, renewed in sorted(batch.renewed.items()):
         channels.save_renewal(session, channel_id, cipher, renewed, read=batch.read[channel_id])
     pg = _is_pg(session)
-    if pg and not batch.renewed:
-        session.execute(_ASYNC_COMMIT)
     post_ids = sorted({c.post_id for c in batch.variants})
     counts: dict[str, int] = defaultdict(int)
     for c in batch.variants:
@@ -1473,7 +1496,7 @@ def record(
     changed: list[tuple[int, str, bool]] | None = None
     posts: Sequence[Any] = ()
     if pg:
-        changed = _record_pg(session, batch, post_ids, now)
+        changed = _record_pg(session, batch, post_ids, now, asynchronous=not batch.renewed)
     else:
         # Posts first (the service's lock order), then the variants; with each post, whether
         # its workspace has an active webhook endpoint (only those posts' events are looked at).
@@ -1595,7 +1618,11 @@ _RECORD_PG = text(
     + ", ".join(f"{name} = u.{name}" for name, _ in _RECORD_PG_COLUMNS)
     + ", updated_at = :now, lease_until = NULL, claimed_by = NULL FROM u"
     " WHERE v.id = u.id AND v.claimed_by = :claim AND (SELECT count(*) FROM p) >= 0"
-    " RETURNING v.id, v.status),"
+    # The outcomes' commit made asynchronous (:data:`_ASYNC_COMMIT`) when ``:async``; like the
+    # posts' lock above, a condition on no row, evaluated once before the update's first row.
+    " AND (SELECT CASE WHEN :async THEN "
+    + _ASYNC_COMMIT
+    + " ELSE '' END) IS NOT NULL RETURNING v.id, v.status),"
     # The statuses written, as one map read once: joined to ``w`` (estimated at one row) the
     # plan was a nested loop scanning all of ``w`` for every variant (200 × 200 rows; the
     # statement took 6.4 ms per batch of 200, 4.3 ms as written then).
@@ -1624,6 +1651,7 @@ _RECORD_PG = text(
     " SELECT c.id, c.after, c.hooked FROM c ORDER BY c.id"
 ).bindparams(
     bindparam("posts", type_=ARRAY(BigInteger)),
+    bindparam("async", type_=Boolean),
     bindparam("user_id", type_=BigInteger),
     bindparam("token_id", type_=BigInteger),
 )
@@ -1637,6 +1665,12 @@ def _outcome_status(c: Claimed) -> str:
     return c.previous_status if c.status == "release" else c.status
 
 
+def _json_value(value: Any) -> str:
+    """``value`` as :func:`_json` writes it; a string straight through the C encoder's string
+    escaping (``_json`` makes an encoder object for every call: ~1 µs)."""
+    return _encode_string(value) if type(value) is str else _json(value)
+
+
 def _outcomes_document(variants: Sequence[Claimed]) -> str:
     """The outcomes as the JSON document :data:`_RECORD_PG` reads with ``json_to_recordset``
     (its columns: :data:`_RECORD_PG_COLUMNS`).
@@ -1645,19 +1679,25 @@ def _outcomes_document(variants: Sequence[Claimed]) -> str:
     included), so the fields an outcome leaves empty are left out: a published outcome has 8
     of the 14 keys. Each timestamp is formatted once per batch (``published_at`` is the
     batch's ``now``), not by the encoder's ``default`` for every row. Encoding the document
-    was 6-9 µs per post (9 % of a worker's profile), now ~3 µs, and it is ~40 % shorter for
-    PostgreSQL to parse (``tests/publishing/test_record_document.py``)."""
+    was 6-9 µs per post (9 % of a worker's profile), then ~3 µs, and it is ~40 % shorter for
+    PostgreSQL to parse (``tests/publishing/test_record_document.py``).
+
+    Each row is written as text, not as a dict given to the encoder: the document of 200
+    published outcomes, 1.9-2.2 → 1.4-1.6 µs per row (the least of 40 runs each; medians
+    3.6-3.8 → 2.6-2.8), the two versions alternately in one process at load 5 (task "pubcpu",
+    2026-12-07). The same JSON as ``_json`` of the dicts, strings escaped by the
+    same encoder, the nested values (thread ids, parameters, pending state) still by
+    ``_json`` (``test_the_document_is_the_encoders_json_of_the_same_rows``)."""
     times: dict[dt.datetime, str] = {}
-    rows: list[dict[str, Any]] = []
+    rows: list[str] = []
     for c in variants:
-        row: dict[str, Any] = {
-            "id": c.id,
-            "status": _outcome_status(c),
-            "thread_ids": c.thread_ids,
-            "needs_check": c.needs_check,
-            "attempts": c.attempts,
-            "dispatch_round": c.dispatch_round,
-        }
+        thread_ids = c.thread_ids
+        row = (
+            f'{{"id":{c.id:d},"status":{_json_value(_outcome_status(c))},'
+            f'"thread_ids":{"[]" if thread_ids == [] else _json(thread_ids)},'
+            f'"needs_check":{"true" if c.needs_check else "false"},'
+            f'"attempts":{c.attempts:d},"dispatch_round":{c.dispatch_round:d}'
+        )
         for key, value in (
             ("remote_id", c.remote_id),
             ("url", c.url),
@@ -1667,19 +1707,24 @@ def _outcomes_document(variants: Sequence[Claimed]) -> str:
             ("pending_state", c.pending_state),
         ):
             if value is not None:
-                row[key] = value
+                row += f',"{key}":{_json_value(value)}'
         for key, when in (("next_attempt_at", c.next_attempt_at), ("published_at", c.published_at)):
             if when is not None:
                 text_ = times.get(when)
-                if text_ is None:
-                    text_ = times[when] = when.isoformat()
-                row[key] = text_
-        rows.append(row)
-    return _json(rows)
+                if text_ is None:  # digits, signs, colons and a "T": nothing to escape
+                    text_ = times[when] = f'"{when.isoformat()}"'
+                row += f',"{key}":{text_}'
+        rows.append(row + "}")
+    return f"[{','.join(rows)}]"
 
 
 def _record_pg(
-    session: Session, batch: Batch, post_ids: Sequence[int], now: dt.datetime
+    session: Session,
+    batch: Batch,
+    post_ids: Sequence[int],
+    now: dt.datetime,
+    *,
+    asynchronous: bool,
 ) -> list[tuple[int, str, bool]]:
     """Lock the batch's posts, write its outcomes (each guarded by the claim), roll the posts
     up with their audit entries (:data:`_RECORD_PG`), and return the posts whose status
@@ -1698,6 +1743,7 @@ def _record_pg(
             "claim": batch.claim_id,
             "now": now,
             "posts": post_ids,
+            "async": asynchronous,
             "user_id": actor.user_id,
             "token_id": actor.token_id,
             "label": actor.label,
