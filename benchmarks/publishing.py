@@ -706,6 +706,29 @@ the other way), pg µs 121 and 116: within the noise of this load, as a saving o
 ~120 per post must be.
 The goal of 10,000 posts/s with 4 workers is not met at this load; what PostgreSQL spends
 is the rows' writes and, with four lanes, the index entries' bottom-up deletion above.
+
+The final tree of 2026-12-07 (the plan round above, the workers' Python of task "pubcpu": a
+new HTTP client without walking the environment, the outcomes' document as text) on the idle
+machine, nothing else running. The default run, 04:31-04:35 UTC (load 1.0 at the start)::
+
+    database   workers   posts posts/s p50 s p99 s dups lost bare 1/s bare 50/s vs 50 wrk µs pg µs
+    sqlite           1 100,000    6063  8.10 16.16    0    0     5300    111048  0.05    165     0
+    postgresql       1 100,000    7339  6.37 13.38    0    0     1770     38658  0.19     49   112
+    postgresql       4 100,000   15011  3.23  6.46    0    0     5989     66483  0.23     44   102
+    postgresql*      4 100,000    1662  0.00  0.01    0    0        -         -     -    337   421
+    * due one after another over 60 s (1,667 posts/s offered), poll 1 s
+
+and just before it, the committed tree of the session before (``git archive d78e398``) and
+this one alternately, ``--no-sqlite --workers 4 --spread none`` (100,000 posts), 04:16-04:23
+UTC, load 1.7-2.4 (the runs' own)::
+
+    run     posts/s (in order)                          wrk µs         pg µs
+    before  12,037  12,248   9,406  10,132  10,630      58-75 (med 66) 126-158 (med 144)
+    after   12,067  10,351  12,324  10,829  14,442      46-64 (med 56) 110-152 (med 136)
+
+The goal (≥ 10,000 posts/s with 4 workers, 0 duplicates, 0 lost) met by all six runs of this
+tree (10,351-15,011, median 12,196); the tree before 9,406-12,248 (median 10,630; 1.14× by
+the medians). At load 3-7 (the rows above this one) the same work ran at 3,568-10,523.
 """
 
 from __future__ import annotations
