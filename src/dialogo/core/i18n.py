@@ -104,6 +104,23 @@ def translate(
     return interpolate(lambda _english: form, template.english(values), values, number)
 
 
+def say(
+    translations: NullTranslations | Callable[[str], str],
+    template: str | Plural,
+    params: Mapping[str, Param] | None = None,
+    number: Callable[[float], str] | None = None,
+) -> str:
+    """:func:`translate` given a catalogue or only its ``gettext`` (what a page's translator
+    hands out): a :class:`Plural` needs the catalogue's ``ngettext``, so with only a
+    ``gettext`` it is said in English."""
+    if isinstance(template, Plural):
+        if not isinstance(translations, NullTranslations):
+            translations = NullTranslations()  # a bare gettext has no plural forms
+        return translate(translations, template, params, number)
+    gettext = translations.gettext if isinstance(translations, NullTranslations) else translations
+    return interpolate(gettext, template, params, number)
+
+
 def interpolate(
     gettext: Callable[[str], str],
     template: str,

@@ -28,7 +28,7 @@ from typing import Any, ClassVar, overload
 import httpx
 from babel.support import NullTranslations
 
-from dialogo.core.i18n import Param, Plural, english, interpolate, translate
+from dialogo.core.i18n import Param, Plural, english, say
 from dialogo.providers.ratelimits import AppSignal
 
 _read_proxies: Callable[[], Mapping[str, str | None]] | None
@@ -236,14 +236,7 @@ class ValidationIssue:
         """The issue in the language of ``translations`` (a catalogue, or its ``gettext``),
         numbers through ``number``. A counting issue needs the catalogue (its ``ngettext``):
         given only a ``gettext`` it is said in English."""
-        if isinstance(self.template, Plural):
-            if not isinstance(translations, NullTranslations):
-                translations = NullTranslations()  # a bare gettext has no plural forms
-            return translate(translations, self.template, self.params, number)
-        gettext = (
-            translations.gettext if isinstance(translations, NullTranslations) else translations
-        )
-        return interpolate(gettext, self.template, self.params, number)
+        return say(translations, self.template, self.params, number)
 
 
 @dataclasses.dataclass(frozen=True)

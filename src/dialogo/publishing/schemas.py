@@ -10,7 +10,7 @@ from typing import Any
 from babel.support import NullTranslations
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from dialogo.core.i18n import Param, Plural, english, interpolate, translate
+from dialogo.core.i18n import Param, Plural, english, say
 from dialogo.publishing.models import PostStatus, VariantStatus
 
 MAX_TEXT = 100_000  # generous: each network's own limit is checked by its provider
@@ -249,15 +249,10 @@ class IssueOut(BaseModel):
         given only a ``gettext`` it is said in English."""
         if not self.template:
             return self.message
+        template: str | Plural = self.template
         if self.template_plural and self.count_param:
-            plural = Plural((self.template, self.template_plural), self.count_param)
-            if not isinstance(translations, NullTranslations):
-                translations = NullTranslations()  # English: a bare gettext has no plural forms
-            return translate(translations, plural, self.params, number)
-        gettext = (
-            translations.gettext if isinstance(translations, NullTranslations) else translations
-        )
-        return interpolate(gettext, self.template, self.params, number)
+            template = Plural((self.template, self.template_plural), self.count_param)
+        return say(translations, template, self.params, number)
 
 
 class ChannelValidation(BaseModel):
