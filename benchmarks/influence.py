@@ -40,7 +40,10 @@ netphy 0.127 / 0.131 and 0.085 / 0.090, facebook 0.021 / 0.021 and 0.019 / 0.020
 SUBSIM). So on the idle machine the two versions cannot be told apart (the rows above differ
 by as much either way from one run to the next); the goals of issue #8 hold in wall time on
 all five graphs (facebook 3.1-4.3× SUBSIM over the three runs). In CPU time, which counts
-both threads against the C++ tools' one, facebook is 5.8-7.3×.
+both threads against the C++ tools' one, facebook is 5.8-7.3×. Two more runs, ``--runs 5
+--graphs facebook``, 05:04-05:05 UTC (load 1.5 → 1.3): 0.022 s wall / 0.037 s CPU (3.7× /
+6.1×) and 0.015 / 0.029 s (2.6× / 4.8×), pynetim 5.77 and 5.38 s (5.34 s in the last session's
+idle run, where the module before took 0.032 s).
 
 Facebook's wall time (issue #8), 2026-12-07 03:28-04:11 UTC, the machine busy throughout
 (load average 2-7: other helpers' test suites and benchmarks, pynetim took 8-74 s on facebook).

@@ -729,6 +729,18 @@ UTC, load 1.7-2.4 (the runs' own)::
 The goal (≥ 10,000 posts/s with 4 workers, 0 duplicates, 0 lost) met by all six runs of this
 tree (10,351-15,011, median 12,196); the tree before 9,406-12,248 (median 10,630; 1.14× by
 the medians). At load 3-7 (the rows above this one) the same work ran at 3,568-10,523.
+
+Six more runs of the final tree, 04:59-05:04 UTC (load 0.1-2.2, the runs' own): 12,586 /
+14,077 / 16,097 with ``--spread none``; 14,258 with ``--spread 12`` and 12,754 / 11,854 with
+``--spread 10``, whose spread rows had the posts fall due at 8,333 and at 10,000 per second::
+
+    run            posts/s  p50 s  p99 s dups lost wrk µs pg µs
+    postgresql*       8217   0.01   0.04    0    0     75   132   (12 s, 8,333/s offered)
+    postgresql*       9722   0.02   0.36    0    0     69   130   (10 s, 10,000/s offered)
+    postgresql*       9910   0.01   0.20    0    0     68   128   (10 s, 10,000/s offered)
+
+So the final tree's 12 backlog runs on the idle machine: 10,351-16,097 posts/s (median
+12,670), and posts arriving at the goal's 10,000 per second go out with p99 0.20-0.36 s.
 """
 
 from __future__ import annotations
